@@ -1,0 +1,247 @@
+import type { Condition, Leaf, LeafOps } from "./model/condition.js";
+import { fromCents, toCents } from "./points.js";
+import type { Grade, Stage, TraitValue } from "./types.js";
+
+/** What a condition can look at. Scores are in cents. */
+export interface ConditionContext {
+  properties?: Record<string, unknown>;
+  context?: Record<string, unknown>;
+  traits?: Record<string, TraitValue>;
+  account?: Record<string, TraitValue>;
+  scores?: Record<string, number>;
+  grade?: Grade;
+  stage?: Stage;
+}
+
+export type Predicate = (ctx: ConditionContext) => boolean;
+
+const GRADE_RANK: Record<string, number> = { A: 0, B: 1, C: 2, D: 3 };
+
+function lookupPath(obj: Record<string, unknown> | undefined, path: string): unknown {
+  if (!obj) return undefined;
+  if (path in obj) return obj[path];
+  let cur: unknown = obj;
+  for (const part of path.split(".")) {
+    if (typeof cur !== "object" || cur === null) return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur;
+}
+
+/** The value a leaf reads; scores come back in points. */
+export function leafValue(leaf: Leaf, ctx: ConditionContext): unknown {
+  switch (leaf.subject) {
+    case "property":
+      return lookupPath(ctx.properties, leaf.key);
+    case "context":
+      return lookupPath(ctx.context, leaf.key);
+    case "trait":
+      return ctx.traits?.[leaf.key];
+    case "account":
+      return ctx.account?.[leaf.key];
+    case "score": {
+      const cents = ctx.scores?.[leaf.key];
+      return cents === undefined ? undefined : fromCents(cents);
+    }
+    case "grade":
+    case "minGrade":
+      return ctx.grade;
+    case "stage":
+      return ctx.stage;
+  }
+}
+
+function toNumber(v: unknown): number | undefined {
+  if (typeof v === "number") return Number.isFinite(v) ? v : undefined;
+  if (typeof v === "string" && v.trim() !== "") {
+    const n = Number(v.replace(/,/g, ""));
+    return Number.isFinite(n) ? n : undefined;
+  }
+  return undefined;
+}
+
+function compileOps(ops: LeafOps, caseSensitive: boolean, cents: boolean): (v: unknown) => boolean {
+  const norm = (s: string) => (caseSensitive ? s : s.toLowerCase());
+  const checks: ((v: unknown) => boolean)[] = [];
+  const eq = (want: string | number | boolean) => {
+    if (typeof want === "string") return (v: unknown) => typeof v === "string" && norm(v) === norm(want);
+    if (typeof want === "number") return (v: unknown) => toNumber(v) === want;
+    return (v: unknown) => v === want;
+  };
+  if (ops.equals !== undefined) checks.push(eq(ops.equals));
+  if (ops.in) {
+    const alts = ops.in.map(eq);
+    checks.push((v) => alts.some((f) => f(v)));
+  }
+  const str = (f: (s: string) => boolean) => (v: unknown) =>
+    (typeof v === "string" || typeof v === "number") && f(norm(String(v)));
+  if (ops.prefix !== undefined) {
+    const p = norm(ops.prefix);
+    checks.push(str((s) => s.startsWith(p)));
+  }
+  if (ops.suffix !== undefined) {
+    const p = norm(ops.suffix);
+    checks.push(str((s) => s.endsWith(p)));
+  }
+  if (ops.contains !== undefined) {
+    const p = norm(ops.contains);
+    checks.push(str((s) => s.includes(p)));
+  }
+  if (ops.regex !== undefined) {
+    const re = new RegExp(ops.regex, caseSensitive ? "" : "i");
+    checks.push((v) => (typeof v === "string" || typeof v === "number") && re.test(String(v)));
+  }
+  // Scores are compared exactly, in cents.
+  const num = cents ? (x: number) => toCents(x) : (x: number) => x;
+  const numeric = (f: (n: number) => boolean) => (v: unknown) => {
+    const n = toNumber(v);
+    return n !== undefined && f(cents ? toCents(n) : n);
+  };
+  if (ops.gt !== undefined) {
+    const b = num(ops.gt);
+    checks.push(numeric((n) => n > b));
+  }
+  if (ops.gte !== undefined) {
+    const b = num(ops.gte);
+    checks.push(numeric((n) => n >= b));
+  }
+  if (ops.lt !== undefined) {
+    const b = num(ops.lt);
+    checks.push(numeric((n) => n < b));
+  }
+  if (ops.lte !== undefined) {
+    const b = num(ops.lte);
+    checks.push(numeric((n) => n <= b));
+  }
+  const valueChecks = checks;
+  const one = (v: unknown) => valueChecks.every((f) => f(v));
+  const matchValue = (v: unknown) => (Array.isArray(v) ? v.some(one) : one(v));
+  if (ops.exists !== undefined) {
+    const want = ops.exists;
+    return (v) => {
+      const present = v !== undefined && v !== null && v !== "";
+      if (present !== want) return false;
+      return valueChecks.length === 0 || matchValue(v);
+    };
+  }
+  return (v) => v !== undefined && v !== null && matchValue(v);
+}
+
+function compileLeaf(leaf: Leaf): Predicate {
+  switch (leaf.subject) {
+    case "grade": {
+      const set = new Set(leaf.values);
+      return (ctx) => ctx.grade !== undefined && set.has(ctx.grade);
+    }
+    case "minGrade": {
+      const rank = GRADE_RANK[leaf.value] ?? 3;
+      return (ctx) => ctx.grade !== undefined && (GRADE_RANK[ctx.grade] ?? 3) <= rank;
+    }
+    case "stage": {
+      const set = new Set(leaf.values);
+      return (ctx) => ctx.stage !== undefined && set.has(ctx.stage);
+    }
+    case "score": {
+      const test = compileOps(leaf.ops, true, true);
+      const key = leaf.key;
+      return (ctx) => {
+        const cents = ctx.scores?.[key];
+        // Compare cents against cents: the bound is converted, the score already is.
+        return cents !== undefined && test(fromCents(cents));
+      };
+    }
+    default: {
+      const test = compileOps(leaf.ops, leaf.caseSensitive, false);
+      return (ctx) => test(leafValue(leaf, ctx));
+    }
+  }
+}
+
+export function compileCondition(c: Condition): Predicate {
+  if ("all" in c) {
+    const parts = c.all.map(compileCondition);
+    return (ctx) => parts.every((p) => p(ctx));
+  }
+  if ("any" in c) {
+    const parts = c.any.map(compileCondition);
+    return (ctx) => parts.some((p) => p(ctx));
+  }
+  if ("not" in c) {
+    const inner = compileCondition(c.not);
+    return (ctx) => !inner(ctx);
+  }
+  return compileLeaf(c.leaf);
+}
+
+const OP_TEXT: Record<string, string> = {
+  equals: "=",
+  in: "in",
+  prefix: "starts with",
+  suffix: "ends with",
+  contains: "contains",
+  regex: "matches",
+  gt: ">",
+  gte: "≥",
+  lt: "<",
+  lte: "≤",
+};
+
+function leafText(leaf: Leaf): string {
+  switch (leaf.subject) {
+    case "grade":
+      return `grade in ${leaf.values.join(", ")}`;
+    case "minGrade":
+      return `grade ${leaf.value} or better`;
+    case "stage":
+      return `stage in ${leaf.values.join(", ")}`;
+    default: {
+      const name = leaf.subject === "score" ? leaf.key : `${leaf.subject} ${leaf.key}`;
+      const parts = Object.entries(leaf.ops).map(([op, v]) => {
+        if (op === "exists") return v ? "exists" : "is missing";
+        const shown = Array.isArray(v) ? v.join(", ") : String(v);
+        return `${OP_TEXT[op] ?? op} ${shown}`;
+      });
+      return `${name} ${parts.join(" and ")}`;
+    }
+  }
+}
+
+/** A readable form of a condition, for model summaries. */
+export function describeCondition(c: Condition): string {
+  if ("all" in c) return c.all.map((p) => wrap(p, describeCondition(p))).join(" and ");
+  if ("any" in c) return c.any.map((p) => wrap(p, describeCondition(p))).join(" or ");
+  if ("not" in c) return `not (${describeCondition(c.not)})`;
+  return leafText(c.leaf);
+}
+
+function wrap(c: Condition, text: string): string {
+  return "leaf" in c || "not" in c ? text : `(${text})`;
+}
+
+/**
+ * Explains a condition against a context: for a condition that holds, the leaves that made it hold;
+ * for one that does not, the leaves that failed. Each leaf shows the value it saw.
+ */
+export function explainCondition(c: Condition, ctx: ConditionContext): { ok: boolean; text: string } {
+  if ("all" in c) {
+    const parts = c.all.map((p) => explainCondition(p, ctx));
+    const ok = parts.every((p) => p.ok);
+    const shown = ok ? parts : parts.filter((p) => !p.ok);
+    return { ok, text: shown.map((p) => p.text).join(" and ") };
+  }
+  if ("any" in c) {
+    const parts = c.any.map((p) => explainCondition(p, ctx));
+    const hit = parts.find((p) => p.ok);
+    return hit
+      ? { ok: true, text: hit.text }
+      : { ok: false, text: parts.map((p) => `(${p.text})`).join(" or ") };
+  }
+  if ("not" in c) {
+    const inner = explainCondition(c.not, ctx);
+    return { ok: !inner.ok, text: `not (${describeCondition(c.not)})` };
+  }
+  const ok = compileLeaf(c.leaf)(ctx);
+  const seen = leafValue(c.leaf, ctx);
+  const shown = seen === undefined || seen === null ? "missing" : JSON.stringify(seen);
+  return { ok, text: `${leafText(c.leaf)} (${c.leaf.subject === "score" ? "is" : "was"} ${shown})` };
+}

@@ -1,0 +1,181 @@
+import { mergeTraits } from "./merge-traits.js";
+import type { CompiledModel, CompiledRule, Decay } from "./model/compile-model.js";
+import { roundHalfEven } from "./points.js";
+import type { Input, TraitValue } from "./types.js";
+
+/**
+ * The compact, time-ordered part of a lead's state: everything needed to score the lead from now
+ * on without its history. It is plain JSON. Inputs must be folded in (at, id) order.
+ */
+export interface ScoreState {
+  /** The last input folded, in (at, id) order: the watermark. */
+  at: number | null;
+  id: string;
+  /** Start of the current scoring episode (the last recycle), if any. */
+  ep: number | null;
+  /** Live event contributions as flat triples: [rule index, event time, raw cents, ...]. */
+  c: number[];
+  /** Capped rules: [time, raw cents awarded, ...] within the cap window. */
+  cw: Record<string, number[]>;
+  /** Frequency rules: match times since the rule last fired, within its window. */
+  fq: Record<string, number[]>;
+  /** `once` rules that fired in this episode. */
+  once: number[];
+  /** The person's traits that the model reads. */
+  tr: Record<string, TraitValue>;
+  /** The lead's current account (groupId) and the traits the model reads, per account. */
+  gid: string | null;
+  ac: Record<string, Record<string, TraitValue>>;
+  /** A lead-making event (form, asset, webinar, hand-raiser) has been seen. */
+  le: boolean;
+}
+
+export function emptyScoreState(): ScoreState {
+  return {
+    at: null,
+    id: "",
+    ep: null,
+    c: [],
+    cw: {},
+    fq: {},
+    once: [],
+    tr: {},
+    gid: null,
+    ac: {},
+    le: false,
+  };
+}
+
+/** True when `input` sorts after the watermark, so it can be folded without a replay. */
+export function isInOrder(s: ScoreState, input: Input): boolean {
+  return s.at === null || input.at > s.at || (input.at === s.at && input.id > s.id);
+}
+
+export function decayFactor(decay: Decay, age: number): number {
+  switch (decay.kind) {
+    case "none":
+      return 1;
+    case "half":
+      return age <= 0 ? 1 : 2 ** (-age / decay.ms);
+    case "window":
+      return age < decay.ms ? 1 : 0;
+  }
+}
+
+export const RECYCLE_FACTS = new Set(["recycled", "rejected", "lost"]);
+
+/**
+ * Folds one input into the score state. `ids`, when given, receives the message id of each
+ * contribution (kept parallel to `c`), which full recomputes use for explanations.
+ */
+export function foldInput(m: CompiledModel, s: ScoreState, input: Input, ids?: string[]): void {
+  s.at = input.at;
+  s.id = input.id;
+  if (input.kind === "fact") {
+    if (RECYCLE_FACTS.has(input.fact)) startEpisode(m, s, input.at, ids);
+    return;
+  }
+  if (input.kind === "account") {
+    mergeTraits(accountTraits(s, input.groupId), input.traits, m.accountKeys);
+    return;
+  }
+  if (input.type === "identify" && input.traits) mergeTraits(s.tr, input.traits, m.personKeys);
+  if (input.type === "group" && input.groupId) {
+    s.gid = input.groupId;
+    if (input.traits) mergeTraits(accountTraits(s, input.groupId), input.traits, m.accountKeys);
+  }
+  if (!s.le && m.leadEvents.first(input) !== undefined) s.le = true;
+  const matched = m.ruleIndex.matches(input);
+  for (let i = 0; i < matched.length; i++) award(m, s, matched[i] as CompiledRule, input.at, input.id, ids);
+}
+
+function accountTraits(s: ScoreState, groupId: string): Record<string, TraitValue> {
+  const traits = s.ac[groupId] ?? {};
+  s.ac[groupId] = traits;
+  return traits;
+}
+
+function award(
+  m: CompiledModel,
+  s: ScoreState,
+  r: CompiledRule,
+  at: number,
+  id: string,
+  ids?: string[],
+): void {
+  if (r.once && s.once.includes(r.idx)) return;
+  if (r.freq) {
+    const since = at - r.freq.ms;
+    const times = (s.fq[r.idx] ?? []).filter((t) => t > since);
+    times.push(at);
+    if (times.length < r.freq.count) {
+      s.fq[r.idx] = times;
+      return;
+    }
+    delete s.fq[r.idx];
+  }
+  let cents = r.cents;
+  if (r.cap) {
+    // The raw points this rule gave in (at - window, at], kept as [time, cents] pairs.
+    const since = at - r.cap.ms;
+    const pairs: number[] = [];
+    let given = 0;
+    const old = s.cw[r.idx] ?? [];
+    for (let i = 0; i < old.length; i += 2) {
+      if ((old[i] as number) > since) {
+        pairs.push(old[i] as number, old[i + 1] as number);
+        given += old[i + 1] as number;
+      }
+    }
+    cents = Math.min(cents, Math.max(0, r.cap.cents - given));
+    if (cents > 0) pairs.push(at, cents);
+    if (pairs.length > 0) s.cw[r.idx] = pairs;
+    else delete s.cw[r.idx];
+  }
+  if (r.once) s.once.push(r.idx);
+  if (cents === 0) return;
+  prune(m, s, at, ids);
+  s.c.push(r.idx, at, cents);
+  ids?.push(id);
+}
+
+/** Drops contributions worth 0.00 at `at`; decay only shrinks them, so they stay worth 0.00. */
+function prune(m: CompiledModel, s: ScoreState, at: number, ids?: string[]): void {
+  const c = s.c;
+  let w = 0;
+  for (let i = 0; i < c.length; i += 3) {
+    const rule = m.rules[c[i] as number] as CompiledRule;
+    const cents = c[i + 2] as number;
+    if (roundHalfEven(cents * decayFactor(rule.decay, at - (c[i + 1] as number))) === 0) continue;
+    if (w !== i) {
+      c[w] = c[i] as number;
+      c[w + 1] = c[i + 1] as number;
+      c[w + 2] = cents;
+      if (ids) ids[w / 3] = ids[i / 3] as string;
+    }
+    w += 3;
+  }
+  c.length = w;
+  if (ids) ids.length = w / 3;
+}
+
+/** A recycle opens a new episode: reset groups lose their past, and once, caps and frequencies restart. */
+function startEpisode(m: CompiledModel, s: ScoreState, at: number, ids?: string[]): void {
+  s.ep = at;
+  s.once = [];
+  s.cw = {};
+  s.fq = {};
+  const c = s.c;
+  let w = 0;
+  for (let i = 0; i < c.length; i += 3) {
+    const rule = m.rules[c[i] as number] as CompiledRule;
+    if (m.groups[rule.group]?.reset) continue;
+    c[w] = c[i] as number;
+    c[w + 1] = c[i + 1] as number;
+    c[w + 2] = c[i + 2] as number;
+    if (ids) ids[w / 3] = ids[i / 3] as string;
+    w += 3;
+  }
+  c.length = w;
+  if (ids) ids.length = w / 3;
+}

@@ -1,0 +1,46 @@
+/**
+ * The one error type of Qualify. Every failure a user can cause has a code in this catalogue;
+ * the HTTP edge maps `status`, the CLI prints `message` and exits non-zero.
+ */
+export const ERROR_CODES = {
+  MODEL_INVALID: { status: 422, summary: "The scoring model does not validate." },
+  INPUT_INVALID: { status: 400, summary: "An input (event, fact or file line) is malformed." },
+  FILE_UNREADABLE: { status: 400, summary: "A file could not be read." },
+  MODEL_MISMATCH: { status: 409, summary: "A lead state was built by another model version." },
+  NOT_FOUND: { status: 404, summary: "The thing asked for does not exist." },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface ErrorDetail {
+  /** Where: a field path such as `rules[3].decay.halfLife`, or `file:line`. */
+  path: string;
+  message: string;
+  line?: number;
+  column?: number;
+}
+
+export class QualifyError extends Error {
+  readonly code: ErrorCode;
+  readonly details: ErrorDetail[];
+
+  constructor(code: ErrorCode, message: string, details: ErrorDetail[] = []) {
+    super(message);
+    this.name = "QualifyError";
+    this.code = code;
+    this.details = details;
+  }
+
+  get status(): number {
+    return ERROR_CODES[this.code].status;
+  }
+
+  /** The message followed by one line per detail, as the CLI prints it. */
+  describe(): string {
+    const lines = this.details.map((d) => {
+      const where = d.line === undefined ? "" : `line ${d.line}: `;
+      return `  ${where}${d.path ? `${d.path}: ` : ""}${d.message}`;
+    });
+    return [this.message, ...lines].join("\n");
+  }
+}

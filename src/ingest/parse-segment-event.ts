@@ -1,0 +1,131 @@
+import { createHash } from "node:crypto";
+import { EVENT_TYPES, type EventInput, type EventType } from "../engine/types.js";
+
+/**
+ * Validates one Segment call (track, page, screen, identify, group, alias) and normalises it into
+ * an engine input plus the identities it names. Shared by the offline CLI and HTTP ingest.
+ */
+
+export interface ParsedEvent {
+  input: EventInput;
+  userId?: string;
+  anonymousId?: string;
+  /** alias: the id being merged into `userId`. */
+  previousId?: string;
+}
+
+export type ParseResult = { ok: true; event: ParsedEvent } | { ok: false; field: string; reason: string };
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+function idOf(v: unknown): string | undefined {
+  if (typeof v === "string" && v.trim() !== "") return v;
+  if (typeof v === "number" && Number.isFinite(v)) return String(v);
+  return undefined;
+}
+
+function timeOf(v: unknown): number | undefined | null {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "string" && !(v instanceof Date)) return null;
+  const ms = new Date(v).getTime();
+  return Number.isFinite(ms) ? ms : null;
+}
+
+/**
+ * Event time, as Segment computes it: `timestamp` corrected for client clock skew by the difference
+ * between `sentAt` and the time the server received the call. Without `timestamp`, the receive time.
+ */
+export function eventTime(
+  timestamp: number | undefined,
+  sentAt: number | undefined,
+  receivedAt: number | undefined,
+) {
+  if (timestamp === undefined) return receivedAt;
+  if (sentAt !== undefined && receivedAt !== undefined) return receivedAt - (sentAt - timestamp);
+  return timestamp;
+}
+
+/** A stable id for a call sent without `messageId`, so that resending the same line counts once. */
+function contentId(raw: Record<string, unknown>): string {
+  return `content-${createHash("sha1").update(JSON.stringify(raw)).digest("hex").slice(0, 24)}`;
+}
+
+export function parseSegmentEvent(raw: unknown, receivedAt?: number, defaultType?: EventType): ParseResult {
+  const fail = (field: string, reason: string): ParseResult => ({ ok: false, field, reason });
+  if (!isRecord(raw)) return fail("(event)", "expected a JSON object");
+  const type = raw.type ?? defaultType;
+  if (typeof type !== "string" || !(EVENT_TYPES as readonly string[]).includes(type))
+    return fail("type", `expected one of ${EVENT_TYPES.join(", ")}, got ${JSON.stringify(type)}`);
+  const userId = idOf(raw.userId);
+  const anonymousId = idOf(raw.anonymousId);
+  if (!userId && !anonymousId) return fail("userId", "every call needs a userId or an anonymousId");
+  if (raw.messageId !== undefined && idOf(raw.messageId) === undefined)
+    return fail("messageId", "expected a non-empty string");
+
+  const timestamp = timeOf(raw.timestamp);
+  if (timestamp === null)
+    return fail("timestamp", `expected an ISO-8601 date, got ${JSON.stringify(raw.timestamp)}`);
+  const sentAt = timeOf(raw.sentAt);
+  if (sentAt === null) return fail("sentAt", `expected an ISO-8601 date, got ${JSON.stringify(raw.sentAt)}`);
+  const received = receivedAt ?? timeOf(raw.receivedAt);
+  if (received === null)
+    return fail("receivedAt", `expected an ISO-8601 date, got ${JSON.stringify(raw.receivedAt)}`);
+  const at = eventTime(timestamp, sentAt, received);
+  if (at === undefined) return fail("timestamp", "missing, and there is no receive time to use instead");
+
+  for (const key of ["properties", "traits", "context"] as const) {
+    if (raw[key] !== undefined && !isRecord(raw[key])) return fail(key, "expected an object");
+  }
+  const input: EventInput = {
+    kind: "event",
+    id: idOf(raw.messageId) ?? contentId(raw),
+    at,
+    type: type as EventType,
+  };
+  if (isRecord(raw.context)) input.context = raw.context;
+
+  switch (type) {
+    case "track":
+      if (typeof raw.event !== "string" || raw.event.trim() === "")
+        return fail("event", "a track call needs an event name");
+      input.event = raw.event;
+      if (isRecord(raw.properties)) input.properties = raw.properties;
+      break;
+    case "page":
+    case "screen": {
+      if (raw.name !== undefined && typeof raw.name !== "string") return fail("name", "expected a string");
+      if (typeof raw.name === "string") input.name = raw.name;
+      const props = isRecord(raw.properties) ? { ...raw.properties } : {};
+      if (props.path === undefined && typeof props.url === "string") {
+        try {
+          props.path = new URL(props.url).pathname;
+        } catch {
+          // A relative or malformed url leaves `path` unset.
+        }
+      }
+      input.properties = props;
+      break;
+    }
+    case "identify":
+      if (isRecord(raw.traits)) input.traits = raw.traits;
+      break;
+    case "group": {
+      const groupId = idOf(raw.groupId);
+      if (!groupId) return fail("groupId", "a group call needs a groupId");
+      input.groupId = groupId;
+      if (isRecord(raw.traits)) input.traits = raw.traits;
+      break;
+    }
+    case "alias": {
+      const previousId = idOf(raw.previousId);
+      if (!previousId) return fail("previousId", "an alias call needs a previousId");
+      if (!userId) return fail("userId", "an alias call needs the userId to merge into");
+      return { ok: true, event: { input, userId, previousId } };
+    }
+  }
+  return {
+    ok: true,
+    event: { input, ...(userId ? { userId } : {}), ...(anonymousId ? { anonymousId } : {}) },
+  };
+}
