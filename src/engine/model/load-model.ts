@@ -32,7 +32,7 @@ export function loadModel(text: string, source = "model"): ModelSpec {
     const details = doc.errors.map((e) => ({
       path: "",
       message: e.message.split("\n")[0] ?? e.message,
-      line: e.linePos?.[0]?.line,
+      line: counter.linePos(e.pos[0]).line,
     }));
     throw new QualifyError("MODEL_INVALID", `${source}: not valid YAML`, details);
   }

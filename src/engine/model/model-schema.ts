@@ -85,6 +85,8 @@ const matcherShorthand = z
   .min(1)
   .transform((event) => ({ type: "track" as const, event }) as z.output<typeof matcherObject>);
 
+type MatcherOut = z.output<typeof matcherObject>;
+
 /** `match: Demo Requested` is short for `match: { type: track, event: Demo Requested }`. */
 export const matcher = dispatch((v) => (typeof v === "string" ? matcherShorthand : matcherObject));
 
@@ -187,6 +189,11 @@ const disqualifier = z
       });
   });
 
+/** By default a known person becomes a lead with a form, asset or webinar event. */
+const DEFAULT_LEAD_EVENTS: MatcherOut[] = [
+  { type: "track", event: ["Form Submitted", "Asset Downloaded", "Webinar Registered", "Webinar Attended"] },
+];
+
 export const modelSchema = z.strictObject({
   name: z.string({ error: "is required: a name for the model" }).min(1),
   version: z
@@ -212,11 +219,11 @@ export const modelSchema = z.strictObject({
       lead: z
         .strictObject({
           traits: z.array(z.string().min(1)).default(["email"]),
-          events: z.array(matcher).default([]),
+          events: z.array(matcher).default(DEFAULT_LEAD_EVENTS),
         })
-        .default({ traits: ["email"], events: [] }),
+        .default({ traits: ["email"], events: DEFAULT_LEAD_EVENTS }),
     })
-    .default({ lead: { traits: ["email"], events: [] } }),
+    .default({ lead: { traits: ["email"], events: DEFAULT_LEAD_EVENTS } }),
   qualification: z.strictObject({
     mql: condition(MQL_SUBJECTS),
     handRaisers: z
