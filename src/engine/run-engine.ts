@@ -265,7 +265,11 @@ function qualificationOf(
     case "disqualified":
       return { status: "disqualified", reason: L.why ?? "disqualified", rules: L.whyRules };
     case "mql":
-      return { status: "qualified", reason: L.why ?? "qualified", rules: L.whyRules };
+      return {
+        status: "qualified",
+        reason: `MQL at ${new Date(L.mqlAt ?? t).toISOString()}: ${L.why}`,
+        rules: L.whyRules,
+      };
     case "sal":
     case "sql":
     case "opportunity":

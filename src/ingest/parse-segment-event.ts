@@ -25,10 +25,13 @@ function idOf(v: unknown): string | undefined {
   return undefined;
 }
 
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+
+/** An ISO-8601 time in epoch ms; undefined when absent, null when malformed. */
 function timeOf(v: unknown): number | undefined | null {
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== "string" && !(v instanceof Date)) return null;
-  const ms = new Date(v).getTime();
+  if (typeof v !== "string" || !ISO_8601.test(v)) return null;
+  const ms = Date.parse(v);
   return Number.isFinite(ms) ? ms : null;
 }
 

@@ -93,6 +93,7 @@ export function parseCondition(
     errors.push({ path: p, message });
     return undefined;
   };
+  if (raw === undefined || raw === null) return fail(path, "is required");
   if (!isRecord(raw)) return fail(path, `expected a condition (all, any, not or a leaf), got ${show(raw)}`);
   for (const group of ["all", "any"] as const) {
     if (group in raw) {
