@@ -17,15 +17,26 @@ export type Predicate = (ctx: ConditionContext) => boolean;
 
 const GRADE_RANK: Record<string, number> = { A: 0, B: 1, C: 2, D: 3 };
 
+/** An own property only: names such as `constructor` are never read from the prototype. */
+function own(obj: Record<string, unknown> | undefined, key: string): unknown {
+  return obj !== undefined && Object.hasOwn(obj, key) ? obj[key] : undefined;
+}
+
 function lookupPath(obj: Record<string, unknown> | undefined, path: string): unknown {
   if (!obj) return undefined;
-  if (path in obj) return obj[path];
+  if (Object.hasOwn(obj, path)) return obj[path];
   let cur: unknown = obj;
   for (const part of path.split(".")) {
-    if (typeof cur !== "object" || cur === null) return undefined;
-    cur = (cur as Record<string, unknown>)[part];
+    if (typeof cur !== "object" || cur === null || Array.isArray(cur)) return undefined;
+    cur = own(cur as Record<string, unknown>, part);
   }
   return cur;
+}
+
+/** Present means not missing, not null, not empty text and not an empty list. */
+export function isPresent(v: unknown): boolean {
+  if (Array.isArray(v)) return v.some(isPresent);
+  return v !== undefined && v !== null && v !== "";
 }
 
 /** The value a leaf reads; scores come back in points. */
@@ -36,11 +47,11 @@ export function leafValue(leaf: Leaf, ctx: ConditionContext): unknown {
     case "context":
       return lookupPath(ctx.context, leaf.key);
     case "trait":
-      return ctx.traits?.[leaf.key];
+      return own(ctx.traits, leaf.key);
     case "account":
-      return ctx.account?.[leaf.key];
+      return own(ctx.account, leaf.key);
     case "score": {
-      const cents = ctx.scores?.[leaf.key];
+      const cents = own(ctx.scores, leaf.key) as number | undefined;
       return cents === undefined ? undefined : fromCents(cents);
     }
     case "grade":
@@ -64,7 +75,9 @@ function compileOps(ops: LeafOps, caseSensitive: boolean, cents: boolean): (v: u
   const norm = (s: string) => (caseSensitive ? s : s.toLowerCase());
   const checks: ((v: unknown) => boolean)[] = [];
   const eq = (want: string | number | boolean) => {
-    if (typeof want === "string") return (v: unknown) => typeof v === "string" && norm(v) === norm(want);
+    if (typeof want === "string")
+      return (v: unknown) =>
+        (typeof v === "string" || typeof v === "number") && norm(String(v)) === norm(want);
     if (typeof want === "number") return (v: unknown) => toNumber(v) === want;
     return (v: unknown) => v === want;
   };
@@ -119,8 +132,7 @@ function compileOps(ops: LeafOps, caseSensitive: boolean, cents: boolean): (v: u
   if (ops.exists !== undefined) {
     const want = ops.exists;
     return (v) => {
-      const present = v !== undefined && v !== null && v !== "";
-      if (present !== want) return false;
+      if (isPresent(v) !== want) return false;
       return valueChecks.length === 0 || matchValue(v);
     };
   }
@@ -145,7 +157,7 @@ function compileLeaf(leaf: Leaf): Predicate {
       const test = compileOps(leaf.ops, true, true);
       const key = leaf.key;
       return (ctx) => {
-        const cents = ctx.scores?.[key];
+        const cents = own(ctx.scores, key) as number | undefined;
         // Compare cents against cents: the bound is converted, the score already is.
         return cents !== undefined && test(fromCents(cents));
       };

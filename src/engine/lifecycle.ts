@@ -1,4 +1,4 @@
-import { explainCondition } from "./evaluate-condition.js";
+import { explainCondition, isPresent as present } from "./evaluate-condition.js";
 import type { CompiledModel } from "./model/compile-model.js";
 import { accountOf, type ScoreSheet, scoreAt, scoresByName } from "./score-at.js";
 import type { ScoreState } from "./score-state.js";
@@ -14,9 +14,13 @@ export interface LifecycleState {
   at: number | null;
   /** End of the cooldown after a recycle. */
   cool: number | null;
-  /** A hand-raiser waiting for the lead to become a lead, or for a block to lift. */
+  /** A hand-raiser waiting for the lead to become a lead, or for a block to lift, and its time. */
   hr: string | null;
-  /** Terminal disqualifiers that a user overrode while they held; they stay waived until they stop holding. */
+  hrAt: number | null;
+  /**
+   * Terminal disqualifiers that a user overrode while they held, as [index, time] pairs; each stays
+   * waived until it stops holding at an input no older than the waiver.
+   */
   waived: number[];
   mqlAt: number | null;
   /** Why the lead was last qualified or disqualified, and the rules that did it. */
@@ -30,6 +34,8 @@ export function emptyLifecycle(): LifecycleState {
     at: null,
     cool: null,
     hr: null,
+    hrAt: null,
+
     waived: [],
     mqlAt: null,
     why: null,
@@ -55,8 +61,6 @@ export const FACT_MOVES: Record<Exclude<Fact, "reinstated">, { from: readonly St
 /** Stages where the system itself may disqualify or qualify; later stages belong to sales. */
 const SYSTEM_STAGES: ReadonlySet<Stage> = new Set(["visitor", "subscriber", "lead", "mql", "recycled"]);
 const PRE_LEAD: ReadonlySet<Stage> = new Set(["visitor", "subscriber"]);
-
-const present = (v: unknown) => v !== undefined && v !== null && v !== "";
 
 export function meetsLeadCriteria(m: CompiledModel, s: ScoreState): boolean {
   return s.le && m.leadTraits.every((k) => present(s.tr[k]));
@@ -105,13 +109,12 @@ export function checkInput(
       L.why = reason;
       L.whyRules = rules;
     }
-    if (to === "recycled") {
-      L.cool = input.at + m.cooldownMs;
+    if (to === "recycled") L.cool = input.at + m.cooldownMs;
+    if (to === "mql") L.mqlAt = at;
+    // A waiting hand-raise belongs to the stage it was made in.
+    if (to === "recycled" || to === "mql" || to === "disqualified") {
       L.hr = null;
-    }
-    if (to === "mql") {
-      L.mqlAt = at;
-      L.hr = null;
+      L.hrAt = null;
     }
     L.stage = to;
     L.at = at;
@@ -119,7 +122,17 @@ export function checkInput(
 
   const traitCtx = { traits: s.tr, account: accountOf(s) };
   const terminalHolds = (idx: number) => m.disqualifiers[idx]?.when?.(traitCtx) ?? false;
-  if (L.waived.length > 0) L.waived = L.waived.filter(terminalHolds);
+  const isWaived = (idx: number) => waivedIndexes(L).includes(idx);
+  if (L.waived.length > 0) {
+    // A late input sees older traits; only an input no older than the waiver can end it.
+    const kept: number[] = [];
+    for (let i = 0; i < L.waived.length; i += 2) {
+      const idx = L.waived[i] as number;
+      const since = L.waived[i + 1] as number;
+      if (input.at < since || terminalHolds(idx)) kept.push(idx, since);
+    }
+    L.waived = kept;
+  }
 
   if (input.kind === "fact") {
     const why = `${input.fact} by ${input.actor}${input.by ? ` ${input.by}` : ""}${input.reason ? `: ${input.reason}` : ""}`;
@@ -134,8 +147,9 @@ export function checkInput(
           inputId: input.id,
           reason: "reinstated: only a user may reinstate a lead",
         });
-      for (const d of m.disqualifiers)
-        if (d.mode === "terminal" && terminalHolds(d.idx) && !L.waived.includes(d.idx)) L.waived.push(d.idx);
+      for (const d of m.disqualifiers) {
+        if (d.mode === "terminal" && terminalHolds(d.idx) && !isWaived(d.idx)) L.waived.push(d.idx, input.at);
+      }
       move(preLeadStage(m, s), input.actor, [], why, input.by);
     } else {
       const rule = FACT_MOVES[input.fact];
@@ -157,17 +171,19 @@ export function checkInput(
     if (d) fired.push(d.id);
   }
   for (const d of m.disqualifiers) {
-    if (d.mode === "terminal" && d.when && !L.waived.includes(d.idx) && d.when(traitCtx)) fired.push(d.id);
+    if (d.mode === "terminal" && d.when && !isWaived(d.idx) && d.when(traitCtx)) fired.push(d.id);
   }
   if (fired.length > 0) {
     move("disqualified", "system", fired, `terminal disqualifier: ${fired.join(", ")}`);
-    L.hr = null;
     return;
   }
 
   if (input.kind === "event" && L.stage !== "mql") {
     const h = m.handRaisers.first(input);
-    if (h !== undefined) L.hr = h;
+    if (h !== undefined && (L.hrAt === null || input.at >= L.hrAt)) {
+      L.hr = h;
+      L.hrAt = input.at;
+    }
   }
 
   if (PRE_LEAD.has(L.stage)) {
@@ -181,7 +197,8 @@ export function checkInput(
 
   if (L.stage !== "lead" && L.stage !== "recycled") return;
   if (m.disqualifiers.some((d) => d.mode === "block" && d.when?.(traitCtx))) return;
-  if (L.hr !== null) {
+  // A hand-raise waits for a later input; a late input from before it cannot use it.
+  if (L.hr !== null && L.hrAt !== null && input.at >= L.hrAt) {
     move("mql", "system", [L.hr], `hand-raiser ${L.hr}`);
     return;
   }
@@ -192,6 +209,10 @@ export function checkInput(
     const rules = input.kind === "event" ? m.ruleIndex.matches(input).map((r) => r.id) : [];
     move("mql", "system", rules, explainCondition(m.spec.qualification.mql, ctx).text);
   }
+}
+
+function waivedIndexes(L: LifecycleState): number[] {
+  return L.waived.filter((_, i) => i % 2 === 0);
 }
 
 /** Scores in cents keyed by group name, as conditions read them. */

@@ -113,12 +113,10 @@ function run(
  */
 export function step(m: CompiledModel, state: LeadState, inputs: readonly Input[], t: number): StepResult {
   assertModel(m, state);
-  const batch = inputs.length === 1 ? inputs.slice() : sortUnique(inputs);
+  // The state keeps no message ids (the caller removes duplicates); it does know the last one.
+  const batch = sortUnique(inputs, new Set([state.s.id]));
   const first = batch[0];
-  if (first && !isInOrder(state.s, first)) {
-    if (first.at === state.s.at && first.id === state.s.id) batch.shift();
-    if (batch[0] && !isInOrder(state.s, batch[0])) return { needsReplayFrom: batch[0].at };
-  }
+  if (first && !isInOrder(state.s, first)) return { needsReplayFrom: first.at };
   const st = cloneState(state);
   const out = run(
     m,
@@ -192,7 +190,7 @@ export function contributionsOf(m: CompiledModel, st: LeadState, t = st.asOf): C
  * scores, grade, stage, every contribution (with its message id) and every transition.
  */
 export function evaluate(m: CompiledModel, inputs: readonly Input[], t: number): Evaluation {
-  const sorted = sortUnique(inputs.filter((i) => i.at <= t));
+  const sorted = sortUnique(inputs).filter((i) => i.at <= t);
   const st = newLeadState(m);
   const ids: string[] = [];
   const out = run(

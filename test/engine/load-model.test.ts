@@ -56,6 +56,7 @@ describe("loading a model", () => {
       { line: 12, path: "rules[2].points", message: "is required" },
       { line: 15, path: "rules[2].match.where.prefx", message: expect.stringMatching(/^unknown operator/) },
       { line: 16, path: "rules[2].pionts", message: "unknown field" },
+      { line: 21, path: "qualification.mql.all[1].score", message: "unknown score group 'nosuch'" },
       {
         line: 24,
         path: "qualification.disqualifiers[0].mode",
@@ -89,7 +90,7 @@ describe("loading a model", () => {
         message: "unknown score group 'product-x'; declare it under groups",
       },
       { line: 8, path: "rules[1].id", message: "duplicate id 'same', already used by rules.0" },
-      { line: 12, path: "qualification.mql", message: "unknown score group 'ghost'" },
+      { line: 12, path: "qualification.mql.score", message: "unknown score group 'ghost'" },
       { line: 15, path: "recycle.keep[0]", message: "'engagement' cannot be both reset and kept" },
     ]);
   });

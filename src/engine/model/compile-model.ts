@@ -66,7 +66,7 @@ export class EventIndex<T> {
     }));
     const names = (m: MatcherSpec) => {
       const n = m.type === "track" ? m.event : m.name;
-      return n === undefined ? null : Array.isArray(n) ? n : [n];
+      return n === undefined ? null : [...new Set(Array.isArray(n) ? n : [n])];
     };
     for (const e of all) {
       if (names(e.match) === null) push(this.byType, e.match.type, e);
@@ -211,6 +211,7 @@ export function compileModel(spec: ModelSpec): CompiledModel {
     return { idx, id: d.id, mode: d.mode, when: d.when ? compileCondition(d.when) : null };
   });
   if (personKeys.has("email_domain")) personKeys.add("email");
+  if (accountKeys.has("email_domain")) accountKeys.add("email");
 
   const handRaiserEntries = q.handRaisers.map((h) => ({ item: h.id, match: h.match }));
   return {

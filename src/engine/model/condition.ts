@@ -1,3 +1,4 @@
+import { hasCentPrecision } from "../points.js";
 import { GRADES, STAGES } from "../types.js";
 
 /**
@@ -179,6 +180,15 @@ function parseLeaf(
     const op = key as Operator;
     if (subject === "score" && !NUMERIC.has(op) && op !== "equals" && op !== "exists") {
       fail(p, "a score compares with gt, gte, lt, lte or equals");
+    } else if (
+      subject === "score" &&
+      op !== "exists" &&
+      (typeof value !== "number" || !hasCentPrecision(value))
+    ) {
+      fail(
+        p,
+        `expected a number of points with at most two decimals (scores compare in hundredths), got ${show(value)}`,
+      );
     } else if (NUMERIC.has(op)) {
       if (typeof value !== "number" || !Number.isFinite(value))
         fail(p, `expected a number, got ${show(value)}`);

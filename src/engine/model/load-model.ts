@@ -1,4 +1,4 @@
-import { type Document, isNode, LineCounter, parseDocument } from "yaml";
+import { type Document, isMap, isNode, isScalar, LineCounter, parseDocument } from "yaml";
 import { type ErrorDetail, QualifyError } from "../../errors.js";
 import { checkReferences } from "./check-references.js";
 import { type ModelSpec, modelSchema } from "./model-schema.js";
@@ -12,10 +12,21 @@ export function formatPath(path: (string | number)[]): string {
   );
 }
 
-/** The line of the deepest node that exists along `path` (the offending node, or its nearest parent). */
+/**
+ * The line of the offending node: the key of a map entry (so that a block-style value points at
+ * its key), an item of a list, or for a missing field the nearest node that exists.
+ */
 function lineOf(doc: Document, counter: LineCounter, path: (string | number)[]): number | undefined {
   for (let n = path.length; n >= 0; n--) {
-    const node = doc.getIn(path.slice(0, n), true);
+    if (n > 0) {
+      const parent = doc.getIn(path.slice(0, n - 1), true);
+      const last = String(path[n - 1]);
+      if (isMap(parent)) {
+        const key = parent.items.find((p) => isScalar(p.key) && String(p.key.value) === last)?.key;
+        if (isNode(key) && key.range) return counter.linePos(key.range[0]).line;
+      }
+    }
+    const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
     if (isNode(node) && node.range) return counter.linePos(node.range[0]).line;
   }
   return undefined;
@@ -38,15 +49,16 @@ export function loadModel(text: string, source = "model"): ModelSpec {
   }
   const raw: unknown = doc.toJS();
   const parsed = modelSchema.safeParse(raw, { reportInput: true });
-  const issues: FieldIssue[] = parsed.success
-    ? checkReferences(parsed.data)
-    : parsed.error.issues.flatMap(toFieldIssues);
-  if (issues.length > 0) {
+  const issues: FieldIssue[] = [
+    ...(parsed.success ? [] : parsed.error.issues.flatMap(toFieldIssues)),
+    ...checkReferences(raw),
+  ];
+  if (issues.length > 0 || !parsed.success) {
     const details: ErrorDetail[] = issues
       .map((i) => ({ path: formatPath(i.path), message: i.message, line: lineOf(doc, counter, i.path) }))
       .sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
     const count = details.length === 1 ? "1 error" : `${details.length} errors`;
     throw new QualifyError("MODEL_INVALID", `${source}: the model is invalid (${count})`, details);
   }
-  return parsed.data as ModelSpec;
+  return parsed.data;
 }

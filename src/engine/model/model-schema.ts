@@ -195,14 +195,36 @@ const DEFAULT_LEAD_EVENTS: MatcherOut[] = [
 ];
 
 export const modelSchema = z.strictObject({
-  name: z.string({ error: "is required: a name for the model" }).min(1),
+  name: z
+    .string({
+      error: (iss) =>
+        iss.input === undefined
+          ? "is required: a name for the model"
+          : `expected text, got ${show(iss.input)}`,
+    })
+    .min(1),
   version: z
     .union([z.string().min(1), z.number().int().nonnegative()], {
-      error: "is required: a version such as 1 or 2026-11",
+      error: (iss) =>
+        iss.input === undefined
+          ? "is required: a version such as 1 or 2026-11"
+          : `expected a version such as 1 or 2026-11, got ${show(iss.input)}`,
     })
     .transform(String),
   description: z.string().optional(),
-  groups: z.record(id, group).default({}),
+  groups: z
+    .record(z.string(), group)
+    .superRefine((groups, ctx) => {
+      for (const name of Object.keys(groups)) {
+        if (!ID_PATTERN.test(name))
+          ctx.addIssue({
+            code: "custom",
+            path: [name],
+            message: `expected a group name of lowercase letters, digits, '-' and '_', got '${name}'`,
+          });
+      }
+    })
+    .default({}),
   rules: z.array(rule).default([]),
   fit: z.array(fitRule).default([]),
   grades: z
