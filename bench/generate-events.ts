@@ -1,6 +1,7 @@
 import {
   compareInputs,
   type EventInput,
+  type EventType,
   type Fact,
   type FactInput,
   type Input,
@@ -232,32 +233,38 @@ function generateLead(
   // Some busy leads raise a hand; sales accepts, then recycles some of them.
   const handRaiseAt = identified && n >= 8 && rng.chance(0.05) ? Math.floor(n / 2) : -1;
 
-  const base = (k: number) => ({ kind: "event" as const, id: messageId(rng, ids), at: at(k) });
-  const track = (k: number, event: string, properties: Record<string, unknown>): EventInput => ({
-    ...base(k),
-    type: "track",
-    event,
-    properties,
+  // Built like the ingest builds them (a literal, then the fields of its type), so that inputs share
+  // hidden classes as they do in the service.
+  const base = (k: number, type: EventType): EventInput => ({
+    kind: "event",
+    id: messageId(rng, ids),
+    at: at(k),
+    type,
   });
+  const track = (k: number, event: string, properties: Record<string, unknown>): EventInput => {
+    const e = base(k, "track");
+    e.event = event;
+    e.properties = properties;
+    return e;
+  };
 
   const inputs: Input[] = [];
   for (let k = 0; k < n; k++) {
     if (k === identifyAt) {
-      inputs.push({
-        ...base(k),
-        type: "identify",
-        traits: {
-          email,
-          first_name: first,
-          last_name: last,
-          title: title(rng),
-          ...(company ? { company } : {}),
-        },
-      });
+      const e = base(k, "identify");
+      const t = title(rng);
+      e.traits = company
+        ? { email, first_name: first, last_name: last, title: t, company }
+        : { email, first_name: first, last_name: last, title: t };
+      inputs.push(e);
       continue;
     }
     if (k === groupAt) {
-      inputs.push({ ...base(k), type: "group", groupId: account.id, traits: { ...account.traits } });
+      const e = base(k, "group");
+      const a = account.traits;
+      e.groupId = account.id;
+      e.traits = { name: a.name, employees: a.employees, industry: a.industry, plan: a.plan };
+      inputs.push(e);
       continue;
     }
     if (k === handRaiseAt) {
@@ -269,18 +276,18 @@ function generateLead(
       case "page": {
         const root = pagePath(rng);
         const path = root === "/blog" ? `/blog/post-${rng.int(300)}` : root;
-        const name = root === "/" ? "Home" : (root.split("/")[1] as string);
-        inputs.push({
-          ...base(k),
-          type: "page",
-          name,
-          properties: { path, url: `https://www.example.com${path}`, title: name },
-        });
+        const e = base(k, "page");
+        e.name = root === "/" ? "Home" : (root.split("/")[1] as string);
+        e.properties = { path, url: `https://www.example.com${path}`, title: e.name };
+        inputs.push(e);
         break;
       }
-      case "identify":
-        inputs.push({ ...base(k), type: "identify", traits: { title: title(rng) } });
+      case "identify": {
+        const e = base(k, "identify");
+        e.traits = { title: title(rng) };
+        inputs.push(e);
         break;
+      }
       case "Asset Downloaded":
         inputs.push(track(k, activity, { type: assetType(rng), asset: `asset-${rng.int(40)}` }));
         break;

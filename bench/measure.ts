@@ -10,9 +10,11 @@ export interface Measurement<T> {
 
 /** Runs `work` once to warm up, then `runs` times with a collection before each; reports each time. */
 export function measure<T>(work: () => T, runs = 3): Measurement<T> {
-  let result = work();
+  let result: T | undefined = work();
   const runsMs: number[] = [];
   for (let i = 0; i < runs; i++) {
+    // Drop the previous run's output first, so that every run starts with the same live heap.
+    result = undefined;
     globalThis.gc?.();
     const t0 = performance.now();
     result = work();
@@ -23,7 +25,7 @@ export function measure<T>(work: () => T, runs = 3): Measurement<T> {
     runsMs,
     bestMs: sorted[0] as number,
     medianMs: sorted[Math.floor(sorted.length / 2)] as number,
-    result,
+    result: result as T,
   };
 }
 

@@ -80,7 +80,8 @@ const perSecond = (m: Measurement<unknown>) => inputs / (m.bestMs / 1000);
 
 function report(name: string, m: Measurement<unknown>, ceiling?: Measurement<unknown>) {
   const runs = m.runsMs.map(ms).join(", ");
-  let line = `${name.padEnd(10)} ${fmt(perSecond(m)).padStart(12)} events/s   best ${ms(m.bestMs)}, median ${ms(m.medianMs)} (runs: ${runs})`;
+  const micros = ((m.bestMs * 1000) / inputs).toFixed(3);
+  let line = `${name.padEnd(10)} ${fmt(perSecond(m)).padStart(12)} events/s (${micros} µs each)   best ${ms(m.bestMs)}, median ${ms(m.medianMs)} (runs: ${runs})`;
   if (ceiling) {
     const ratio = perSecond(m) / perSecond(ceiling);
     line += `\n${"".padEnd(10)} ${(ratio * 100).toFixed(2)}% of the bare loop (${fmt(1 / ratio)}x slower)`;
@@ -117,5 +118,8 @@ const stepRate = perSecond(live);
 console.log(
   `step on one core: ${fmt(stepRate)} events/s   target >= ${fmt(STEP_TARGET_PER_SECOND)}: ${verdict(stepRate >= STEP_TARGET_PER_SECOND)}`,
 );
+globalThis.gc?.();
 const mem = process.memoryUsage();
-console.log(`memory: rss ${mb(mem.rss)}, heapUsed ${mb(mem.heapUsed)}`);
+console.log(
+  `memory after GC, holding the events and the step states: rss ${mb(mem.rss)}, heapUsed ${mb(mem.heapUsed)}`,
+);
