@@ -6,6 +6,7 @@ import {
   type FactInput,
   type Input,
 } from "../src/engine/index.js";
+import { makeEvent } from "../src/engine/make-event.js";
 import { Random, weighted } from "./random.js";
 
 /**
@@ -233,14 +234,8 @@ function generateLead(
   // Some busy leads raise a hand; sales accepts, then recycles some of them.
   const handRaiseAt = identified && n >= 8 && rng.chance(0.05) ? Math.floor(n / 2) : -1;
 
-  // Built like the ingest builds them (a literal, then the fields of its type), so that inputs share
-  // hidden classes as they do in the service.
-  const base = (k: number, type: EventType): EventInput => ({
-    kind: "event",
-    id: messageId(rng, ids),
-    at: at(k),
-    type,
-  });
+  // Built as the ingest builds them (`makeEvent`), so that inputs share one shape as in the service.
+  const base = (k: number, type: EventType): EventInput => makeEvent(messageId(rng, ids), at(k), type);
   const track = (k: number, event: string, properties: Record<string, unknown>): EventInput => {
     const e = base(k, "track");
     e.event = event;

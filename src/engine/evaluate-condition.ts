@@ -71,70 +71,93 @@ function toNumber(v: unknown): number | undefined {
   return undefined;
 }
 
+/** One test on a value, given its case-folded text and its number (each undefined when it has none). */
+type Check = (v: unknown, text: string | undefined, num: number | undefined) => boolean;
+
+/**
+ * Compiles a leaf's operators into one test. Constants are case-folded once, `in` lists become
+ * sets, and each value is case-folded and parsed as a number at most once per test.
+ */
 function compileOps(ops: LeafOps, caseSensitive: boolean, cents: boolean): (v: unknown) => boolean {
-  const norm = (s: string) => (caseSensitive ? s : s.toLowerCase());
-  const checks: ((v: unknown) => boolean)[] = [];
-  const eq = (want: string | number | boolean) => {
-    if (typeof want === "string")
-      return (v: unknown) =>
-        (typeof v === "string" || typeof v === "number") && norm(String(v)) === norm(want);
-    if (typeof want === "number") return (v: unknown) => toNumber(v) === want;
-    return (v: unknown) => v === want;
+  const norm = caseSensitive ? (s: string) => s : (s: string) => s.toLowerCase();
+  const bound = cents ? toCents : (x: number) => x;
+  const checks: Check[] = [];
+  let needsNumber = false;
+  const numeric = (f: (n: number) => boolean): Check => {
+    needsNumber = true;
+    return (_v, _t, n) => n !== undefined && f(n);
   };
-  if (ops.equals !== undefined) checks.push(eq(ops.equals));
+  const equalsOne = (want: string | number | boolean): Check => {
+    if (typeof want === "string") {
+      const w = norm(want);
+      return (_v, t) => t === w;
+    }
+    if (typeof want === "number") {
+      const w = bound(want);
+      return numeric((n) => n === w);
+    }
+    return (v) => v === want;
+  };
+  if (ops.equals !== undefined) checks.push(equalsOne(ops.equals));
   if (ops.in) {
-    const alts = ops.in.map(eq);
-    checks.push((v) => alts.some((f) => f(v)));
+    const texts = new Set(ops.in.filter((x) => typeof x === "string").map((x) => norm(x as string)));
+    const numbers = new Set(ops.in.filter((x) => typeof x === "number").map((x) => bound(x as number)));
+    const bools = new Set(ops.in.filter((x) => typeof x === "boolean"));
+    if (numbers.size > 0) needsNumber = true;
+    checks.push(
+      (v, t, n) =>
+        (t !== undefined && texts.has(t)) ||
+        (n !== undefined && numbers.has(n)) ||
+        (typeof v === "boolean" && bools.has(v)),
+    );
   }
-  const str = (f: (s: string) => boolean) => (v: unknown) =>
-    (typeof v === "string" || typeof v === "number") && f(norm(String(v)));
   if (ops.prefix !== undefined) {
     const p = norm(ops.prefix);
-    checks.push(str((s) => s.startsWith(p)));
+    checks.push((_v, t) => t?.startsWith(p) === true);
   }
   if (ops.suffix !== undefined) {
     const p = norm(ops.suffix);
-    checks.push(str((s) => s.endsWith(p)));
+    checks.push((_v, t) => t?.endsWith(p) === true);
   }
   if (ops.contains !== undefined) {
     const p = norm(ops.contains);
-    checks.push(str((s) => s.includes(p)));
+    checks.push((_v, t) => t?.includes(p) === true);
   }
   if (ops.regex !== undefined) {
     const re = new RegExp(ops.regex, caseSensitive ? "" : "i");
     checks.push((v) => (typeof v === "string" || typeof v === "number") && re.test(String(v)));
   }
-  // Scores are compared exactly, in cents.
-  const num = cents ? (x: number) => toCents(x) : (x: number) => x;
-  const numeric = (f: (n: number) => boolean) => (v: unknown) => {
-    const n = toNumber(v);
-    return n !== undefined && f(cents ? toCents(n) : n);
-  };
   if (ops.gt !== undefined) {
-    const b = num(ops.gt);
+    const b = bound(ops.gt);
     checks.push(numeric((n) => n > b));
   }
   if (ops.gte !== undefined) {
-    const b = num(ops.gte);
+    const b = bound(ops.gte);
     checks.push(numeric((n) => n >= b));
   }
   if (ops.lt !== undefined) {
-    const b = num(ops.lt);
+    const b = bound(ops.lt);
     checks.push(numeric((n) => n < b));
   }
   if (ops.lte !== undefined) {
-    const b = num(ops.lte);
+    const b = bound(ops.lte);
     checks.push(numeric((n) => n <= b));
   }
-  const valueChecks = checks;
-  const one = (v: unknown) => valueChecks.every((f) => f(v));
+  const one = (v: unknown) => {
+    const text = typeof v === "string" || typeof v === "number" ? norm(String(v)) : undefined;
+    let num: number | undefined;
+    if (needsNumber) {
+      num = toNumber(v);
+      // Scores are compared exactly, in cents.
+      if (cents && num !== undefined) num = toCents(num);
+    }
+    for (const c of checks) if (!c(v, text, num)) return false;
+    return true;
+  };
   const matchValue = (v: unknown) => (Array.isArray(v) ? v.some(one) : one(v));
   if (ops.exists !== undefined) {
     const want = ops.exists;
-    return (v) => {
-      if (isPresent(v) !== want) return false;
-      return valueChecks.length === 0 || matchValue(v);
-    };
+    return (v) => isPresent(v) === want && (checks.length === 0 || matchValue(v));
   }
   return (v) => v !== undefined && v !== null && matchValue(v);
 }
@@ -230,6 +253,8 @@ function wrap(c: Condition, text: string): string {
   return "leaf" in c || "not" in c ? text : `(${text})`;
 }
 
+const compiledLeaves = new WeakMap<Leaf, Predicate>();
+
 /**
  * Explains a condition against a context: for a condition that holds, the leaves that made it hold;
  * for one that does not, the leaves that failed. Each leaf shows the value it saw.
@@ -252,7 +277,12 @@ export function explainCondition(c: Condition, ctx: ConditionContext): { ok: boo
     const inner = explainCondition(c.not, ctx);
     return { ok: !inner.ok, text: `not (${describeCondition(c.not)})` };
   }
-  const ok = compileLeaf(c.leaf)(ctx);
+  let test = compiledLeaves.get(c.leaf);
+  if (!test) {
+    test = compileLeaf(c.leaf);
+    compiledLeaves.set(c.leaf, test);
+  }
+  const ok = test(ctx);
   const seen = leafValue(c.leaf, ctx);
   const shown = seen === undefined || seen === null ? "missing" : JSON.stringify(seen);
   return { ok, text: `${leafText(c.leaf)} (${c.leaf.subject === "score" ? "is" : "was"} ${shown})` };

@@ -1,8 +1,9 @@
-import { explainCondition, isPresent as present } from "./evaluate-condition.js";
-import type { CompiledModel } from "./model/compile-model.js";
-import { accountOf, type ScoreSheet, scoreAt, scoresByName } from "./score-at.js";
+import { type ConditionContext, explainCondition } from "./evaluate-condition.js";
+import type { CompiledModel, ModelRoute } from "./model/compile-model.js";
+import { type ScoreSheet, scoreAt, scoresByName } from "./score-at.js";
 import type { ScoreState } from "./score-state.js";
-import type { Actor, Fact, IgnoredInput, Input, Stage, Transition } from "./types.js";
+import { type TraitFacts, traitFacts } from "./trait-facts.js";
+import type { Actor, Fact, FactInput, Grade, IgnoredInput, Input, Stage, Transition } from "./types.js";
 
 /**
  * The ingest-ordered part of a lead's state: its stage machine. Qualification is checked only when
@@ -63,12 +64,12 @@ const SYSTEM_STAGES: ReadonlySet<Stage> = new Set(["visitor", "subscriber", "lea
 const PRE_LEAD: ReadonlySet<Stage> = new Set(["visitor", "subscriber"]);
 
 export function meetsLeadCriteria(m: CompiledModel, s: ScoreState): boolean {
-  return s.le && m.leadTraits.every((k) => present(s.tr[k]));
+  return s.le && traitFacts(m, s).leadTraitsKnown;
 }
 
 function preLeadStage(m: CompiledModel, s: ScoreState): Stage {
   if (meetsLeadCriteria(m, s)) return "lead";
-  return present(s.tr.email) ? "subscriber" : "visitor";
+  return traitFacts(m, s).emailKnown ? "subscriber" : "visitor";
 }
 
 export interface Sinks {
@@ -76,110 +77,125 @@ export interface Sinks {
   ignored: IgnoredInput[];
 }
 
-/** Runs the stage machine for one input. `s` already includes the input, folded in time order. */
+/** The input being checked, and the scores as of its time once something needed them. */
+interface Check {
+  m: CompiledModel;
+  L: LifecycleState;
+  s: ScoreState;
+  input: Input;
+  out: Sinks;
+  sheet: ScoreSheet | null;
+}
+
+function sheetOf(c: Check): ScoreSheet {
+  c.sheet ??= scoreAt(c.m, c.s, c.input.at);
+  return c.sheet;
+}
+
+/** Records a transition, stamped no earlier than the previous one, and moves the lead. */
+function move(c: Check, to: Stage, actor: Actor, rules: string[], reason: string, by?: string): void {
+  const { L, input } = c;
+  const sh = sheetOf(c);
+  const at = L.at === null ? input.at : Math.max(L.at, input.at);
+  c.out.transitions.push({
+    from: L.stage,
+    to,
+    at,
+    triggerAt: input.at,
+    inputId: input.id,
+    actor,
+    ...(by === undefined ? {} : { by }),
+    rules,
+    reason,
+    scores: scoresByName(c.m, sh.cents),
+    grade: sh.grade,
+  });
+  if (to === "disqualified" || to === "mql") {
+    L.why = reason;
+    L.whyRules = rules;
+  }
+  if (to === "recycled") L.cool = input.at + c.m.cooldownMs;
+  if (to === "mql") L.mqlAt = at;
+  // A waiting hand-raise belongs to the stage it was made in.
+  if (to === "recycled" || to === "mql" || to === "disqualified") {
+    L.hr = null;
+    L.hrAt = null;
+  }
+  L.stage = to;
+  L.at = at;
+}
+
+function isWaived(L: LifecycleState, idx: number): boolean {
+  for (let i = 0; i < L.waived.length; i += 2) if (L.waived[i] === idx) return true;
+  return false;
+}
+
+function ignore(c: Check, reason: string): void {
+  c.out.ignored.push({ inputId: c.input.id, reason });
+}
+
+/** A stage fact from a user or the CRM: the move it asks for, if the stage allows it. */
+function applyFact(c: Check, input: FactInput, facts: TraitFacts): void {
+  const { L } = c;
+  const why = `${input.fact} by ${input.actor}${input.by ? ` ${input.by}` : ""}${input.reason ? `: ${input.reason}` : ""}`;
+  if (input.fact === "reinstated") {
+    if (L.stage !== "disqualified") ignore(c, `reinstated: the lead is ${L.stage}, not disqualified`);
+    else if (input.actor !== "user") ignore(c, "reinstated: only a user may reinstate a lead");
+    else {
+      for (const d of c.m.disqualifiers) {
+        if (facts.terminal[d.idx] && !isWaived(L, d.idx)) L.waived.push(d.idx, input.at);
+      }
+      move(c, preLeadStage(c.m, c.s), input.actor, [], why, input.by);
+    }
+    return;
+  }
+  const rule = FACT_MOVES[input.fact];
+  if (rule.from.includes(L.stage)) move(c, rule.to, input.actor, [], why, input.by);
+  else ignore(c, `${input.fact}: not allowed from stage ${L.stage}`);
+}
+
+/**
+ * Runs the stage machine for one input. `s` already includes the input, folded in time order;
+ * `route` is what the input matched (rules, hand-raiser, event disqualifier).
+ */
 export function checkInput(
   m: CompiledModel,
   L: LifecycleState,
   s: ScoreState,
   input: Input,
   out: Sinks,
+  route: ModelRoute,
 ): void {
-  let sheet: ScoreSheet | undefined;
-  const sheetNow = () => {
-    sheet ??= scoreAt(m, s, input.at);
-    return sheet;
-  };
-  const move = (to: Stage, actor: Actor, rules: string[], reason: string, by?: string) => {
-    const sh = sheetNow();
-    const at = L.at === null ? input.at : Math.max(L.at, input.at);
-    out.transitions.push({
-      from: L.stage,
-      to,
-      at,
-      triggerAt: input.at,
-      inputId: input.id,
-      actor,
-      ...(by === undefined ? {} : { by }),
-      rules,
-      reason,
-      scores: scoresByName(m, sh.cents),
-      grade: sh.grade,
-    });
-    if (to === "disqualified" || to === "mql") {
-      L.why = reason;
-      L.whyRules = rules;
-    }
-    if (to === "recycled") L.cool = input.at + m.cooldownMs;
-    if (to === "mql") L.mqlAt = at;
-    // A waiting hand-raise belongs to the stage it was made in.
-    if (to === "recycled" || to === "mql" || to === "disqualified") {
-      L.hr = null;
-      L.hrAt = null;
-    }
-    L.stage = to;
-    L.at = at;
-  };
-
-  const traitCtx = { traits: s.tr, account: accountOf(s) };
-  const terminalHolds = (idx: number) => m.disqualifiers[idx]?.when?.(traitCtx) ?? false;
-  const isWaived = (idx: number) => waivedIndexes(L).includes(idx);
+  const c: Check = { m, L, s, input, out, sheet: null };
+  const facts = traitFacts(m, s);
   if (L.waived.length > 0) {
     // A late input sees older traits; only an input no older than the waiver can end it.
     const kept: number[] = [];
     for (let i = 0; i < L.waived.length; i += 2) {
       const idx = L.waived[i] as number;
       const since = L.waived[i + 1] as number;
-      if (input.at < since || terminalHolds(idx)) kept.push(idx, since);
+      if (input.at < since || facts.terminal[idx]) kept.push(idx, since);
     }
     L.waived = kept;
   }
 
-  if (input.kind === "fact") {
-    const why = `${input.fact} by ${input.actor}${input.by ? ` ${input.by}` : ""}${input.reason ? `: ${input.reason}` : ""}`;
-    if (input.fact === "reinstated") {
-      if (L.stage !== "disqualified")
-        return void out.ignored.push({
-          inputId: input.id,
-          reason: `reinstated: the lead is ${L.stage}, not disqualified`,
-        });
-      if (input.actor !== "user")
-        return void out.ignored.push({
-          inputId: input.id,
-          reason: "reinstated: only a user may reinstate a lead",
-        });
-      for (const d of m.disqualifiers) {
-        if (d.mode === "terminal" && terminalHolds(d.idx) && !isWaived(d.idx)) L.waived.push(d.idx, input.at);
-      }
-      move(preLeadStage(m, s), input.actor, [], why, input.by);
-    } else {
-      const rule = FACT_MOVES[input.fact];
-      if (!rule.from.includes(L.stage)) {
-        return void out.ignored.push({
-          inputId: input.id,
-          reason: `${input.fact}: not allowed from stage ${L.stage}`,
-        });
-      }
-      move(rule.to, input.actor, [], why, input.by);
-    }
-  }
-
+  if (input.kind === "fact") applyFact(c, input, facts);
   if (!SYSTEM_STAGES.has(L.stage)) return;
 
-  const fired: string[] = [];
-  if (input.kind === "event") {
-    const d = m.terminalEvents.first(input);
-    if (d) fired.push(d.id);
+  let fired: string[] | null = null;
+  if (route.terminal) fired = [route.terminal.id];
+  for (let i = 0; i < facts.terminal.length; i++) {
+    if (!facts.terminal[i] || isWaived(L, i)) continue;
+    fired = fired ?? [];
+    fired.push(m.disqualifiers[i]?.id as string);
   }
-  for (const d of m.disqualifiers) {
-    if (d.mode === "terminal" && d.when && !isWaived(d.idx) && d.when(traitCtx)) fired.push(d.id);
-  }
-  if (fired.length > 0) {
-    move("disqualified", "system", fired, `terminal disqualifier: ${fired.join(", ")}`);
+  if (fired !== null) {
+    move(c, "disqualified", "system", fired, `terminal disqualifier: ${fired.join(", ")}`);
     return;
   }
 
-  if (input.kind === "event" && L.stage !== "mql") {
-    const h = m.handRaisers.first(input);
+  if (L.stage !== "mql") {
+    const h = route.handRaiser;
     if (h !== undefined && (L.hrAt === null || input.at >= L.hrAt)) {
       L.hr = h;
       L.hrAt = input.at;
@@ -188,38 +204,45 @@ export function checkInput(
 
   if (PRE_LEAD.has(L.stage)) {
     if (meetsLeadCriteria(m, s)) {
-      move("lead", "system", [], `${m.leadTraits.join(", ")} known and a lead-making event seen`);
-    } else if (L.stage === "visitor" && present(s.tr.email)) {
-      move("subscriber", "system", [], "email known");
+      move(c, "lead", "system", [], `${m.leadTraits.join(", ")} known and a lead-making event seen`);
+    } else {
+      if (L.stage === "visitor" && facts.emailKnown) move(c, "subscriber", "system", [], "email known");
       return;
-    } else return;
+    }
   }
 
-  if (L.stage !== "lead" && L.stage !== "recycled") return;
-  if (m.disqualifiers.some((d) => d.mode === "block" && d.when?.(traitCtx))) return;
+  if ((L.stage !== "lead" && L.stage !== "recycled") || facts.blockers.length > 0) return;
   // A hand-raise waits for a later input; a late input from before it cannot use it.
   if (L.hr !== null && L.hrAt !== null && input.at >= L.hrAt) {
-    move("mql", "system", [L.hr], `hand-raiser ${L.hr}`);
+    move(c, "mql", "system", [L.hr], `hand-raiser ${L.hr}`);
     return;
   }
   if (L.stage === "recycled" && L.cool !== null && input.at < L.cool) return;
-  const sh = sheetNow();
-  const ctx = { ...traitCtx, scores: byName(m, sh.cents), grade: sh.grade, stage: L.stage };
+  const sh = sheetOf(c);
+  const ctx = mqlContext(m, facts, sh, L.stage);
   if (m.mql(ctx)) {
-    const rules = input.kind === "event" ? m.ruleIndex.matches(input).map((r) => r.id) : [];
-    move("mql", "system", rules, explainCondition(m.spec.qualification.mql, ctx).text);
+    move(
+      c,
+      "mql",
+      "system",
+      route.rules.map((r) => r.id),
+      explainCondition(m.spec.qualification.mql, ctx).text,
+    );
   }
 }
 
-function waivedIndexes(L: LifecycleState): number[] {
-  return L.waived.filter((_, i) => i % 2 === 0);
-}
-
-/** Scores in cents keyed by group name, as conditions read them. */
-export function byName(m: CompiledModel, cents: number[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  m.groups.forEach((g, i) => {
-    out[g.name] = cents[i] as number;
-  });
-  return out;
+/**
+ * What the MQL condition reads: traits, scores in cents by group name, grade and stage. Built
+ * field by field: an object spread here cost more than the rest of the check.
+ */
+export function mqlContext(
+  m: CompiledModel,
+  facts: TraitFacts,
+  sheet: { cents: number[]; grade: Grade },
+  stage: Stage,
+): ConditionContext {
+  const scores: Record<string, number> = {};
+  for (let i = 0; i < m.groups.length; i++)
+    scores[(m.groups[i] as { name: string }).name] = sheet.cents[i] as number;
+  return { traits: facts.ctx.traits, account: facts.ctx.account, scores, grade: sheet.grade, stage };
 }

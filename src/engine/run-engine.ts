@@ -1,9 +1,10 @@
 import { QualifyError } from "../errors.js";
 import { explainCondition } from "./evaluate-condition.js";
-import { byName, checkInput, emptyLifecycle, type LifecycleState, type Sinks } from "./lifecycle.js";
+import { checkInput, emptyLifecycle, type LifecycleState, mqlContext, type Sinks } from "./lifecycle.js";
 import type { CompiledModel } from "./model/compile-model.js";
-import { accountOf, scoreAt, scoresByName } from "./score-at.js";
+import { scoreAt, scoresByName } from "./score-at.js";
 import { emptyScoreState, foldInput, isInOrder, type ScoreState } from "./score-state.js";
+import { traitFacts } from "./trait-facts.js";
 import type { Contribution, Grade, IgnoredInput, Input, Qualification, Stage, Transition } from "./types.js";
 
 /** A lead's whole engine state: compact JSON, stored per lead by the service. */
@@ -38,7 +39,7 @@ export type StepResult =
   | { needsReplayFrom: number; state?: undefined };
 
 export function newLeadState(m: CompiledModel): LeadState {
-  return { v: 1, model: m.key, asOf: Number.NEGATIVE_INFINITY, s: emptyScoreState(), l: emptyLifecycle() };
+  return { v: 1, model: m.key, asOf: 0, s: emptyScoreState(), l: emptyLifecycle() };
 }
 
 export const compareInputs = (a: Input, b: Input) => a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
@@ -52,32 +53,6 @@ function sortUnique(inputs: readonly Input[], seen = new Set<string>()): Input[]
     out.push(i);
   }
   return out.sort(compareInputs);
-}
-
-function cloneState(st: LeadState): LeadState {
-  const s = st.s;
-  const copyLists = (r: Record<string, number[]>) => {
-    const o: Record<string, number[]> = {};
-    for (const k in r) o[k] = (r[k] as number[]).slice();
-    return o;
-  };
-  const ac: ScoreState["ac"] = {};
-  for (const k in s.ac) ac[k] = { ...s.ac[k] };
-  return {
-    v: 1,
-    model: st.model,
-    asOf: st.asOf,
-    s: {
-      ...s,
-      c: s.c.slice(),
-      cw: copyLists(s.cw),
-      fq: copyLists(s.fq),
-      once: s.once.slice(),
-      tr: { ...s.tr },
-      ac,
-    },
-    l: { ...st.l, waived: st.l.waived.slice(), whyRules: st.l.whyRules.slice() },
-  };
 }
 
 function assertModel(m: CompiledModel, st: LeadState) {
@@ -100,37 +75,38 @@ function run(
 ): Sinks {
   const out: Sinks = { transitions: [], ignored: [] };
   for (const { input, isNew } of merged) {
-    foldInput(m, st.s, input, ids);
-    if (isNew) checkInput(m, st.l, st.s, input, out);
+    const route = foldInput(m, st.s, input, ids);
+    if (isNew) checkInput(m, st.l, st.s, input, out, route);
   }
   return out;
 }
 
 /**
  * Incremental scoring. Inputs given in one call become known together. The state alone is used:
- * an input that sorts before the state's watermark returns `needsReplayFrom`, and the caller
- * replays with `replay`. The given state is not modified.
+ * an input that sorts before the state's watermark returns `needsReplayFrom` (and leaves the state
+ * as it was), and the caller replays with `replay`. Otherwise the state is updated in place and
+ * returned: the caller owns it (a state read from storage is a fresh copy), and clones it with
+ * `structuredClone` first if it must keep the old one.
  */
 export function step(m: CompiledModel, state: LeadState, inputs: readonly Input[], t: number): StepResult {
   assertModel(m, state);
+  const s = state.s;
   // The state keeps no message ids (the caller removes duplicates); it does know the last one.
-  const batch = sortUnique(inputs, new Set([state.s.id]));
+  const batch =
+    inputs.length === 1 ? (inputs[0]?.id === s.id ? [] : inputs) : sortUnique(inputs, new Set([s.id]));
   const first = batch[0];
-  if (first && !isInOrder(state.s, first)) return { needsReplayFrom: first.at };
-  const st = cloneState(state);
-  const out = run(
-    m,
-    st,
-    batch.map((input) => ({ input, isNew: true })),
-  );
-  st.asOf = Math.max(t, st.s.at ?? t, state.asOf);
-  return { state: st, ...out };
+  if (first && !isInOrder(s, first)) return { needsReplayFrom: first.at };
+  const out: Sinks = { transitions: [], ignored: [] };
+  for (const input of batch) checkInput(m, state.l, s, input, out, foldInput(m, s, input));
+  state.asOf = Math.max(t, s.at ?? t, state.asOf);
+  return { state, transitions: out.transitions, ignored: out.ignored };
 }
 
 /**
  * Applies late inputs. The score state is rebuilt from `history` (every input known before, in any
  * order) merged with `inputs`; the stage machine continues from `state`, so transitions already
- * emitted stay as they were, and new ones are stamped no earlier than the last.
+ * emitted stay as they were, and new ones are stamped no earlier than the last. Like `step`, it
+ * updates the given state and returns it.
  */
 export function replay(
   m: CompiledModel,
@@ -143,10 +119,11 @@ export function replay(
   const seen = new Set<string>();
   const known = sortUnique(history, seen);
   const fresh = sortUnique(inputs, seen);
-  const st: LeadState = { ...cloneState(state), s: emptyScoreState() };
-  const out = run(m, st, mergeSorted(known, fresh));
-  st.asOf = Math.max(t, st.s.at ?? t, state.asOf);
-  return { state: st, ...out };
+  const asOf = state.asOf;
+  state.s = emptyScoreState();
+  const out = run(m, state, mergeSorted(known, fresh));
+  state.asOf = Math.max(t, state.s.at ?? t, asOf);
+  return { state, transitions: out.transitions, ignored: out.ignored };
 }
 
 function mergeSorted(known: Input[], fresh: Input[]): { input: Input; isNew: boolean }[] {
@@ -251,7 +228,7 @@ function qualificationOf(
 ): Qualification {
   const L = st.l;
   const s = st.s;
-  const traitCtx = { traits: s.tr, account: accountOf(s) };
+  const facts = traitFacts(m, s);
   switch (L.stage) {
     case "visitor":
     case "subscriber":
@@ -274,9 +251,7 @@ function qualificationOf(
     case "customer":
       return { status: "with-sales", reason: `stage ${L.stage}`, rules: [] };
     default: {
-      const blockers = m.disqualifiers
-        .filter((d) => d.mode === "block" && d.when?.(traitCtx))
-        .map((d) => d.id);
+      const blockers = facts.blockers;
       if (blockers.length > 0)
         return { status: "blocked", reason: `blocked by ${blockers.join(", ")}`, rules: blockers };
       if (L.stage === "recycled" && L.cool !== null && t < L.cool)
@@ -285,7 +260,7 @@ function qualificationOf(
           reason: `recycled; cooldown until ${new Date(L.cool).toISOString()}`,
           rules: [],
         };
-      const ctx = { ...traitCtx, scores: byName(m, cents), grade, stage: L.stage };
+      const ctx = mqlContext(m, facts, { cents, grade }, L.stage);
       const e = explainCondition(m.spec.qualification.mql, ctx);
       // Qualification is checked when an input arrives; a condition met only through decay waits for one.
       const reason = e.ok ? `${e.text}; qualifies at the next input` : e.text;

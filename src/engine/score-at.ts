@@ -2,6 +2,7 @@ import type { CompiledModel, CompiledRule } from "./model/compile-model.js";
 import { type Condition, leavesOf } from "./model/condition.js";
 import { fromCents, roundHalfEven } from "./points.js";
 import { decayFactor, type ScoreState } from "./score-state.js";
+import { traitFacts } from "./trait-facts.js";
 import type { Contribution, Grade, TraitValue } from "./types.js";
 
 export interface ScoreSheet {
@@ -17,10 +18,6 @@ export function gradeOf(m: CompiledModel, fitCents: number): Grade {
   if (fitCents >= m.grades.B) return "B";
   if (fitCents >= m.grades.C) return "C";
   return "D";
-}
-
-export function accountOf(s: ScoreState): Record<string, TraitValue> {
-  return (s.gid !== null && s.ac[s.gid]) || {};
 }
 
 function traitsRead(c: Condition, traits: Record<string, TraitValue>, account: Record<string, TraitValue>) {
@@ -56,37 +53,38 @@ export function scoreAt(
     if (eff === 0) continue;
     cents[rule.group] = (cents[rule.group] as number) + eff;
     if (collect) {
-      const eventId = ids?.[i / 3];
-      contributions.push({
+      const contribution: Contribution = {
         group: m.groups[rule.group]?.name as string,
         rule: rule.id,
         kind: "event",
-        ...(eventId === undefined ? {} : { eventId }),
         at,
         raw: fromCents(raw),
         factor,
         points: fromCents(eff),
-      });
+      };
+      const eventId = ids?.[i / 3];
+      if (eventId !== undefined) contribution.eventId = eventId;
+      contributions.push(contribution);
     }
   }
-  const account = accountOf(s);
-  const ctx = { traits: s.tr, account };
-  for (const f of m.fit) {
-    const hit = f.cases.find((k) => k.when(ctx));
-    if (!hit || hit.cents === 0) continue;
-    cents[f.group] = (cents[f.group] as number) + hit.cents;
-    if (collect) {
+  const facts = traitFacts(m, s);
+  for (let gi = 0; gi < cents.length; gi++)
+    cents[gi] = (cents[gi] as number) + (facts.fitCents[gi] as number);
+  if (collect) {
+    m.fit.forEach((f, fi) => {
+      const hit = facts.fitHits[fi];
+      if (!hit || hit.cents === 0) return;
       contributions.push({
         group: m.groups[f.group]?.name as string,
         rule: f.id,
         kind: "trait",
         ...(hit.label ? { label: hit.label } : {}),
-        traits: traitsRead(hit.reads, s.tr, account),
+        traits: traitsRead(hit.reads, facts.ctx.traits, facts.ctx.account),
         raw: fromCents(hit.cents),
         factor: 1,
         points: fromCents(hit.cents),
       });
-    }
+    });
   }
   m.groups.forEach((g, gi) => {
     const sum = cents[gi] as number;

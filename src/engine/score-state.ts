@@ -1,6 +1,7 @@
 import { mergeTraits } from "./merge-traits.js";
-import type { CompiledModel, CompiledRule, Decay } from "./model/compile-model.js";
+import type { CompiledModel, CompiledRule, Decay, ModelRoute } from "./model/compile-model.js";
 import { roundHalfEven } from "./points.js";
+import { forgetTraitFacts } from "./trait-facts.js";
 import type { Input, TraitValue } from "./types.js";
 
 /**
@@ -68,26 +69,41 @@ export const RECYCLE_FACTS = new Set(["recycled", "rejected", "lost"]);
  * Folds one input into the score state. `ids`, when given, receives the message id of each
  * contribution (kept parallel to `c`), which full recomputes use for explanations.
  */
-export function foldInput(m: CompiledModel, s: ScoreState, input: Input, ids?: string[]): void {
+export function foldInput(m: CompiledModel, s: ScoreState, input: Input, ids?: string[]): ModelRoute {
   s.at = input.at;
   s.id = input.id;
   if (input.kind === "fact") {
     if (RECYCLE_FACTS.has(input.fact)) startEpisode(m, s, input.at, ids);
-    return;
+    return NO_ROUTE;
   }
   if (input.kind === "account") {
     mergeTraits(accountTraits(s, input.groupId), input.traits, m.accountKeys);
-    return;
+    forgetTraitFacts(s);
+    return NO_ROUTE;
   }
-  if (input.type === "identify" && input.traits) mergeTraits(s.tr, input.traits, m.personKeys);
+  if (input.type === "identify" && input.traits) {
+    mergeTraits(s.tr, input.traits, m.personKeys);
+    forgetTraitFacts(s);
+  }
   if (input.type === "group" && input.groupId) {
     s.gid = input.groupId;
     if (input.traits) mergeTraits(accountTraits(s, input.groupId), input.traits, m.accountKeys);
+    forgetTraitFacts(s);
   }
-  if (!s.le && m.leadEvents.first(input) !== undefined) s.le = true;
-  const matched = m.ruleIndex.matches(input);
-  for (let i = 0; i < matched.length; i++) award(m, s, matched[i] as CompiledRule, input.at, input.id, ids);
+  const route = m.router.route(input);
+  if (route.lead) s.le = true;
+  const rules = route.rules;
+  for (let i = 0; i < rules.length; i++) award(m, s, rules[i] as CompiledRule, input.at, input.id, ids);
+  return route;
 }
+
+/** What a fact or an account update matches: nothing. */
+const NO_ROUTE: ModelRoute = Object.freeze({
+  rules: [],
+  lead: false,
+  handRaiser: undefined,
+  terminal: undefined,
+});
 
 function accountTraits(s: ScoreState, groupId: string): Record<string, TraitValue> {
   const traits = s.ac[groupId] ?? {};
@@ -134,7 +150,9 @@ function award(
   }
   if (r.once) s.once.push(r.idx);
   if (cents === 0) return;
-  prune(m, s, at, ids);
+  // Pruning costs a decay per contribution, so it runs as the list doubles: 8, 16, 32, ...
+  const n = s.c.length / 3;
+  if (n >= 8 && (n & (n - 1)) === 0) prune(m, s, at, ids);
   s.c.push(r.idx, at, cents);
   ids?.push(id);
 }

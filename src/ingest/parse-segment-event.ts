@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { makeEvent } from "../engine/make-event.js";
 import { EVENT_TYPES, type EventInput, type EventType } from "../engine/types.js";
 
 /**
@@ -80,12 +81,7 @@ export function parseSegmentEvent(raw: unknown, receivedAt?: number, defaultType
   for (const key of ["properties", "traits", "context"] as const) {
     if (raw[key] !== undefined && !isRecord(raw[key])) return fail(key, "expected an object");
   }
-  const input: EventInput = {
-    kind: "event",
-    id: idOf(raw.messageId) ?? contentId(raw),
-    at,
-    type: type as EventType,
-  };
+  const input = makeEvent(idOf(raw.messageId) ?? contentId(raw), at, type as EventType);
   if (isRecord(raw.context)) input.context = raw.context;
 
   switch (type) {

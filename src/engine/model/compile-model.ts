@@ -1,8 +1,8 @@
 import { compileCondition, type Predicate } from "../evaluate-condition.js";
 import { toCents } from "../points.js";
-import type { EventInput } from "../types.js";
 import { BUILT_IN_GROUPS } from "./check-references.js";
 import { type Condition, leavesOf } from "./condition.js";
+import { EventRouter, type Route } from "./event-router.js";
 import type { DecaySpec, MatcherSpec, ModelSpec } from "./model-schema.js";
 
 /** A model turned into closures and indexes, so that scoring one event is a map lookup and a few tests. */
@@ -47,75 +47,8 @@ export interface CompiledDisqualifier {
   when: Predicate | null;
 }
 
-/** Finds the items whose matcher accepts an event: a lookup by (type, name), then the `where` test. */
-interface IndexEntry<T> {
-  item: T;
-  where: Predicate | null;
-  order: number;
-}
-
-export class EventIndex<T> {
-  private readonly byKey = new Map<string, IndexEntry<T>[]>();
-  private readonly byType = new Map<string, IndexEntry<T>[]>();
-
-  constructor(entries: { item: T; match: MatcherSpec }[]) {
-    const all = entries.map((e, order) => ({
-      ...e,
-      order,
-      where: e.match.where ? compileCondition(e.match.where) : null,
-    }));
-    const names = (m: MatcherSpec) => {
-      const n = m.type === "track" ? m.event : m.name;
-      return n === undefined ? null : [...new Set(Array.isArray(n) ? n : [n])];
-    };
-    for (const e of all) {
-      if (names(e.match) === null) push(this.byType, e.match.type, e);
-    }
-    for (const e of all) {
-      for (const n of names(e.match) ?? []) {
-        const key = `${e.match.type}\u0000${n}`;
-        if (!this.byKey.has(key)) this.byKey.set(key, [...(this.byType.get(e.match.type) ?? [])]);
-        push(this.byKey, key, e);
-      }
-    }
-    for (const list of this.byKey.values()) list.sort((a, b) => a.order - b.order);
-  }
-
-  private candidates(e: EventInput) {
-    const name = e.type === "track" ? e.event : e.name;
-    return (name !== undefined && this.byKey.get(`${e.type}\u0000${name}`)) || this.byType.get(e.type);
-  }
-
-  /** Every matching item, in declaration order. */
-  matches(e: EventInput): T[] {
-    const list = this.candidates(e);
-    if (!list) return EMPTY as T[];
-    let out: T[] | null = null;
-    for (const c of list) {
-      if (c.where !== null && !c.where({ properties: e.properties, context: e.context })) continue;
-      if (out === null) out = [];
-      out.push(c.item);
-    }
-    return out ?? (EMPTY as T[]);
-  }
-
-  first(e: EventInput): T | undefined {
-    const list = this.candidates(e);
-    if (!list) return undefined;
-    for (const c of list) {
-      if (c.where === null || c.where({ properties: e.properties, context: e.context })) return c.item;
-    }
-    return undefined;
-  }
-}
-
-const EMPTY: readonly unknown[] = Object.freeze([]);
-
-function push<V>(map: Map<string, V[]>, key: string, v: V) {
-  const list = map.get(key);
-  if (list) list.push(v);
-  else map.set(key, [v]);
-}
+/** What one event matches in a model. */
+export type ModelRoute = Route<CompiledRule, CompiledDisqualifier>;
 
 export interface CompiledModel {
   spec: ModelSpec;
@@ -125,15 +58,13 @@ export interface CompiledModel {
   groupIndex: Map<string, number>;
   fitGroup: number;
   rules: CompiledRule[];
-  ruleIndex: EventIndex<CompiledRule>;
+  /** Everything an event matches, in one lookup. */
+  router: EventRouter<CompiledRule, CompiledDisqualifier>;
   fit: CompiledFit[];
   grades: { A: number; B: number; C: number };
   leadTraits: string[];
-  leadEvents: EventIndex<true>;
-  handRaisers: EventIndex<string>;
   mql: Predicate;
   disqualifiers: CompiledDisqualifier[];
-  terminalEvents: EventIndex<CompiledDisqualifier>;
   cooldownMs: number;
   /** Trait keys the model reads; only these are kept in a lead's state. */
   personKeys: Set<string>;
@@ -213,7 +144,6 @@ export function compileModel(spec: ModelSpec): CompiledModel {
   if (personKeys.has("email_domain")) personKeys.add("email");
   if (accountKeys.has("email_domain")) accountKeys.add("email");
 
-  const handRaiserEntries = q.handRaisers.map((h) => ({ item: h.id, match: h.match }));
   return {
     spec,
     key: `${spec.name}@${spec.version}`,
@@ -221,23 +151,33 @@ export function compileModel(spec: ModelSpec): CompiledModel {
     groupIndex,
     fitGroup: groupIndex.get("fit") as number,
     rules,
-    ruleIndex: new EventIndex(rules.map((r, i) => ({ item: r, match: spec.rules[i]?.match as MatcherSpec }))),
     fit,
     grades: { A: toCents(spec.grades.A), B: toCents(spec.grades.B), C: toCents(spec.grades.C) },
     leadTraits: spec.lifecycle.lead.traits,
-    // Hand-raisers are forms too, so they also count as lead-making events.
-    leadEvents: new EventIndex([
-      ...spec.lifecycle.lead.events.map((match) => ({ item: true as const, match })),
-      ...handRaiserEntries.map((h) => ({ item: true as const, match: h.match })),
-    ]),
-    handRaisers: new EventIndex(handRaiserEntries),
     mql: compileCondition(q.mql),
     disqualifiers,
-    terminalEvents: new EventIndex(
-      q.disqualifiers.flatMap((d, i) =>
-        d.match ? [{ item: disqualifiers[i] as CompiledDisqualifier, match: d.match }] : [],
+    router: new EventRouter<CompiledRule, CompiledDisqualifier>([
+      ...rules.map((rule, i) => ({
+        target: { kind: "rule" as const, rule },
+        match: spec.rules[i]?.match as MatcherSpec,
+      })),
+      // Hand-raisers are forms too, so they also count as lead-making events.
+      ...[...spec.lifecycle.lead.events, ...q.handRaisers.map((h) => h.match)].map((match) => ({
+        target: { kind: "lead" as const },
+        match,
+      })),
+      ...q.handRaisers.map((h) => ({ target: { kind: "handRaiser" as const, id: h.id }, match: h.match })),
+      ...q.disqualifiers.flatMap((d, i) =>
+        d.match
+          ? [
+              {
+                target: { kind: "terminal" as const, disqualifier: disqualifiers[i] as CompiledDisqualifier },
+                match: d.match,
+              },
+            ]
+          : [],
       ),
-    ),
+    ]),
     cooldownMs: spec.recycle.cooldown ?? 0,
     personKeys,
     accountKeys,

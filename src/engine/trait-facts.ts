@@ -1,0 +1,65 @@
+import { type ConditionContext, isPresent } from "./evaluate-condition.js";
+import type { CompiledFitCase, CompiledModel } from "./model/compile-model.js";
+import type { ScoreState } from "./score-state.js";
+import type { TraitValue } from "./types.js";
+
+/**
+ * What a lead's traits imply under a model: fit points, which disqualifiers hold, whether the
+ * lead traits are known. Traits change far less often than events arrive, so this is computed
+ * once per trait change and cached beside the state (never stored in it).
+ */
+export interface TraitFacts {
+  model: CompiledModel;
+  ctx: ConditionContext & { traits: Record<string, TraitValue>; account: Record<string, TraitValue> };
+  /** Fit points per group, in cents. */
+  fitCents: number[];
+  /** The matching case of each fit rule, or null. */
+  fitHits: (CompiledFitCase | null)[];
+  /** Ids of the block disqualifiers that hold. */
+  blockers: string[];
+  /** Per disqualifier: a terminal one whose trait condition holds. */
+  terminal: boolean[];
+  leadTraitsKnown: boolean;
+  emailKnown: boolean;
+}
+
+/**
+ * The cache lives on the state under a symbol, non-enumerable, so JSON, structuredClone and
+ * deep-equality never see it. (A WeakMap of 100,000 states made every young-generation GC slow.)
+ */
+const FACTS = Symbol("traitFacts");
+type WithFacts = ScoreState & { [FACTS]?: TraitFacts | undefined };
+
+export function accountOf(s: ScoreState): Record<string, TraitValue> {
+  return (s.gid !== null && s.ac[s.gid]) || {};
+}
+
+/** Drops the cached facts; the fold calls it whenever traits or the account change. */
+export function forgetTraitFacts(s: ScoreState): void {
+  if ((s as WithFacts)[FACTS] !== undefined) (s as WithFacts)[FACTS] = undefined;
+}
+
+export function traitFacts(m: CompiledModel, s: ScoreState): TraitFacts {
+  const cached = (s as WithFacts)[FACTS];
+  if (cached && cached.model === m) return cached;
+  const ctx = { traits: s.tr, account: accountOf(s) };
+  const fitCents = new Array<number>(m.groups.length).fill(0);
+  const fitHits = m.fit.map((f) => {
+    const hit = f.cases.find((k) => k.when(ctx)) ?? null;
+    if (hit) fitCents[f.group] = (fitCents[f.group] as number) + hit.cents;
+    return hit;
+  });
+  const facts: TraitFacts = {
+    model: m,
+    ctx,
+    fitCents,
+    fitHits,
+    blockers: m.disqualifiers.filter((d) => d.mode === "block" && d.when?.(ctx)).map((d) => d.id),
+    terminal: m.disqualifiers.map((d) => d.mode === "terminal" && (d.when?.(ctx) ?? false)),
+    leadTraitsKnown: m.leadTraits.every((k) => isPresent(s.tr[k])),
+    emailKnown: isPresent(s.tr.email),
+  };
+  if (Object.hasOwn(s, FACTS)) (s as WithFacts)[FACTS] = facts;
+  else Object.defineProperty(s, FACTS, { value: facts, writable: true, enumerable: false });
+  return facts;
+}
