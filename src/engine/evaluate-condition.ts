@@ -71,15 +71,16 @@ function toNumber(v: unknown): number | undefined {
   return undefined;
 }
 
-/** One test on a value, given its case-folded text and its number (each undefined when it has none). */
+/** One test on a value, given its text (undefined unless a string or number) and its number. */
 type Check = (v: unknown, text: string | undefined, num: number | undefined) => boolean;
 
 /**
- * Compiles a leaf's operators into one test. Constants are case-folded once, `in` lists become
- * sets, and each value is case-folded and parsed as a number at most once per test.
+ * Compiles a leaf's operators into one test. Constants are case-folded once and `in` lists become
+ * sets; a value is turned into text and parsed as a number at most once per test, and each text
+ * operator case-folds only what it compares (a prefix test folds the prefix's length).
  */
 function compileOps(ops: LeafOps, caseSensitive: boolean, cents: boolean): (v: unknown) => boolean {
-  const norm = caseSensitive ? (s: string) => s : (s: string) => s.toLowerCase();
+  const norm = caseSensitive ? (x: string) => x : (x: string) => x.toLowerCase();
   const bound = cents ? toCents : (x: number) => x;
   const checks: Check[] = [];
   let needsNumber = false;
@@ -87,18 +88,16 @@ function compileOps(ops: LeafOps, caseSensitive: boolean, cents: boolean): (v: u
     needsNumber = true;
     return (_v, _t, n) => n !== undefined && f(n);
   };
-  const equalsOne = (want: string | number | boolean): Check => {
+  if (ops.equals !== undefined) {
+    const want = ops.equals;
     if (typeof want === "string") {
       const w = norm(want);
-      return (_v, t) => t === w;
-    }
-    if (typeof want === "number") {
+      checks.push((_v, t) => t !== undefined && t.length === w.length && norm(t) === w);
+    } else if (typeof want === "number") {
       const w = bound(want);
-      return numeric((n) => n === w);
-    }
-    return (v) => v === want;
-  };
-  if (ops.equals !== undefined) checks.push(equalsOne(ops.equals));
+      checks.push(numeric((n) => n === w));
+    } else checks.push((v) => v === want);
+  }
   if (ops.in) {
     const texts = new Set(ops.in.filter((x) => typeof x === "string").map((x) => norm(x as string)));
     const numbers = new Set(ops.in.filter((x) => typeof x === "number").map((x) => bound(x as number)));
@@ -106,26 +105,28 @@ function compileOps(ops: LeafOps, caseSensitive: boolean, cents: boolean): (v: u
     if (numbers.size > 0) needsNumber = true;
     checks.push(
       (v, t, n) =>
-        (t !== undefined && texts.has(t)) ||
+        (t !== undefined && texts.size > 0 && texts.has(norm(t))) ||
         (n !== undefined && numbers.has(n)) ||
         (typeof v === "boolean" && bools.has(v)),
     );
   }
   if (ops.prefix !== undefined) {
     const p = norm(ops.prefix);
-    checks.push((_v, t) => t?.startsWith(p) === true);
+    checks.push((_v, t) => t !== undefined && t.length >= p.length && norm(t.slice(0, p.length)) === p);
   }
   if (ops.suffix !== undefined) {
     const p = norm(ops.suffix);
-    checks.push((_v, t) => t?.endsWith(p) === true);
+    checks.push(
+      (_v, t) => t !== undefined && t.length >= p.length && norm(t.slice(t.length - p.length)) === p,
+    );
   }
   if (ops.contains !== undefined) {
     const p = norm(ops.contains);
-    checks.push((_v, t) => t?.includes(p) === true);
+    checks.push((_v, t) => t !== undefined && norm(t).includes(p));
   }
   if (ops.regex !== undefined) {
     const re = new RegExp(ops.regex, caseSensitive ? "" : "i");
-    checks.push((v) => (typeof v === "string" || typeof v === "number") && re.test(String(v)));
+    checks.push((_v, t) => t !== undefined && re.test(t));
   }
   if (ops.gt !== undefined) {
     const b = bound(ops.gt);
@@ -144,14 +145,14 @@ function compileOps(ops: LeafOps, caseSensitive: boolean, cents: boolean): (v: u
     checks.push(numeric((n) => n <= b));
   }
   const one = (v: unknown) => {
-    const text = typeof v === "string" || typeof v === "number" ? norm(String(v)) : undefined;
+    const text = typeof v === "string" ? v : typeof v === "number" ? String(v) : undefined;
     let num: number | undefined;
     if (needsNumber) {
       num = toNumber(v);
       // Scores are compared exactly, in cents.
       if (cents && num !== undefined) num = toCents(num);
     }
-    for (const c of checks) if (!c(v, text, num)) return false;
+    for (let i = 0; i < checks.length; i++) if (!(checks[i] as Check)(v, text, num)) return false;
     return true;
   };
   const matchValue = (v: unknown) => (Array.isArray(v) ? v.some(one) : one(v));

@@ -72,9 +72,14 @@ function preLeadStage(m: CompiledModel, s: ScoreState): Stage {
   return traitFacts(m, s).emailKnown ? "subscriber" : "visitor";
 }
 
+/** Where the stage machine reports. The lists are allocated on first use: most inputs move nothing. */
 export interface Sinks {
-  transitions: Transition[];
-  ignored: IgnoredInput[];
+  transitions: Transition[] | null;
+  ignored: IgnoredInput[] | null;
+}
+
+export function newSinks(): Sinks {
+  return { transitions: null, ignored: null };
 }
 
 /** The input being checked, and the scores as of its time once something needed them. */
@@ -97,6 +102,7 @@ function move(c: Check, to: Stage, actor: Actor, rules: string[], reason: string
   const { L, input } = c;
   const sh = sheetOf(c);
   const at = L.at === null ? input.at : Math.max(L.at, input.at);
+  c.out.transitions ??= [];
   c.out.transitions.push({
     from: L.stage,
     to,
@@ -131,6 +137,7 @@ function isWaived(L: LifecycleState, idx: number): boolean {
 }
 
 function ignore(c: Check, reason: string): void {
+  c.out.ignored ??= [];
   c.out.ignored.push({ inputId: c.input.id, reason });
 }
 

@@ -1,6 +1,13 @@
 import { QualifyError } from "../errors.js";
 import { explainCondition } from "./evaluate-condition.js";
-import { checkInput, emptyLifecycle, type LifecycleState, mqlContext, type Sinks } from "./lifecycle.js";
+import {
+  checkInput,
+  emptyLifecycle,
+  type LifecycleState,
+  mqlContext,
+  newSinks,
+  type Sinks,
+} from "./lifecycle.js";
 import type { CompiledModel } from "./model/compile-model.js";
 import { scoreAt, scoresByName } from "./score-at.js";
 import { emptyScoreState, foldInput, isInOrder, type ScoreState } from "./score-state.js";
@@ -34,8 +41,16 @@ export interface Evaluation extends LeadSummary {
   episodeStart: number | null;
 }
 
+/** Shared by results in which nothing happened; frozen, so it cannot be changed by mistake. */
+const NONE: readonly never[] = Object.freeze([]);
+
 export type StepResult =
-  | { state: LeadState; transitions: Transition[]; ignored: IgnoredInput[]; needsReplayFrom?: undefined }
+  | {
+      state: LeadState;
+      transitions: readonly Transition[];
+      ignored: readonly IgnoredInput[];
+      needsReplayFrom?: undefined;
+    }
   | { needsReplayFrom: number; state?: undefined };
 
 export function newLeadState(m: CompiledModel): LeadState {
@@ -73,7 +88,7 @@ function run(
   merged: { input: Input; isNew: boolean }[],
   ids?: string[],
 ): Sinks {
-  const out: Sinks = { transitions: [], ignored: [] };
+  const out = newSinks();
   for (const { input, isNew } of merged) {
     const route = foldInput(m, st.s, input, ids);
     if (isNew) checkInput(m, st.l, st.s, input, out, route);
@@ -96,10 +111,10 @@ export function step(m: CompiledModel, state: LeadState, inputs: readonly Input[
     inputs.length === 1 ? (inputs[0]?.id === s.id ? [] : inputs) : sortUnique(inputs, new Set([s.id]));
   const first = batch[0];
   if (first && !isInOrder(s, first)) return { needsReplayFrom: first.at };
-  const out: Sinks = { transitions: [], ignored: [] };
+  const out = newSinks();
   for (const input of batch) checkInput(m, state.l, s, input, out, foldInput(m, s, input));
   state.asOf = Math.max(t, s.at ?? t, state.asOf);
-  return { state, transitions: out.transitions, ignored: out.ignored };
+  return { state, transitions: out.transitions ?? NONE, ignored: out.ignored ?? NONE };
 }
 
 /**
@@ -114,7 +129,7 @@ export function replay(
   history: readonly Input[],
   inputs: readonly Input[],
   t: number,
-): { state: LeadState; transitions: Transition[]; ignored: IgnoredInput[] } {
+): { state: LeadState; transitions: readonly Transition[]; ignored: readonly IgnoredInput[] } {
   assertModel(m, state);
   const seen = new Set<string>();
   const known = sortUnique(history, seen);
@@ -123,7 +138,7 @@ export function replay(
   state.s = emptyScoreState();
   const out = run(m, state, mergeSorted(known, fresh));
   state.asOf = Math.max(t, state.s.at ?? t, asOf);
-  return { state, transitions: out.transitions, ignored: out.ignored };
+  return { state, transitions: out.transitions ?? NONE, ignored: out.ignored ?? NONE };
 }
 
 function mergeSorted(known: Input[], fresh: Input[]): { input: Input; isNew: boolean }[] {
@@ -187,8 +202,8 @@ export function evaluate(m: CompiledModel, inputs: readonly Input[], t: number):
     mqlAt: st.l.mqlAt,
     qualification: qualificationOf(m, st, sheet.cents, sheet.grade, t),
     contributions: sheet.contributions,
-    transitions: out.transitions,
-    ignored: out.ignored,
+    transitions: out.transitions ?? [],
+    ignored: out.ignored ?? [],
     episodeStart: st.s.ep,
   };
 }

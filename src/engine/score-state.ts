@@ -1,5 +1,6 @@
 import { mergeTraits } from "./merge-traits.js";
 import type { CompiledModel, CompiledRule, Decay, ModelRoute } from "./model/compile-model.js";
+import { NO_ROUTE } from "./model/event-router.js";
 import { roundHalfEven } from "./points.js";
 import { forgetTraitFacts } from "./trait-facts.js";
 import type { Input, TraitValue } from "./types.js";
@@ -77,18 +78,18 @@ export function foldInput(m: CompiledModel, s: ScoreState, input: Input, ids?: s
     return NO_ROUTE;
   }
   if (input.kind === "account") {
-    mergeTraits(accountTraits(s, input.groupId), input.traits, m.accountKeys);
-    forgetTraitFacts(s);
+    if (mergeTraits(accountTraits(s, input.groupId), input.traits, m.accountKeys)) forgetTraitFacts(s);
     return NO_ROUTE;
   }
   if (input.type === "identify" && input.traits) {
-    mergeTraits(s.tr, input.traits, m.personKeys);
-    forgetTraitFacts(s);
+    if (mergeTraits(s.tr, input.traits, m.personKeys)) forgetTraitFacts(s);
   }
   if (input.type === "group" && input.groupId) {
+    const moved = s.gid !== input.groupId;
     s.gid = input.groupId;
-    if (input.traits) mergeTraits(accountTraits(s, input.groupId), input.traits, m.accountKeys);
-    forgetTraitFacts(s);
+    const changed =
+      input.traits !== undefined && mergeTraits(accountTraits(s, input.groupId), input.traits, m.accountKeys);
+    if (moved || changed) forgetTraitFacts(s);
   }
   const route = m.router.route(input);
   if (route.lead) s.le = true;
@@ -96,14 +97,6 @@ export function foldInput(m: CompiledModel, s: ScoreState, input: Input, ids?: s
   for (let i = 0; i < rules.length; i++) award(m, s, rules[i] as CompiledRule, input.at, input.id, ids);
   return route;
 }
-
-/** What a fact or an account update matches: nothing. */
-const NO_ROUTE: ModelRoute = Object.freeze({
-  rules: [],
-  lead: false,
-  handRaiser: undefined,
-  terminal: undefined,
-});
 
 function accountTraits(s: ScoreState, groupId: string): Record<string, TraitValue> {
   const traits = s.ac[groupId] ?? {};

@@ -51,7 +51,7 @@ function batches<T>(list: T[], cuts: number[]): T[][] {
 function live(m: CompiledModel, batchList: Input[][]) {
   let state: LeadState = newLeadState(m);
   const known: Input[] = [];
-  const emitted: Transition[][] = [];
+  const emitted: (readonly Transition[])[] = [];
   for (const b of batchList) {
     const t = Math.max(lastAt(b), state.asOf);
     const r = step(m, state, b, t);

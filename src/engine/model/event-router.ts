@@ -27,6 +27,14 @@ interface Entry<R, D> {
   order: number;
 }
 
+/** The route of an input that matches nothing. */
+export const NO_ROUTE: Route<never, never> = Object.freeze({
+  rules: Object.freeze([]) as unknown as never[],
+  lead: false,
+  handRaiser: undefined,
+  terminal: undefined,
+});
+
 function namesOf(m: MatcherSpec): string[] | null {
   const n = m.type === "track" ? m.event : m.name;
   return n === undefined ? null : [...new Set(Array.isArray(n) ? n : [n])];
@@ -63,20 +71,23 @@ export class EventRouter<R, D> {
     }
   }
 
+  /** What the event matches. Events that match nothing share one frozen, empty route. */
   route(e: EventInput): Route<R, D> {
     const name = e.type === "track" ? e.event : e.name;
     const list = (name !== undefined && this.byName.get(e.type)?.get(name)) || this.byType.get(e.type);
-    const out: Route<R, D> = { rules: [], lead: false, handRaiser: undefined, terminal: undefined };
-    if (!list) return out;
-    for (const c of list) {
-      // An event carries `properties` and `context`, which is all a matcher's condition reads.
-      if (c.where !== null && !c.where(e as ConditionContext)) continue;
-      const t = c.target;
-      if (t.kind === "rule") out.rules.push(t.rule);
-      else if (t.kind === "lead") out.lead = true;
-      else if (t.kind === "handRaiser") out.handRaiser ??= t.id;
-      else out.terminal ??= t.disqualifier;
+    let out: Route<R, D> | null = null;
+    if (list) {
+      for (const c of list) {
+        // An event carries `properties` and `context`, which is all a matcher's condition reads.
+        if (c.where !== null && !c.where(e as ConditionContext)) continue;
+        out ??= { rules: [], lead: false, handRaiser: undefined, terminal: undefined };
+        const t = c.target;
+        if (t.kind === "rule") out.rules.push(t.rule);
+        else if (t.kind === "lead") out.lead = true;
+        else if (t.kind === "handRaiser") out.handRaiser ??= t.id;
+        else out.terminal ??= t.disqualifier;
+      }
     }
-    return out;
+    return out ?? (NO_ROUTE as Route<R, D>);
   }
 }
