@@ -1,5 +1,6 @@
 import { type ConditionContext, explainCondition } from "./evaluate-condition.js";
 import type { CompiledModel, ModelRoute } from "./model/compile-model.js";
+import { rememberFailedCheck, stillFails } from "./mql-shortcut.js";
 import { type ScoreSheet, scoreAt, scoresByName } from "./score-at.js";
 import type { ScoreState } from "./score-state.js";
 import { type TraitFacts, traitFacts } from "./trait-facts.js";
@@ -225,6 +226,7 @@ export function checkInput(
     return;
   }
   if (L.stage === "recycled" && L.cool !== null && input.at < L.cool) return;
+  if (m.mqlMonotone && stillFails(L, s, facts, input.at)) return;
   const sh = sheetOf(c);
   const ctx = mqlContext(m, facts, sh, L.stage);
   if (m.mql(ctx)) {
@@ -235,7 +237,7 @@ export function checkInput(
       route.rules.map((r) => r.id),
       explainCondition(m.spec.qualification.mql, ctx).text,
     );
-  }
+  } else if (m.mqlMonotone) rememberFailedCheck(L, s, input.at, facts);
 }
 
 /**

@@ -30,6 +30,8 @@ export interface ScoreState {
   ac: Record<string, Record<string, TraitValue>>;
   /** A lead-making event (form, asset, webinar, hand-raiser) has been seen. */
   le: boolean;
+  /** How many times points were awarded or reset; lets a failed MQL check be known unchanged. */
+  n: number;
 }
 
 export function emptyScoreState(): ScoreState {
@@ -45,6 +47,7 @@ export function emptyScoreState(): ScoreState {
     gid: null,
     ac: {},
     le: false,
+    n: 0,
   };
 }
 
@@ -143,6 +146,7 @@ function award(
   }
   if (r.once) s.once.push(r.idx);
   if (cents === 0) return;
+  s.n++;
   // Pruning costs a decay per contribution, so it runs as the list doubles: 8, 16, 32, ...
   const n = s.c.length / 3;
   if (n >= 8 && (n & (n - 1)) === 0) prune(m, s, at, ids);
@@ -173,6 +177,7 @@ function prune(m: CompiledModel, s: ScoreState, at: number, ids?: string[]): voi
 /** A recycle opens a new episode: reset groups lose their past, and once, caps and frequencies restart. */
 function startEpisode(m: CompiledModel, s: ScoreState, at: number, ids?: string[]): void {
   s.ep = at;
+  s.n++;
   s.once = [];
   s.cw = {};
   s.fq = {};

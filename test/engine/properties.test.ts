@@ -3,10 +3,12 @@ import { describe, expect, it } from "vitest";
 import {
   type CompiledModel,
   compareInputs,
+  compileModel,
   contributionsOf,
   evaluate,
   type Input,
   type LeadState,
+  loadModel,
   newLeadState,
   parseModel,
   replay,
@@ -168,6 +170,21 @@ describe("engine invariants (fast-check)", () => {
         const sorted = [...ingestOrder].sort(compareInputs);
         const t = lastAt(sorted);
         expect(replayInIngestOrder(m, sorted, t).transitions).toEqual(evaluate(m, sorted, t).transitions);
+      }),
+      RUNS,
+    );
+  });
+
+  it("skipping MQL checks that cannot succeed changes nothing", () => {
+    fc.assert(
+      fc.property(modelYaml, history, fc.array(fc.nat(), { maxLength: 8 }), (yaml, ingestOrder, cuts) => {
+        const fast = compiled(yaml);
+        expect(fast.mqlMonotone).toBe(true);
+        const slow = compileModel(loadModel(yaml), { shortcuts: false });
+        const a = live(fast, batches(ingestOrder, cuts));
+        const b = live(slow, batches(ingestOrder, cuts));
+        expect(a.transitions).toEqual(b.transitions);
+        expect(a.state).toEqual(b.state);
       }),
       RUNS,
     );

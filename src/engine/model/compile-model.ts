@@ -1,4 +1,5 @@
 import { compileCondition, type Predicate } from "../evaluate-condition.js";
+import { isMonotoneInScores } from "../mql-shortcut.js";
 import { toCents } from "../points.js";
 import { BUILT_IN_GROUPS } from "./check-references.js";
 import { type Condition, leavesOf } from "./condition.js";
@@ -64,6 +65,8 @@ export interface CompiledModel {
   grades: { A: number; B: number; C: number };
   leadTraits: string[];
   mql: Predicate;
+  /** The MQL condition can only turn true as scores rise, so unchanged failed checks may be skipped. */
+  mqlMonotone: boolean;
   disqualifiers: CompiledDisqualifier[];
   cooldownMs: number;
   /** Trait keys the model reads; only these are kept in a lead's state. */
@@ -77,7 +80,12 @@ function compileDecay(d: DecaySpec | undefined, fallback: Decay): Decay {
   return "halfLife" in d ? { kind: "half", ms: d.halfLife } : { kind: "window", ms: d.lookback };
 }
 
-export function compileModel(spec: ModelSpec): CompiledModel {
+export interface CompileOptions {
+  /** Skip MQL checks that cannot succeed (default true); off only to test that they change nothing. */
+  shortcuts?: boolean;
+}
+
+export function compileModel(spec: ModelSpec, options: CompileOptions = {}): CompiledModel {
   const groupNames = [
     ...BUILT_IN_GROUPS,
     ...Object.keys(spec.groups).filter((g) => !(BUILT_IN_GROUPS as readonly string[]).includes(g)),
@@ -155,6 +163,7 @@ export function compileModel(spec: ModelSpec): CompiledModel {
     grades: { A: toCents(spec.grades.A), B: toCents(spec.grades.B), C: toCents(spec.grades.C) },
     leadTraits: spec.lifecycle.lead.traits,
     mql: compileCondition(q.mql),
+    mqlMonotone: options.shortcuts !== false && isMonotoneInScores(q.mql),
     disqualifiers,
     router: new EventRouter<CompiledRule, CompiledDisqualifier>([
       ...rules.map((rule, i) => ({

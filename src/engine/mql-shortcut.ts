@@ -1,0 +1,65 @@
+import type { LifecycleState } from "./lifecycle.js";
+import type { Condition } from "./model/condition.js";
+import type { ScoreState } from "./score-state.js";
+import type { TraitFacts } from "./trait-facts.js";
+
+/**
+ * Skipping an MQL check that cannot succeed. When the MQL condition is monotone in the scores
+ * (score leaves only use gt/gte, none under `not`), a check that failed stays failed for a later
+ * input that gives no points, changes no traits and moves no stage, as long as the lead has no
+ * negative event points: positive points only decay, so no score can have risen since. The memory
+ * of the failed check is a cache beside the lifecycle state (never stored in it): after a reload
+ * the next check simply runs.
+ */
+
+/** True when raising any score can only turn the condition from false to true, never back. */
+export function isMonotoneInScores(c: Condition, negated = false): boolean {
+  if ("all" in c) return c.all.every((p) => isMonotoneInScores(p, negated));
+  if ("any" in c) return c.any.every((p) => isMonotoneInScores(p, negated));
+  if ("not" in c) return isMonotoneInScores(c.not, !negated);
+  const leaf = c.leaf;
+  if (leaf.subject !== "score") return true;
+  const ops = Object.keys(leaf.ops);
+  if (ops.every((op) => op === "exists")) return true;
+  return !negated && ops.every((op) => op === "gt" || op === "gte" || op === "exists");
+}
+
+interface FailedCheck {
+  at: number;
+  /** The score state and its award count then: a replay builds a new one, an award bumps it. */
+  s: ScoreState;
+  awards: number;
+  facts: TraitFacts;
+  stage: string;
+  lastMove: number | null;
+}
+
+const FAILED = Symbol("failedMqlCheck");
+type WithFailed = LifecycleState & { [FAILED]?: FailedCheck | undefined };
+
+export function rememberFailedCheck(L: LifecycleState, s: ScoreState, at: number, facts: TraitFacts): void {
+  const value: FailedCheck = { at, s, awards: s.n, facts, stage: L.stage, lastMove: L.at };
+  if (Object.hasOwn(L, FAILED)) (L as WithFailed)[FAILED] = value;
+  else Object.defineProperty(L, FAILED, { value, writable: true, enumerable: false });
+}
+
+function hasNegativePoints(s: ScoreState): boolean {
+  const c = s.c;
+  for (let i = 2; i < c.length; i += 3) if ((c[i] as number) < 0) return true;
+  return false;
+}
+
+/** Whether the MQL check for this input would fail again, by the reasoning above. */
+export function stillFails(L: LifecycleState, s: ScoreState, facts: TraitFacts, at: number): boolean {
+  const last = (L as WithFailed)[FAILED];
+  return (
+    last !== undefined &&
+    last.s === s &&
+    last.awards === s.n &&
+    at >= last.at &&
+    last.facts === facts &&
+    last.stage === L.stage &&
+    last.lastMove === L.at &&
+    !hasNegativePoints(s)
+  );
+}
