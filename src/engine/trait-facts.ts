@@ -39,26 +39,47 @@ export function forgetTraitFacts(s: ScoreState): void {
   if ((s as WithFacts)[FACTS] !== undefined) (s as WithFacts)[FACTS] = undefined;
 }
 
-export function traitFacts(m: CompiledModel, s: ScoreState): TraitFacts {
-  const cached = (s as WithFacts)[FACTS];
-  if (cached && cached.model === m) return cached;
-  const ctx = { traits: s.tr, account: accountOf(s) };
+function computeFacts(
+  m: CompiledModel,
+  traits: Record<string, TraitValue>,
+  account: Record<string, TraitValue>,
+): TraitFacts {
+  const ctx = { traits, account };
   const fitCents = new Array<number>(m.groups.length).fill(0);
   const fitHits = m.fit.map((f) => {
     const hit = f.cases.find((k) => k.when(ctx)) ?? null;
     if (hit) fitCents[f.group] = (fitCents[f.group] as number) + hit.cents;
     return hit;
   });
-  const facts: TraitFacts = {
+  return {
     model: m,
     ctx,
     fitCents,
     fitHits,
     blockers: m.disqualifiers.filter((d) => d.mode === "block" && d.when?.(ctx)).map((d) => d.id),
     terminal: m.disqualifiers.map((d) => d.mode === "terminal" && (d.when?.(ctx) ?? false)),
-    leadTraitsKnown: m.leadTraits.every((k) => isPresent(s.tr[k])),
-    emailKnown: isPresent(s.tr.email),
+    leadTraitsKnown: m.leadTraits.every((k) => isPresent(traits[k])),
+    emailKnown: isPresent(traits.email),
   };
+}
+
+/** Most leads start with no traits at all; those share one computation per model. */
+const noTraits = new WeakMap<CompiledModel, TraitFacts>();
+
+function isEmpty(o: object): boolean {
+  for (const _ in o) return false;
+  return true;
+}
+
+export function traitFacts(m: CompiledModel, s: ScoreState): TraitFacts {
+  const cached = (s as WithFacts)[FACTS];
+  if (cached && cached.model === m) return cached;
+  const account = accountOf(s);
+  let facts: TraitFacts;
+  if (isEmpty(s.tr) && isEmpty(account)) {
+    facts = noTraits.get(m) ?? computeFacts(m, {}, {});
+    noTraits.set(m, facts);
+  } else facts = computeFacts(m, s.tr, account);
   if (Object.hasOwn(s, FACTS)) (s as WithFacts)[FACTS] = facts;
   else Object.defineProperty(s, FACTS, { value: facts, writable: true, enumerable: false });
   return facts;
