@@ -1,7 +1,7 @@
 import { type ConditionContext, explainCondition } from "./evaluate-condition.js";
 import type { CompiledModel, ModelRoute } from "./model/compile-model.js";
-import { rememberFailedCheck, stillFails } from "./mql-shortcut.js";
-import { type ScoreSheet, scoreAt, scoresByName } from "./score-at.js";
+import { rememberFailedCheck, stillFails, upperBoundCents } from "./mql-shortcut.js";
+import { gradeOf, type ScoreSheet, scoreAt, scoresByName } from "./score-at.js";
 import type { ScoreState } from "./score-state.js";
 import { type TraitFacts, traitFacts } from "./trait-facts.js";
 import type { Actor, Fact, FactInput, Grade, IgnoredInput, Input, Stage, Transition } from "./types.js";
@@ -226,7 +226,17 @@ export function checkInput(
     return;
   }
   if (L.stage === "recycled" && L.cool !== null && input.at < L.cool) return;
-  if (m.mqlMonotone && stillFails(L, s, facts, input.at)) return;
+  if (m.mqlMonotone) {
+    if (stillFails(L, s, facts, input.at)) return;
+    // Undecayed positive points bound every score from above; if even they fall short, so do the scores.
+    const upper = upperBoundCents(m, s, facts);
+    if (
+      !m.mql(mqlContext(m, facts, { cents: upper, grade: gradeOf(m, upper[m.fitGroup] as number) }, L.stage))
+    ) {
+      rememberFailedCheck(L, s, input.at, facts);
+      return;
+    }
+  }
   const sh = sheetOf(c);
   const ctx = mqlContext(m, facts, sh, L.stage);
   if (m.mql(ctx)) {

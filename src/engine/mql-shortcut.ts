@@ -1,4 +1,5 @@
 import type { LifecycleState } from "./lifecycle.js";
+import type { CompiledGroup, CompiledModel, CompiledRule } from "./model/compile-model.js";
 import type { Condition } from "./model/condition.js";
 import type { ScoreState } from "./score-state.js";
 import type { TraitFacts } from "./trait-facts.js";
@@ -12,16 +13,31 @@ import type { TraitFacts } from "./trait-facts.js";
  * the next check simply runs.
  */
 
-/** True when raising any score can only turn the condition from false to true, never back. */
+/** Grade sets that a better grade stays inside: A; A, B; A, B, C; all four. */
+const UPWARD_GRADES = ["A", "AB", "ABC", "ABCD"];
+
+/**
+ * True when raising any score (and so possibly the grade, when points count towards fit) can only
+ * turn the condition from false to true, never back.
+ */
 export function isMonotoneInScores(c: Condition, negated = false): boolean {
   if ("all" in c) return c.all.every((p) => isMonotoneInScores(p, negated));
   if ("any" in c) return c.any.every((p) => isMonotoneInScores(p, negated));
   if ("not" in c) return isMonotoneInScores(c.not, !negated);
   const leaf = c.leaf;
-  if (leaf.subject !== "score") return true;
-  const ops = Object.keys(leaf.ops);
-  if (ops.every((op) => op === "exists")) return true;
-  return !negated && ops.every((op) => op === "gt" || op === "gte" || op === "exists");
+  switch (leaf.subject) {
+    case "score": {
+      const ops = Object.keys(leaf.ops);
+      if (ops.every((op) => op === "exists")) return true;
+      return !negated && ops.every((op) => op === "gt" || op === "gte" || op === "exists");
+    }
+    case "minGrade":
+      return !negated;
+    case "grade":
+      return !negated && UPWARD_GRADES.includes([...new Set(leaf.values)].sort().join(""));
+    default:
+      return true;
+  }
 }
 
 interface FailedCheck {
@@ -41,6 +57,29 @@ export function rememberFailedCheck(L: LifecycleState, s: ScoreState, at: number
   const value: FailedCheck = { at, s, awards: s.n, facts, stage: L.stage, lastMove: L.at };
   if (Object.hasOwn(L, FAILED)) (L as WithFailed)[FAILED] = value;
   else Object.defineProperty(L, FAILED, { value, writable: true, enumerable: false });
+}
+
+/**
+ * Each group's score if no point had decayed and no negative event point counted: an upper bound,
+ * since decay and rounding never raise a positive contribution, and caps and floors are monotone.
+ */
+export function upperBoundCents(m: CompiledModel, s: ScoreState, facts: TraitFacts): number[] {
+  const cents = facts.fitCents.slice();
+  const c = s.c;
+  for (let i = 0; i < c.length; i += 3) {
+    const raw = c[i + 2] as number;
+    if (raw > 0) {
+      const g = (m.rules[c[i] as number] as CompiledRule).group;
+      cents[g] = (cents[g] as number) + raw;
+    }
+  }
+  for (let g = 0; g < cents.length; g++) {
+    const group = m.groups[g] as CompiledGroup;
+    const sum = cents[g] as number;
+    if (group.cap !== null && sum > group.cap) cents[g] = group.cap;
+    else if (group.floor !== null && sum < group.floor) cents[g] = group.floor;
+  }
+  return cents;
 }
 
 function hasNegativePoints(s: ScoreState): boolean {

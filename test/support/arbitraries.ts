@@ -51,7 +51,7 @@ const rule = (id: string) =>
     .record({
       match: matcher,
       points,
-      group: fc.constantFrom("engagement", "engagement", "product"),
+      group: fc.constantFrom("engagement", "engagement", "product", "fit"),
       once: maybe(fc.constant(true), 4),
       cap: maybe(fc.record({ points: fc.integer({ min: 1, max: 60 }), window: duration }), 2),
       frequency: maybe(fc.record({ count: fc.integer({ min: 2, max: 3 }), window: duration }), 4),
@@ -89,7 +89,16 @@ export const modelYaml = fc
     engagement: group,
     product: group,
     threshold: fc.integer({ min: 1, max: 40 }),
-    minGrade: fc.constantFrom("A", "B", "C", "D"),
+    // Grade leaves that keep the condition monotone in the scores, and some that do not.
+    grade: fc.constantFrom<Record<string, unknown>>(
+      { minGrade: "A" },
+      { minGrade: "B" },
+      { minGrade: "C" },
+      { minGrade: "D" },
+      { grade: ["A", "B"] },
+      { grade: ["C"] },
+      { not: { grade: ["D"] } },
+    ),
     cooldown: fc.option(duration, { nil: undefined }),
   })
   .map((m) =>
@@ -103,7 +112,7 @@ export const modelYaml = fc
       qualification: {
         mql: {
           any: [
-            { all: [{ score: "engagement", gte: m.threshold }, { minGrade: m.minGrade }] },
+            { all: [{ score: "engagement", gte: m.threshold }, m.grade] },
             { score: "product", gte: m.threshold },
           ],
         },
