@@ -103,20 +103,21 @@ function move(c: Check, to: Stage, actor: Actor, rules: string[], reason: string
   const { L, input } = c;
   const sh = sheetOf(c);
   const at = L.at === null ? input.at : Math.max(L.at, input.at);
-  c.out.transitions ??= [];
-  c.out.transitions.push({
+  const transition: Transition = {
     from: L.stage,
     to,
     at,
     triggerAt: input.at,
     inputId: input.id,
     actor,
-    ...(by === undefined ? {} : { by }),
     rules,
     reason,
     scores: scoresByName(c.m, sh.cents),
     grade: sh.grade,
-  });
+  };
+  if (by !== undefined) transition.by = by;
+  c.out.transitions ??= [];
+  c.out.transitions.push(transition);
   if (to === "disqualified" || to === "mql") {
     L.why = reason;
     L.whyRules = rules;
@@ -212,7 +213,7 @@ export function checkInput(
 
   if (PRE_LEAD.has(L.stage)) {
     if (meetsLeadCriteria(m, s)) {
-      move(c, "lead", "system", [], `${m.leadTraits.join(", ")} known and a lead-making event seen`);
+      move(c, "lead", "system", [], m.leadReason);
     } else {
       if (L.stage === "visitor" && facts.emailKnown) move(c, "subscriber", "system", [], "email known");
       return;

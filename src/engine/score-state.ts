@@ -27,7 +27,11 @@ export interface ScoreState {
   tr: Record<string, TraitValue>;
   /** The lead's current account (groupId) and the traits the model reads, per account. */
   gid: string | null;
-  ac: Record<string, Record<string, TraitValue>>;
+  /**
+   * [groupId, traits] pairs. A list, not an object keyed by account id: thousands of distinct keys
+   * would each give the engine's objects a new hidden class.
+   */
+  ac: [string, Record<string, TraitValue>][];
   /** A lead-making event (form, asset, webinar, hand-raiser) has been seen. */
   le: boolean;
   /** How many times points were awarded or reset; lets a failed MQL check be known unchanged. */
@@ -45,7 +49,7 @@ export function emptyScoreState(): ScoreState {
     once: [],
     tr: {},
     gid: null,
-    ac: {},
+    ac: [],
     le: false,
     n: 0,
   };
@@ -102,8 +106,9 @@ export function foldInput(m: CompiledModel, s: ScoreState, input: Input, ids?: s
 }
 
 function accountTraits(s: ScoreState, groupId: string): Record<string, TraitValue> {
-  const traits = s.ac[groupId] ?? {};
-  s.ac[groupId] = traits;
+  for (const [id, traits] of s.ac) if (id === groupId) return traits;
+  const traits: Record<string, TraitValue> = {};
+  s.ac.push([groupId, traits]);
   return traits;
 }
 

@@ -31,7 +31,8 @@ const FACTS = Symbol("traitFacts");
 type WithFacts = ScoreState & { [FACTS]?: TraitFacts | undefined };
 
 export function accountOf(s: ScoreState): Record<string, TraitValue> {
-  return (s.gid !== null && s.ac[s.gid]) || {};
+  if (s.gid !== null) for (const [id, traits] of s.ac) if (id === s.gid) return traits;
+  return {};
 }
 
 /** Drops the cached facts; the fold calls it whenever traits or the account change. */

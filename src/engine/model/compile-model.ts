@@ -64,6 +64,8 @@ export interface CompiledModel {
   fit: CompiledFit[];
   grades: { A: number; B: number; C: number };
   leadTraits: string[];
+  /** The reason recorded when a lead qualifies as a lead. */
+  leadReason: string;
   mql: Predicate;
   /** The MQL condition can only turn true as scores rise, so unchanged failed checks may be skipped. */
   mqlMonotone: boolean;
@@ -162,6 +164,7 @@ export function compileModel(spec: ModelSpec, options: CompileOptions = {}): Com
     fit,
     grades: { A: toCents(spec.grades.A), B: toCents(spec.grades.B), C: toCents(spec.grades.C) },
     leadTraits: spec.lifecycle.lead.traits,
+    leadReason: `${spec.lifecycle.lead.traits.join(", ")} known and a lead-making event seen`,
     mql: compileCondition(q.mql),
     mqlMonotone: options.shortcuts !== false && isMonotoneInScores(q.mql),
     disqualifiers,
