@@ -1,18 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { loadModel, parseModel } from "../../src/engine/index.js";
-import { QualifyError } from "../../src/errors.js";
-
-function errorsOf(yaml: string) {
-  try {
-    loadModel(yaml);
-  } catch (e) {
-    if (e instanceof QualifyError)
-      return e.details.map((d) => ({ line: d.line, path: d.path, message: d.message }));
-    throw e;
-  }
-  throw new Error("model unexpectedly valid");
-}
+import { parseModel } from "../../src/engine/index.js";
+import { modelErrors } from "../support/model-errors.js";
 
 describe("loading a model", () => {
   it("accepts the default model", () => {
@@ -49,7 +38,7 @@ describe("loading a model", () => {
       "      mode: sometimes", //                       24
       "      when: { trait: title, contains: student }", // 25
     ].join("\n");
-    const errors = errorsOf(yaml);
+    const errors = modelErrors(yaml);
     expect(errors).toEqual([
       { line: 11, path: "rules[1].decay.halfLife", message: "expected a duration like 30d, got '30'" },
       // A missing field points at the object that lacks it.
@@ -83,7 +72,7 @@ describe("loading a model", () => {
       "  reset: [engagement]", //                       14
       "  keep: [engagement]", //                        15
     ].join("\n");
-    expect(errorsOf(yaml)).toEqual([
+    expect(modelErrors(yaml)).toEqual([
       {
         line: 5,
         path: "rules[0].group",
@@ -113,7 +102,7 @@ fit:
 qualification:
   mql: { grade: E }
 `;
-    const errors = errorsOf(yaml);
+    const errors = modelErrors(yaml);
     expect(errors.map((e) => [e.line, e.path])).toEqual([
       [7, "rules[0].cap"],
       [10, "fit[0].when.regex"],
@@ -125,7 +114,7 @@ qualification:
   });
 
   it("reports YAML syntax errors with their line", () => {
-    const errors = errorsOf("name: x\nversion: 1\nrules:\n  - id: a\n   bad: [\n");
+    const errors = modelErrors("name: x\nversion: 1\nrules:\n  - id: a\n   bad: [\n");
     expect(errors[0]?.line).toBeGreaterThanOrEqual(4);
   });
 });

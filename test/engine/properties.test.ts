@@ -7,18 +7,14 @@ import {
   contributionsOf,
   evaluate,
   type Input,
-  type LeadState,
   loadModel,
-  newLeadState,
   parseModel,
-  replay,
   replayInIngestOrder,
-  step,
   summarize,
-  type Transition,
 } from "../../src/engine/index.js";
 import { roundHalfEven } from "../../src/engine/points.js";
 import { DAY, history, modelYaml } from "../support/arbitraries.js";
+import { processLive } from "../support/live.js";
 
 /** The engine's invariants, each over at least 1,000 generated models and histories. */
 
@@ -49,22 +45,6 @@ function batches<T>(list: T[], cuts: number[]): T[][] {
   return out;
 }
 
-/** Live processing: step each batch, replaying with the known history when an input is late. */
-function live(m: CompiledModel, batchList: Input[][]) {
-  let state: LeadState = newLeadState(m);
-  const known: Input[] = [];
-  const emitted: (readonly Transition[])[] = [];
-  for (const b of batchList) {
-    const t = Math.max(lastAt(b), state.asOf);
-    const r = step(m, state, b, t);
-    const done = r.needsReplayFrom === undefined ? r : replay(m, state, known, b, t);
-    state = done.state;
-    known.push(...b);
-    emitted.push(done.transitions);
-  }
-  return { state, emitted, transitions: emitted.flat() };
-}
-
 describe("engine invariants (fast-check)", () => {
   it("any order of the same inputs gives the same scores, contributions and transitions", () => {
     fc.assert(
@@ -91,8 +71,8 @@ describe("engine invariants (fast-check)", () => {
           expect(evaluate(m, [...inputs, ...dups], t)).toEqual(evaluate(m, inputs, t));
           // Live: a duplicate delivered again in a later batch changes nothing either.
           const sorted = [...inputs].sort(compareInputs);
-          const once = live(m, [sorted]);
-          const twice = live(m, [sorted, dups]);
+          const once = processLive(m, [sorted]);
+          const twice = processLive(m, [sorted, dups]);
           expect(summarize(m, twice.state, t).scores).toEqual(summarize(m, once.state, t).scores);
           expect(twice.transitions).toEqual(once.transitions);
         },
@@ -111,7 +91,7 @@ describe("engine invariants (fast-check)", () => {
         (yaml, inputs, cuts, later) => {
           const m = compiled(yaml);
           const sorted = [...inputs].sort(compareInputs);
-          const run = live(m, batches(sorted, cuts));
+          const run = processLive(m, batches(sorted, cuts));
           const t = run.state.asOf + later;
           const full = evaluate(m, inputs, t);
           const s = summarize(m, run.state, t);
@@ -131,7 +111,7 @@ describe("engine invariants (fast-check)", () => {
     fc.assert(
       fc.property(modelYaml, history, fc.array(fc.nat(), { maxLength: 8 }), (yaml, ingestOrder, cuts) => {
         const m = compiled(yaml);
-        const run = live(m, batches(ingestOrder, cuts));
+        const run = processLive(m, batches(ingestOrder, cuts));
         const t = run.state.asOf;
         const full = evaluate(m, ingestOrder, t);
         expect(summarize(m, run.state, t).scores).toEqual(full.scores);
@@ -159,7 +139,7 @@ describe("engine invariants (fast-check)", () => {
     fc.assert(
       fc.property(modelYaml, history, (yaml, ingestOrder) => {
         const m = compiled(yaml);
-        const run = live(
+        const run = processLive(
           m,
           ingestOrder.map((i) => [i]),
         );
@@ -180,8 +160,8 @@ describe("engine invariants (fast-check)", () => {
       fc.property(modelYaml, history, fc.array(fc.nat(), { maxLength: 8 }), (yaml, ingestOrder, cuts) => {
         const fast = compiled(yaml);
         const slow = compileModel(loadModel(yaml), { shortcuts: false });
-        const a = live(fast, batches(ingestOrder, cuts));
-        const b = live(slow, batches(ingestOrder, cuts));
+        const a = processLive(fast, batches(ingestOrder, cuts));
+        const b = processLive(slow, batches(ingestOrder, cuts));
         expect(a.transitions).toEqual(b.transitions);
         expect(a.state).toEqual(b.state);
       }),

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { stringify } from "yaml";
-import type { Input } from "../../src/engine/index.js";
+import { FACTS, type Input } from "../../src/engine/index.js";
 
 /**
  * fast-check generators for models and lead histories. Models cover every rule kind (caps,
@@ -200,17 +200,7 @@ const body: fc.Arbitrary<Body> = fc.oneof(
     weight: 1,
     arbitrary: fc.record({
       kind: fc.constant("fact" as const),
-      fact: fc.constantFrom(
-        "accepted",
-        "rejected",
-        "recycled",
-        "converted",
-        "opportunity",
-        "won",
-        "lost",
-        "disqualified",
-        "reinstated" as const,
-      ),
+      fact: fc.constantFrom(...FACTS),
       actor: fc.constantFrom("user", "crm" as const),
     }),
   },

@@ -1,13 +1,6 @@
 import { expect, it } from "vitest";
-import {
-  type Input,
-  type LeadState,
-  newLeadState,
-  parseModel,
-  replay,
-  step,
-  type Transition,
-} from "../../../src/engine/index.js";
+import { parseModel } from "../../../src/engine/index.js";
+import { processLive } from "../../support/live.js";
 import { identify, page, track, yaml } from "./helpers.js";
 
 /**
@@ -27,10 +20,7 @@ qualification:
 );
 
 it("a late event does not qualify a lead that is still blocked", () => {
-  let st: LeadState = newLeadState(m);
-  const known: Input[] = [];
-  const transitions: Transition[] = [];
-  for (const b of [
+  const { state, transitions } = processLive(m, [
     [
       identify("i1", "2026-09-01T10:00:00Z", { email: "li@uni.example" }),
       track("f1", "2026-09-01T10:01:00Z", "Form Submitted"),
@@ -39,19 +29,10 @@ it("a late event does not qualify a lead that is still blocked", () => {
     [track("h1", "2026-09-03T10:00:00Z", "Contact Sales Requested")],
     // late: a page view from Sept 1, before the title was known
     [page("p0", "2026-09-01T12:00:00Z", "/blog")],
-  ]) {
-    const t = Math.max(st.asOf, ...b.map((i) => i.at));
-    let r = step(m, st, b, t);
-    if (r.needsReplayFrom !== undefined) r = replay(m, st, known, b, t);
-    const done = r as Exclude<typeof r, { needsReplayFrom: number }>;
-    st = done.state;
-    known.push(...b);
-    transitions.push(...done.transitions);
-  }
+  ]);
   expect(transitions.map((t) => `${t.from} → ${t.to}`)).toEqual([
     "visitor → subscriber",
     "subscriber → lead",
   ]);
-  expect(st.l.stage).toBe("lead");
-  // actual: a third transition lead → mql, reason "hand-raiser contact", triggerAt 2026-09-01T12:00Z
+  expect(state.l.stage).toBe("lead");
 });

@@ -1,13 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  type Input,
-  type LeadState,
-  newLeadState,
-  parseModel,
-  replay,
-  step,
-  type Transition,
-} from "../../../src/engine/index.js";
+import { parseModel } from "../../../src/engine/index.js";
+import { processLive } from "../../support/live.js";
 import { fact, identify, page, track, yaml } from "./helpers.js";
 
 /**
@@ -26,25 +19,9 @@ qualification:
 `),
 );
 
-function live(batches: Input[][]) {
-  let st: LeadState = newLeadState(m);
-  const known: Input[] = [];
-  const transitions: Transition[] = [];
-  for (const b of batches) {
-    const t = Math.max(st.asOf, ...b.map((i) => i.at));
-    let r = step(m, st, b, t);
-    if (r.needsReplayFrom !== undefined) r = replay(m, st, known, b, t);
-    const done = r as Exclude<typeof r, { needsReplayFrom: number }>;
-    st = done.state;
-    known.push(...b);
-    transitions.push(...done.transitions);
-  }
-  return { st, transitions };
-}
-
 describe("terminal-disqualifier waiver", () => {
   it("survives a late input whose own time predates the disqualifying trait", () => {
-    const { st, transitions } = live([
+    const { state: st, transitions } = processLive(m, [
       [identify("i1", "2026-09-01T10:00:00Z", { email: "spy@rival.example" })],
       [fact("r1", "2026-09-02T10:00:00Z", "reinstated")],
       // an anonymous page view from before the identify, delivered late

@@ -1,21 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { loadModel } from "../../../src/engine/index.js";
-import { QualifyError } from "../../../src/errors.js";
-
-function errorsOf(text: string) {
-  try {
-    loadModel(text);
-  } catch (e) {
-    if (e instanceof QualifyError)
-      return e.details.map((d) => ({ line: d.line, path: d.path, message: d.message }));
-    throw e;
-  }
-  throw new Error("model unexpectedly valid");
-}
+import { modelErrors } from "../../support/model-errors.js";
 
 describe("validation errors", () => {
   it("a bad group name gets the id message, not zod's 'Invalid key in record'", () => {
-    const errs = errorsOf(
+    const errs = modelErrors(
       [
         "name: x",
         "version: 1",
@@ -31,7 +19,7 @@ describe("validation errors", () => {
   });
 
   it("an unknown field whose value is a block mapping is reported on the key's line", () => {
-    const errs = errorsOf(
+    const errs = modelErrors(
       [
         "name: x",
         "version: 1",
@@ -49,7 +37,7 @@ describe("validation errors", () => {
   });
 
   it("reports every error: reference errors are not hidden by a schema error elsewhere", () => {
-    const errs = errorsOf(
+    const errs = modelErrors(
       [
         "name: x",
         "version: 1",
@@ -66,14 +54,14 @@ describe("validation errors", () => {
   });
 
   it("a name given as a number is not reported as missing", () => {
-    const errs = errorsOf(
+    const errs = modelErrors(
       ["name: 3", "version: 1", "qualification:", "  mql: { score: engagement, gte: 1 }"].join("\n"),
     );
     expect(errs[0]?.message).not.toMatch(/is required/);
   });
 
   it("rule ids cap and floor are reserved for group clamps", () => {
-    const errs = errorsOf(
+    const errs = modelErrors(
       [
         "name: x",
         "version: 1",
