@@ -76,8 +76,7 @@ type Check = (v: unknown, text: string | undefined, num: number | undefined) => 
 
 /**
  * Compiles a leaf's operators into one test. Constants are case-folded once and `in` lists become
- * sets; a value is turned into text and parsed as a number at most once per test, and each text
- * operator case-folds only what it compares (a prefix test folds the prefix's length).
+ * sets; a value is turned into text and parsed as a number at most once per test.
  */
 function compileOps(ops: LeafOps, caseSensitive: boolean, cents: boolean): (v: unknown) => boolean {
   const norm = caseSensitive ? (x: string) => x : (x: string) => x.toLowerCase();
@@ -92,7 +91,8 @@ function compileOps(ops: LeafOps, caseSensitive: boolean, cents: boolean): (v: u
     const want = ops.equals;
     if (typeof want === "string") {
       const w = norm(want);
-      checks.push((_v, t) => t !== undefined && t.length === w.length && norm(t) === w);
+      // Lower-casing can change a string's length (İ), so whole folded strings are compared.
+      checks.push((_v, t) => t !== undefined && norm(t) === w);
     } else if (typeof want === "number") {
       const w = bound(want);
       checks.push(numeric((n) => n === w));
@@ -112,13 +112,11 @@ function compileOps(ops: LeafOps, caseSensitive: boolean, cents: boolean): (v: u
   }
   if (ops.prefix !== undefined) {
     const p = norm(ops.prefix);
-    checks.push((_v, t) => t !== undefined && t.length >= p.length && norm(t.slice(0, p.length)) === p);
+    checks.push((_v, t) => t !== undefined && norm(t).startsWith(p));
   }
   if (ops.suffix !== undefined) {
     const p = norm(ops.suffix);
-    checks.push(
-      (_v, t) => t !== undefined && t.length >= p.length && norm(t.slice(t.length - p.length)) === p,
-    );
+    checks.push((_v, t) => t !== undefined && norm(t).endsWith(p));
   }
   if (ops.contains !== undefined) {
     const p = norm(ops.contains);

@@ -138,29 +138,33 @@ function isWaived(L: LifecycleState, idx: number): boolean {
   return false;
 }
 
-function ignore(c: Check, reason: string): void {
+/** Records a fact the stage does not allow; returns false, for `applyFact`. */
+function ignore(c: Check, reason: string): false {
   c.out.ignored ??= [];
   c.out.ignored.push({ inputId: c.input.id, reason });
+  return false;
 }
 
-/** A stage fact from a user or the CRM: the move it asks for, if the stage allows it. */
-function applyFact(c: Check, input: FactInput, facts: TraitFacts): void {
+/**
+ * A stage fact from a user or the CRM: the move it asks for, if the stage allows it. Returns
+ * false when the fact is ignored; an ignored fact changes nothing else either.
+ */
+function applyFact(c: Check, input: FactInput, facts: TraitFacts): boolean {
   const { L } = c;
   const why = `${input.fact} by ${input.actor}${input.by ? ` ${input.by}` : ""}${input.reason ? `: ${input.reason}` : ""}`;
   if (input.fact === "reinstated") {
-    if (L.stage !== "disqualified") ignore(c, `reinstated: the lead is ${L.stage}, not disqualified`);
-    else if (input.actor !== "user") ignore(c, "reinstated: only a user may reinstate a lead");
-    else {
-      for (const d of c.m.disqualifiers) {
-        if (facts.terminal[d.idx] && !isWaived(L, d.idx)) L.waived.push(d.idx, input.at);
-      }
-      move(c, preLeadStage(c.m, c.s), input.actor, [], why, input.by);
+    if (L.stage !== "disqualified") return ignore(c, `reinstated: the lead is ${L.stage}, not disqualified`);
+    if (input.actor !== "user") return ignore(c, "reinstated: only a user may reinstate a lead");
+    for (const d of c.m.disqualifiers) {
+      if (facts.terminal[d.idx] && !isWaived(L, d.idx)) L.waived.push(d.idx, input.at);
     }
-    return;
+    move(c, preLeadStage(c.m, c.s), input.actor, [], why, input.by);
+    return true;
   }
   const rule = FACT_MOVES[input.fact];
-  if (rule.from.includes(L.stage)) move(c, rule.to, input.actor, [], why, input.by);
-  else ignore(c, `${input.fact}: not allowed from stage ${L.stage}`);
+  if (!rule.from.includes(L.stage)) return ignore(c, `${input.fact}: not allowed from stage ${L.stage}`);
+  move(c, rule.to, input.actor, [], why, input.by);
+  return true;
 }
 
 /**
@@ -188,7 +192,7 @@ export function checkInput(
     L.waived = kept;
   }
 
-  if (input.kind === "fact") applyFact(c, input, facts);
+  if (input.kind === "fact" && !applyFact(c, input, facts)) return;
   if (!SYSTEM_STAGES.has(L.stage)) return;
 
   let fired: string[] | null = null;

@@ -56,7 +56,8 @@ type WithFailed = LifecycleState & { [FAILED]?: FailedCheck | undefined };
 export function rememberFailedCheck(L: LifecycleState, s: ScoreState, at: number, facts: TraitFacts): void {
   const value: FailedCheck = { at, s, awards: s.n, facts, stage: L.stage, lastMove: L.at };
   if (Object.hasOwn(L, FAILED)) (L as WithFailed)[FAILED] = value;
-  else Object.defineProperty(L, FAILED, { value, writable: true, enumerable: false });
+  else if (Object.isExtensible(L))
+    Object.defineProperty(L, FAILED, { value, writable: true, enumerable: false });
 }
 
 /**

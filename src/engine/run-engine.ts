@@ -253,12 +253,12 @@ function qualificationOf(
         rules: [],
       };
     case "disqualified":
-      return { status: "disqualified", reason: L.why ?? "disqualified", rules: L.whyRules };
+      return { status: "disqualified", reason: L.why ?? "disqualified", rules: L.whyRules.slice() };
     case "mql":
       return {
         status: "qualified",
         reason: `MQL at ${new Date(L.mqlAt ?? t).toISOString()}: ${L.why}`,
-        rules: L.whyRules,
+        rules: L.whyRules.slice(),
       };
     case "sal":
     case "sql":
@@ -266,7 +266,7 @@ function qualificationOf(
     case "customer":
       return { status: "with-sales", reason: `stage ${L.stage}`, rules: [] };
     default: {
-      const blockers = facts.blockers;
+      const blockers = facts.blockers.slice();
       if (blockers.length > 0)
         return { status: "blocked", reason: `blocked by ${blockers.join(", ")}`, rules: blockers };
       if (L.stage === "recycled" && L.cool !== null && t < L.cool)

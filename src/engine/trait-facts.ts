@@ -82,6 +82,8 @@ export function traitFacts(m: CompiledModel, s: ScoreState): TraitFacts {
     noTraits.set(m, facts);
   } else facts = computeFacts(m, s.tr, account);
   if (Object.hasOwn(s, FACTS)) (s as WithFacts)[FACTS] = facts;
-  else Object.defineProperty(s, FACTS, { value: facts, writable: true, enumerable: false });
+  // A frozen snapshot is read without caching.
+  else if (Object.isExtensible(s))
+    Object.defineProperty(s, FACTS, { value: facts, writable: true, enumerable: false });
   return facts;
 }

@@ -108,12 +108,21 @@ const decay = dispatch<"none" | { halfLife: number } | { lookback: number }>((v)
   typeof v === "object" && v !== null ? decayObject : decayNone,
 );
 
-const group = z.strictObject({
-  description: z.string().optional(),
-  decay: decay.optional(),
-  cap: points.optional(),
-  floor: points.optional(),
-});
+const group = z
+  .strictObject({
+    description: z.string().optional(),
+    decay: decay.optional(),
+    cap: points.optional(),
+    floor: points.optional(),
+  })
+  .superRefine((g, ctx) => {
+    if (g.cap !== undefined && g.floor !== undefined && g.floor > g.cap)
+      ctx.addIssue({
+        code: "custom",
+        path: ["floor"],
+        message: `must not be above the cap (${g.cap}), got ${g.floor}`,
+      });
+  });
 
 const rule = z
   .strictObject({
