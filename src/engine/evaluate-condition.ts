@@ -40,7 +40,7 @@ export function isPresent(v: unknown): boolean {
 }
 
 /** The value a leaf reads; scores come back in points. */
-export function leafValue(leaf: Leaf, ctx: ConditionContext): unknown {
+function leafValue(leaf: Leaf, ctx: ConditionContext): unknown {
   switch (leaf.subject) {
     case "property":
       return lookupPath(ctx.properties, leaf.key);

@@ -64,7 +64,7 @@ export const FACT_MOVES: Record<Exclude<Fact, "reinstated">, { from: readonly St
 const SYSTEM_STAGES: ReadonlySet<Stage> = new Set(["visitor", "subscriber", "lead", "mql", "recycled"]);
 const PRE_LEAD: ReadonlySet<Stage> = new Set(["visitor", "subscriber"]);
 
-export function meetsLeadCriteria(m: CompiledModel, s: ScoreState): boolean {
+function meetsLeadCriteria(m: CompiledModel, s: ScoreState): boolean {
   return s.le && traitFacts(m, s).leadTraitsKnown;
 }
 

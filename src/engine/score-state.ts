@@ -71,7 +71,7 @@ export function decayFactor(decay: Decay, age: number): number {
   }
 }
 
-export const RECYCLE_FACTS = new Set(["recycled", "rejected", "lost"]);
+const RECYCLE_FACTS = new Set(["recycled", "rejected", "lost"]);
 
 /**
  * Folds one input into the score state. `ids`, when given, receives the message id of each

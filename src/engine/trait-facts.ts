@@ -30,7 +30,7 @@ export interface TraitFacts {
 const FACTS = Symbol("traitFacts");
 type WithFacts = ScoreState & { [FACTS]?: TraitFacts | undefined };
 
-export function accountOf(s: ScoreState): Record<string, TraitValue> {
+function accountOf(s: ScoreState): Record<string, TraitValue> {
   if (s.gid !== null) for (const [id, traits] of s.ac) if (id === s.gid) return traits;
   return {};
 }

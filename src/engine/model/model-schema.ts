@@ -274,5 +274,3 @@ export const modelSchema = z.strictObject({
 export type ModelSpec = z.output<typeof modelSchema>;
 export type MatcherSpec = z.output<typeof matcher>;
 export type DecaySpec = z.output<typeof decay>;
-export type RuleSpec = ModelSpec["rules"][number];
-export type FitSpec = ModelSpec["fit"][number];
