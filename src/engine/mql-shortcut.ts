@@ -54,9 +54,18 @@ const FAILED = Symbol("failedMqlCheck");
 type WithFailed = LifecycleState & { [FAILED]?: FailedCheck | undefined };
 
 export function rememberFailedCheck(L: LifecycleState, s: ScoreState, at: number, facts: TraitFacts): void {
+  const last = (L as WithFailed)[FAILED];
+  if (last !== undefined) {
+    last.at = at;
+    last.s = s;
+    last.awards = s.n;
+    last.facts = facts;
+    last.stage = L.stage;
+    last.lastMove = L.at;
+    return;
+  }
   const value: FailedCheck = { at, s, awards: s.n, facts, stage: L.stage, lastMove: L.at };
-  if (Object.hasOwn(L, FAILED)) (L as WithFailed)[FAILED] = value;
-  else if (Object.isExtensible(L))
+  if (Object.isExtensible(L))
     Object.defineProperty(L, FAILED, { value, writable: true, enumerable: false });
 }
 

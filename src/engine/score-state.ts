@@ -122,8 +122,12 @@ function award(
 ): void {
   if (r.once && s.once.includes(r.idx)) return;
   if (r.freq) {
+    // Match times since the rule last fired, within (at - window, at], compacted in place.
+    const times = s.fq[r.idx] ?? [];
     const since = at - r.freq.ms;
-    const times = (s.fq[r.idx] ?? []).filter((t) => t > since);
+    let w = 0;
+    for (let i = 0; i < times.length; i++) if ((times[i] as number) > since) times[w++] = times[i] as number;
+    times.length = w;
     times.push(at);
     if (times.length < r.freq.count) {
       s.fq[r.idx] = times;
@@ -133,17 +137,18 @@ function award(
   }
   let cents = r.cents;
   if (r.cap) {
-    // The raw points this rule gave in (at - window, at], kept as [time, cents] pairs.
+    // The raw points this rule gave in (at - window, at], as [time, cents] pairs compacted in place.
+    const pairs = s.cw[r.idx] ?? [];
     const since = at - r.cap.ms;
-    const pairs: number[] = [];
     let given = 0;
-    const old = s.cw[r.idx] ?? [];
-    for (let i = 0; i < old.length; i += 2) {
-      if ((old[i] as number) > since) {
-        pairs.push(old[i] as number, old[i + 1] as number);
-        given += old[i + 1] as number;
-      }
+    let w = 0;
+    for (let i = 0; i < pairs.length; i += 2) {
+      if ((pairs[i] as number) <= since) continue;
+      given += pairs[i + 1] as number;
+      pairs[w++] = pairs[i] as number;
+      pairs[w++] = pairs[i + 1] as number;
     }
+    pairs.length = w;
     cents = Math.min(cents, Math.max(0, r.cap.cents - given));
     if (cents > 0) pairs.push(at, cents);
     if (pairs.length > 0) s.cw[r.idx] = pairs;
