@@ -153,7 +153,7 @@ function compileOps(ops: LeafOps, caseSensitive: boolean, cents: boolean): (v: u
     for (let i = 0; i < checks.length; i++) if (!(checks[i] as Check)(v, text, num)) return false;
     return true;
   };
-  const matchValue = (v: unknown) => (Array.isArray(v) ? v.some(one) : one(v));
+  const matchValue = (v: unknown) => (typeof v === "object" && Array.isArray(v) ? v.some(one) : one(v));
   if (ops.exists !== undefined) {
     const want = ops.exists;
     return (v) => isPresent(v) === want && (checks.length === 0 || matchValue(v));
@@ -184,6 +184,23 @@ function compileLeaf(leaf: Leaf): Predicate {
         return cents !== undefined && test(fromCents(cents));
       };
     }
+    case "property": {
+      const test = compileOps(leaf.ops, leaf.caseSensitive, false);
+      const key = leaf.key;
+      // Most property names have no dot: read them directly, without the path walk.
+      if (!key.includes(".")) return (ctx) => test(own(ctx.properties, key));
+      return (ctx) => test(lookupPath(ctx.properties, key));
+    }
+    case "trait": {
+      const test = compileOps(leaf.ops, leaf.caseSensitive, false);
+      const key = leaf.key;
+      return (ctx) => test(own(ctx.traits, key));
+    }
+    case "account": {
+      const test = compileOps(leaf.ops, leaf.caseSensitive, false);
+      const key = leaf.key;
+      return (ctx) => test(own(ctx.account, key));
+    }
     default: {
       const test = compileOps(leaf.ops, leaf.caseSensitive, false);
       return (ctx) => test(leafValue(leaf, ctx));
@@ -194,11 +211,19 @@ function compileLeaf(leaf: Leaf): Predicate {
 export function compileCondition(c: Condition): Predicate {
   if ("all" in c) {
     const parts = c.all.map(compileCondition);
-    return (ctx) => parts.every((p) => p(ctx));
+    if (parts.length === 1) return parts[0] as Predicate;
+    return (ctx) => {
+      for (let i = 0; i < parts.length; i++) if (!(parts[i] as Predicate)(ctx)) return false;
+      return true;
+    };
   }
   if ("any" in c) {
     const parts = c.any.map(compileCondition);
-    return (ctx) => parts.some((p) => p(ctx));
+    if (parts.length === 1) return parts[0] as Predicate;
+    return (ctx) => {
+      for (let i = 0; i < parts.length; i++) if ((parts[i] as Predicate)(ctx)) return true;
+      return false;
+    };
   }
   if ("not" in c) {
     const inner = compileCondition(c.not);
