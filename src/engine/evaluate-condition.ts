@@ -142,8 +142,10 @@ function compileOps(ops: LeafOps, caseSensitive: boolean, cents: boolean): (v: u
     const b = bound(ops.lte);
     checks.push(numeric((n) => n <= b));
   }
+  const only = checks.length === 1 && !needsNumber ? (checks[0] as Check) : null;
   const one = (v: unknown) => {
     const text = typeof v === "string" ? v : typeof v === "number" ? String(v) : undefined;
+    if (only !== null) return only(v, text, undefined);
     let num: number | undefined;
     if (needsNumber) {
       num = toNumber(v);

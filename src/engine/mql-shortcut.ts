@@ -65,8 +65,7 @@ export function rememberFailedCheck(L: LifecycleState, s: ScoreState, at: number
     return;
   }
   const value: FailedCheck = { at, s, awards: s.n, facts, stage: L.stage, lastMove: L.at };
-  if (Object.isExtensible(L))
-    Object.defineProperty(L, FAILED, { value, writable: true, enumerable: false });
+  if (Object.isExtensible(L)) Object.defineProperty(L, FAILED, { value, writable: true, enumerable: false });
 }
 
 /**

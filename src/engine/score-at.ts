@@ -34,6 +34,9 @@ function traitsRead(c: Condition, traits: Record<string, TraitValue>, account: R
  * hold on its traits, then applies group caps and floors. With `collect`, returns the contributions,
  * which add up exactly to each score. `ids` maps event contributions to message ids.
  */
+/** Shared, never written: scoreAt only pushes contributions when it collects them. */
+const NO_CONTRIBUTIONS: Contribution[] = [];
+
 export function scoreAt(
   m: CompiledModel,
   s: ScoreState,
@@ -41,8 +44,10 @@ export function scoreAt(
   collect = false,
   ids?: string[],
 ): ScoreSheet {
-  const cents = new Array<number>(m.groups.length).fill(0);
-  const contributions: Contribution[] = [];
+  const facts = traitFacts(m, s);
+  // Fit points first: they are known from the traits alone.
+  const cents = facts.fitCents.slice();
+  const contributions: Contribution[] = collect ? [] : NO_CONTRIBUTIONS;
   const c = s.c;
   for (let i = 0; i < c.length; i += 3) {
     const rule = m.rules[c[i] as number] as CompiledRule;
@@ -67,9 +72,6 @@ export function scoreAt(
       contributions.push(contribution);
     }
   }
-  const facts = traitFacts(m, s);
-  for (let gi = 0; gi < cents.length; gi++)
-    cents[gi] = (cents[gi] as number) + (facts.fitCents[gi] as number);
   if (collect) {
     m.fit.forEach((f, fi) => {
       const hit = facts.fitHits[fi];

@@ -47,18 +47,32 @@ function computeFacts(
 ): TraitFacts {
   const ctx = { traits, account };
   const fitCents = new Array<number>(m.groups.length).fill(0);
-  const fitHits = m.fit.map((f) => {
-    const hit = f.cases.find((k) => k.when(ctx)) ?? null;
+  const fitHits: (CompiledFitCase | null)[] = [];
+  for (const f of m.fit) {
+    let hit: CompiledFitCase | null = null;
+    for (const k of f.cases) {
+      if (k.when(ctx)) {
+        hit = k;
+        break;
+      }
+    }
     if (hit) fitCents[f.group] = (fitCents[f.group] as number) + hit.cents;
-    return hit;
-  });
+    fitHits.push(hit);
+  }
+  const blockers: string[] = [];
+  const terminal: boolean[] = [];
+  for (const d of m.disqualifiers) {
+    const holds = d.when !== null && d.when(ctx);
+    if (holds && d.mode === "block") blockers.push(d.id);
+    terminal.push(holds && d.mode === "terminal");
+  }
   return {
     model: m,
     ctx,
     fitCents,
     fitHits,
-    blockers: m.disqualifiers.filter((d) => d.mode === "block" && d.when?.(ctx)).map((d) => d.id),
-    terminal: m.disqualifiers.map((d) => d.mode === "terminal" && (d.when?.(ctx) ?? false)),
+    blockers,
+    terminal,
     leadTraitsKnown: m.leadTraits.every((k) => isPresent(traits[k])),
     emailKnown: isPresent(traits.email),
   };
