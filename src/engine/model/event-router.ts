@@ -71,7 +71,18 @@ export class EventRouter<R, D> {
     }
   }
 
-  /** What the event matches. Events that match nothing share one frozen, empty route. */
+  /** Reused by every call: a route is read before the next event is routed, never kept. */
+  private readonly scratch: Route<R, D> = {
+    rules: [],
+    lead: false,
+    handRaiser: undefined,
+    terminal: undefined,
+  };
+
+  /**
+   * What the event matches, valid until the next call. Events that match nothing share one
+   * frozen, empty route.
+   */
   route(e: EventInput): Route<R, D> {
     const name = e.type === "track" ? e.event : e.name;
     const list = (name !== undefined && this.byName.get(e.type)?.get(name)) || this.byType.get(e.type);
@@ -80,7 +91,13 @@ export class EventRouter<R, D> {
       for (const c of list) {
         // An event carries `properties` and `context`, which is all a matcher's condition reads.
         if (c.where !== null && !c.where(e as ConditionContext)) continue;
-        out ??= { rules: [], lead: false, handRaiser: undefined, terminal: undefined };
+        if (out === null) {
+          out = this.scratch;
+          out.rules.length = 0;
+          out.lead = false;
+          out.handRaiser = undefined;
+          out.terminal = undefined;
+        }
         const t = c.target;
         if (t.kind === "rule") out.rules.push(t.rule);
         else if (t.kind === "lead") out.lead = true;
