@@ -98,6 +98,9 @@ function sheetOf(c: Check): ScoreSheet {
   return c.sheet;
 }
 
+/** Reused by every bound check: it is read within the check and never kept. */
+const upperScratch: number[] = [];
+
 /** Records a transition, stamped no earlier than the previous one, and moves the lead. */
 function move(c: Check, to: Stage, actor: Actor, rules: string[], reason: string, by?: string): void {
   const { L, input } = c;
@@ -234,7 +237,7 @@ export function checkInput(
   if (m.mqlMonotone) {
     if (stillFails(L, s, facts, input.at)) return;
     // Undecayed positive points bound every score from above; if even they fall short, so do the scores.
-    const upper = upperBoundCents(m, s, facts);
+    const upper = upperBoundCents(m, s, facts, upperScratch);
     if (
       !m.mql(mqlContext(m, facts, { cents: upper, grade: gradeOf(m, upper[m.fitGroup] as number) }, L.stage))
     ) {

@@ -72,8 +72,13 @@ export function rememberFailedCheck(L: LifecycleState, s: ScoreState, at: number
  * Each group's score if no point had decayed and no negative event point counted: an upper bound,
  * since decay and rounding never raise a positive contribution, and caps and floors are monotone.
  */
-export function upperBoundCents(m: CompiledModel, s: ScoreState, facts: TraitFacts): number[] {
-  const cents = facts.fitCents.slice();
+export function upperBoundCents(
+  m: CompiledModel,
+  s: ScoreState,
+  facts: TraitFacts,
+  cents: number[],
+): number[] {
+  for (let g = 0; g < facts.fitCents.length; g++) cents[g] = facts.fitCents[g] as number;
   const c = s.c;
   for (let i = 0; i < c.length; i += 3) {
     const raw = c[i + 2] as number;
