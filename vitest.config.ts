@@ -3,7 +3,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
-    globalSetup: ["test/support/build-once.ts"],
+    globalSetup: ["test/support/build-once.ts", "test/support/database-template.ts"],
     testTimeout: 60_000,
   },
 });

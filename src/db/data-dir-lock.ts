@@ -1,0 +1,46 @@
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { QualifyError } from "../errors.js";
+
+/**
+ * PGlite takes no lock of its own, and two processes opening one data directory corrupt it. The
+ * process that opens it holds `qualify.lock`, which names its PID; a stale lock (its process gone)
+ * is taken over.
+ */
+export const LOCK_FILE = "qualify.lock";
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+export function lockDataDir(dataDir: string, pid = process.pid): () => void {
+  mkdirSync(dataDir, { recursive: true });
+  const file = join(dataDir, LOCK_FILE);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(file, `${JSON.stringify({ pid, since: new Date().toISOString() })}\n`, { flag: "wx" });
+      return () => rmSync(file, { force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      let holder: number | undefined;
+      try {
+        holder = (JSON.parse(readFileSync(file, "utf8")) as { pid?: number }).pid;
+      } catch {
+        holder = undefined;
+      }
+      if (holder !== undefined && holder !== pid && alive(holder)) {
+        throw new QualifyError(
+          "DATABASE_LOCKED",
+          `${dataDir} is in use by process ${holder}; stop it, or talk to it through its API (QUALIFY_URL)`,
+        );
+      }
+      rmSync(file, { force: true });
+    }
+  }
+  throw new QualifyError("DATABASE_LOCKED", `${dataDir}: could not take ${LOCK_FILE}`);
+}

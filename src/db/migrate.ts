@@ -1,0 +1,32 @@
+import type { Database } from "./database.js";
+import { sql as workspaces } from "./migrations/001-workspaces.js";
+
+/** Every migration, in order. Ids never change once released; add new ones at the end. */
+export const MIGRATIONS: readonly { id: string; sql: string }[] = [{ id: "001-workspaces", sql: workspaces }];
+
+/** A stable key for PostgreSQL's advisory lock, so that processes starting together migrate once. */
+const MIGRATION_LOCK = 7_263_110_001;
+
+/**
+ * Applies the migrations not yet applied, each once, in order, each in its own transaction.
+ * Returns the ids it applied.
+ */
+export async function migrate(db: Database): Promise<string[]> {
+  await db.exec(`create table if not exists qualify_migrations (
+    id text primary key,
+    applied_at timestamptz not null default now()
+  )`);
+  const applied: string[] = [];
+  for (const m of MIGRATIONS) {
+    const done = await db.transaction(async (tx) => {
+      if (db.kind === "postgres") await tx.query("select pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
+      const rows = await tx.query("select 1 from qualify_migrations where id = $1", [m.id]);
+      if (rows.length > 0) return false;
+      await tx.exec(m.sql);
+      await tx.query("insert into qualify_migrations (id) values ($1)", [m.id]);
+      return true;
+    });
+    if (done) applied.push(m.id);
+  }
+  return applied;
+}

@@ -1,0 +1,33 @@
+import type { Config } from "../config/load-config.js";
+import { lockDataDir } from "./data-dir-lock.js";
+import type { Database } from "./database.js";
+import { migrate } from "./migrate.js";
+import { openPglite } from "./open-pglite.js";
+import { openPostgres } from "./open-postgres.js";
+
+/**
+ * The database the configuration names, migrated: PostgreSQL when DATABASE_URL is set, otherwise
+ * PGlite in the data directory, held under its lock file until closed.
+ */
+export async function openDatabase(config: Config): Promise<Database> {
+  if (config.databaseUrl) {
+    const db = openPostgres(config.databaseUrl);
+    await migrate(db);
+    return db;
+  }
+  const unlock = lockDataDir(config.dataDir);
+  try {
+    const db = await openPglite({ dataDir: config.dataDir });
+    await migrate(db);
+    return {
+      ...db,
+      close: async () => {
+        await db.close();
+        unlock();
+      },
+    };
+  } catch (e) {
+    unlock();
+    throw e;
+  }
+}
