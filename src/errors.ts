@@ -10,6 +10,14 @@ export const ERROR_CODES = {
   FILE_UNREADABLE: { status: 400, summary: "A file could not be read." },
   MODEL_MISMATCH: { status: 409, summary: "A lead state was built by another model version." },
   NOT_FOUND: { status: 404, summary: "The thing asked for does not exist." },
+  UNAUTHORIZED: { status: 401, summary: "The request carries no valid write key or API token." },
+  FORBIDDEN: { status: 403, summary: "The token's role may not do this." },
+  PAYLOAD_TOO_LARGE: { status: 413, summary: "A body, batch or event is over its size limit." },
+  BODY_UNPARSEABLE: { status: 400, summary: "The request body is not valid JSON (or not valid gzip)." },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, summary: "The body's content type or encoding is not accepted." },
+  CONFLICT: { status: 409, summary: "The request conflicts with what is stored." },
+  ERASED: { status: 410, summary: "The lead was erased; it cannot be recreated." },
+  NOT_READY: { status: 503, summary: "The service is starting or its database is unreachable." },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

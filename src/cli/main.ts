@@ -1,7 +1,12 @@
 import { Command, CommanderError } from "commander";
 import { QualifyError } from "../errors.js";
+import { registerAdmin } from "./commands/admin.js";
+import { registerImport } from "./commands/import.js";
+import { registerLeads } from "./commands/leads.js";
 import { registerModelCheck } from "./commands/model-check.js";
+import { registerModelPublish } from "./commands/model-publish.js";
 import { registerScore } from "./commands/score.js";
+import { registerStart } from "./commands/start.js";
 
 export function buildProgram(): Command {
   const program = new Command("qualify")
@@ -11,7 +16,12 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)");
   const model = program.command("model").description("work with scoring models");
   registerModelCheck(model);
+  registerModelPublish(model);
   registerScore(program);
+  registerStart(program);
+  registerLeads(program);
+  registerImport(program);
+  registerAdmin(program);
   return program;
 }
 
@@ -19,7 +29,8 @@ export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: "user" });
-    return 0;
+    // A command that finished with a partial failure (rejected lines, say) set its own code.
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode;
     if (e instanceof QualifyError) {

@@ -5,6 +5,12 @@ import { QualifyError } from "../errors.js";
  * The one configuration schema, read from the environment once at boot. A bad value fails at
  * once with the variable's name and the reason; nothing deeper reads `process.env`.
  */
+const secret = (name: string) =>
+  z
+    .string()
+    .min(16, { error: `${name} must be at least 16 characters` })
+    .optional();
+
 const schema = z.object({
   QUALIFY_DATA_DIR: z.string().min(1).default("./data"),
   DATABASE_URL: z
@@ -13,6 +19,16 @@ const schema = z.object({
       error: (iss) => `expected a postgres:// URL, got '${String(iss.input)}'`,
     })
     .optional(),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default("0.0.0.0"),
+  QUALIFY_MODEL: z.string().min(1).default("models/default.yaml"),
+  QUALIFY_WRITE_KEY: secret("QUALIFY_WRITE_KEY"),
+  QUALIFY_ADMIN_TOKEN: secret("QUALIFY_ADMIN_TOKEN"),
+  QUALIFY_URL: z.url({ error: "expected an http(s) URL such as http://localhost:3000" }).optional(),
+  QUALIFY_TOKEN: z.string().min(1).optional(),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  QUALIFY_DECAY_SWEEP_MINUTES: z.coerce.number().int().min(1).default(1440),
+  QUALIFY_PIPELINE_BATCH: z.coerce.number().int().min(1).max(10_000).default(500),
 });
 
 export interface Config {
@@ -20,6 +36,21 @@ export interface Config {
   dataDir: string;
   /** PostgreSQL connection string; when set, PGlite is not used. */
   databaseUrl: string | undefined;
+  port: number;
+  host: string;
+  /** The model file made active at first start. */
+  modelFile: string;
+  /** Used at first start on an empty database; generated when unset. */
+  writeKey: string | undefined;
+  adminToken: string | undefined;
+  /** Where the CLI finds a running server, and the token it sends. */
+  serverUrl: string | undefined;
+  token: string | undefined;
+  logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  /** How often stored scores are refreshed for decay. */
+  decaySweepMinutes: number;
+  /** Events the pipeline takes per transaction. */
+  pipelineBatch: number;
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -31,5 +62,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const details = parsed.error.issues.map((i) => ({ path: String(i.path[0] ?? ""), message: i.message }));
     throw new QualifyError("CONFIG_INVALID", "invalid configuration", details);
   }
-  return { dataDir: parsed.data.QUALIFY_DATA_DIR, databaseUrl: parsed.data.DATABASE_URL };
+  const e = parsed.data;
+  return {
+    dataDir: e.QUALIFY_DATA_DIR,
+    databaseUrl: e.DATABASE_URL,
+    port: e.PORT,
+    host: e.HOST,
+    modelFile: e.QUALIFY_MODEL,
+    writeKey: e.QUALIFY_WRITE_KEY,
+    adminToken: e.QUALIFY_ADMIN_TOKEN,
+    serverUrl: e.QUALIFY_URL,
+    token: e.QUALIFY_TOKEN,
+    logLevel: e.LOG_LEVEL,
+    decaySweepMinutes: e.QUALIFY_DECAY_SWEEP_MINUTES,
+    pipelineBatch: e.QUALIFY_PIPELINE_BATCH,
+  };
 }

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { QualifyError } from "../errors.js";
 
@@ -43,4 +43,30 @@ export function lockDataDir(dataDir: string, pid = process.pid): () => void {
     }
   }
   throw new QualifyError("DATABASE_LOCKED", `${dataDir}: could not take ${LOCK_FILE}`);
+}
+
+/** What the lock file says: the holder's PID and, once it serves, its URL and a local admin token. */
+export interface LockInfo {
+  pid: number;
+  since: string;
+  url?: string;
+  token?: string;
+}
+
+/** Adds the server's URL and local token to the lock it holds; readable by the owner only. */
+export function advertiseLock(dataDir: string, info: { url: string; token: string }): void {
+  const file = join(dataDir, LOCK_FILE);
+  const current = JSON.parse(readFileSync(file, "utf8")) as LockInfo;
+  writeFileSync(file, `${JSON.stringify({ ...current, ...info })}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+}
+
+/** The lock's holder when it is a live process, else null. */
+export function lockHolder(dataDir: string): LockInfo | null {
+  try {
+    const info = JSON.parse(readFileSync(join(dataDir, LOCK_FILE), "utf8")) as LockInfo;
+    return typeof info.pid === "number" && info.pid !== process.pid && alive(info.pid) ? info : null;
+  } catch {
+    return null;
+  }
 }

@@ -11,5 +11,10 @@ export interface Queryable {
 export interface Database extends Queryable {
   readonly kind: "pglite" | "postgres";
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Makes what was committed durable before it is acknowledged. PostgreSQL's commit already is;
+   * PGlite's data directory is flushed to disk explicitly.
+   */
+  sync(): Promise<void>;
   close(): Promise<void>;
 }

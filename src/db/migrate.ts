@@ -1,8 +1,12 @@
 import type { Database } from "./database.js";
 import { sql as workspaces } from "./migrations/001-workspaces.js";
+import { sql as liveService } from "./migrations/002-live-service.js";
 
 /** Every migration, in order. Ids never change once released; add new ones at the end. */
-export const MIGRATIONS: readonly { id: string; sql: string }[] = [{ id: "001-workspaces", sql: workspaces }];
+export const MIGRATIONS: readonly { id: string; sql: string }[] = [
+  { id: "001-workspaces", sql: workspaces },
+  { id: "002-live-service", sql: liveService },
+];
 
 /** A stable key for PostgreSQL's advisory lock, so that processes starting together migrate once. */
 const MIGRATION_LOCK = 7_263_110_001;

@@ -1,5 +1,6 @@
 import { PGlite } from "@electric-sql/pglite";
 import type { Database, Queryable } from "./database.js";
+import { syncWal } from "./sync-wal.js";
 
 function wrap(db: Pick<PGlite, "query" | "exec">): Queryable {
   return {
@@ -16,12 +17,18 @@ function wrap(db: Pick<PGlite, "query" | "exec">): Queryable {
 export async function openPglite(
   options: { dataDir?: string; loadDataDir?: Blob } = {},
 ): Promise<Database & { pglite: PGlite }> {
-  const pglite = await PGlite.create(options);
+  // bigint columns hold epoch milliseconds, well inside a double: read them as numbers.
+  const pglite = await PGlite.create({ ...options, parsers: { 20: Number } });
+  const dataDir = options.dataDir;
   return {
     kind: "pglite",
     pglite,
     ...wrap(pglite),
     transaction: (fn) => pglite.transaction((tx) => fn(wrap(tx))),
+    async sync() {
+      await pglite.syncToFs();
+      if (dataDir) syncWal(dataDir);
+    },
     close: () => pglite.close(),
   };
 }

@@ -3,7 +3,12 @@ import type { Database, Queryable } from "./database.js";
 
 /** PostgreSQL through a node-postgres pool. */
 export function openPostgres(connectionString: string, max = 10): Database {
-  const pool = new pg.Pool({ connectionString, max });
+  // bigint columns hold epoch milliseconds, well inside a double: read them as numbers.
+  const types = {
+    getTypeParser: (oid: number, format?: "text" | "binary") =>
+      oid === 20 ? Number : pg.types.getTypeParser(oid, format),
+  } as pg.CustomTypesConfig;
+  const pool = new pg.Pool({ connectionString, max, types });
   const on = (c: pg.Pool | pg.PoolClient): Queryable => ({
     async query<T>(sql: string, params?: unknown[]) {
       return (await c.query(sql, params as unknown[])).rows as T[];
@@ -29,6 +34,7 @@ export function openPostgres(connectionString: string, max = 10): Database {
         client.release();
       }
     },
+    sync: async () => undefined,
     close: () => pool.end(),
   };
 }

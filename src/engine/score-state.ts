@@ -85,7 +85,10 @@ export function foldInput(m: CompiledModel, s: ScoreState, input: Input, ids?: s
     return NO_ROUTE;
   }
   if (input.kind === "account") {
-    if (mergeTraits(accountTraits(s, input.groupId), input.traits, m.accountKeys)) forgetTraitFacts(s);
+    const moved = input.member === true && s.gid !== input.groupId;
+    if (moved) s.gid = input.groupId;
+    if (mergeTraits(accountTraits(s, input.groupId), input.traits, m.accountKeys) || moved)
+      forgetTraitFacts(s);
     return NO_ROUTE;
   }
   if (input.type === "identify" && input.traits) {

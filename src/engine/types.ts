@@ -22,13 +22,17 @@ export interface EventInput {
   groupId?: string;
 }
 
-/** An account's traits changed through another member's `group` call. */
+/**
+ * An account's traits changed through another member's `group` call; or, with `member`, the lead
+ * was matched to the account without a `group` call of its own (by its company email domain).
+ */
 export interface AccountInput {
   kind: "account";
   id: string;
   at: number;
   groupId: string;
   traits: Record<string, unknown>;
+  member?: boolean;
 }
 
 export const FACTS = [

@@ -79,7 +79,8 @@ describe("the embedded data directory", () => {
 
 describe("configuration", () => {
   it("defaults the data directory and names a bad variable", () => {
-    expect(loadConfig({})).toEqual({ dataDir: "./data", databaseUrl: undefined });
+    expect(loadConfig({})).toMatchObject({ dataDir: "./data", databaseUrl: undefined, port: 3000 });
+    expect(() => loadConfig({ PORT: "http" })).toThrow(QualifyError);
     try {
       loadConfig({ DATABASE_URL: "mysql://x" });
       throw new Error("accepted");

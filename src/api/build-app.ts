@@ -1,0 +1,80 @@
+import fastifySwagger from "@fastify/swagger";
+import fastifySwaggerUi from "@fastify/swagger-ui";
+import Fastify, { type FastifyInstance } from "fastify";
+import { jsonSchemaTransform, validatorCompiler } from "fastify-type-provider-zod";
+import { registerBodyParser } from "../ingest/read-body.js";
+import { segmentRoutes } from "../ingest/segment-routes.js";
+import { installErrorHandler } from "./http-errors.js";
+import { adminRoutes } from "./routes/admin-routes.js";
+import { importRoutes } from "./routes/import-routes.js";
+import { leadRoutes } from "./routes/lead-routes.js";
+import { modelRoutes } from "./routes/model-routes.js";
+import { operationsRoutes } from "./routes/operations-routes.js";
+import type { Service } from "./service.js";
+
+/** Secrets never reach the log. */
+export const REDACT = [
+  "req.headers.authorization",
+  "headers.authorization",
+  "authorization",
+  "writeKey",
+  "body.writeKey",
+  "token",
+  "key",
+  "adminToken",
+];
+
+/**
+ * The HTTP application: Segment ingest, the API, operations routes and the OpenAPI document. Request
+ * schemas are zod; the same schemas validate requests and generate /openapi.json.
+ */
+export async function buildApp(service: Service): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: { level: service.config.logLevel, redact: { paths: REDACT, censor: "[redacted]" } },
+    bodyLimit: 64 * 1024 * 1024,
+  });
+  app.decorateRequest("user", null);
+  app.setValidatorCompiler(validatorCompiler);
+  registerBodyParser(app);
+  installErrorHandler(app);
+  app.addHook("onResponse", async (req, reply) => {
+    service.metrics.latency.observe(
+      { method: req.method, route: req.routeOptions.url ?? "unknown", status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: {
+        title: "Qualify API",
+        version: "0.1.0",
+        description:
+          "Segment-compatible ingest (write key) and the Qualify API (bearer token). Errors are JSON: " +
+          "{error, message, field, reason, details}.",
+      },
+      components: {
+        securitySchemes: {
+          writeKey: {
+            type: "http",
+            scheme: "basic",
+            description: "the write key as the user name, empty password",
+          },
+          bearer: { type: "http", scheme: "bearer", description: "an API token" },
+        },
+      },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: "/docs" });
+  app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+
+  segmentRoutes(app, service);
+  leadRoutes(app, service);
+  modelRoutes(app, service);
+  adminRoutes(app, service);
+  importRoutes(app, service);
+  operationsRoutes(app, service);
+  return app;
+}

@@ -1,0 +1,55 @@
+import type { Database } from "../db/database.js";
+import { addTombstones, type TombstoneKind } from "../pipeline/tombstones.js";
+import { loadLead } from "./lead-queries.js";
+
+/**
+ * Erasure (GDPR): the lead's events, traits, state, identities and transitions are deleted, with the
+ * leads merged into it. Hashed tombstones of its userIds, anonymousIds and email stop retries and
+ * late events from recreating it; only anonymised counts are kept. Runs between pipeline batches.
+ */
+export async function eraseLead(db: Database, ws: string, id: string) {
+  return db.transaction(async (tx) => {
+    const lead = await loadLead(tx, ws, id);
+    const family = await tx.query<{ id: string; email: string | null }>(
+      `with recursive fam(id) as (select $2::text union select l.id from leads l join fam on l.merged_into = fam.id
+           where l.workspace_id = $1)
+         select l.id, l.email from leads l join fam on fam.id = l.id where l.workspace_id = $1 for update`,
+      [ws, lead.id],
+    );
+    const ids = family.map((f) => f.id);
+    const idents = await tx.query<{ kind: "user" | "anonymous"; value: string }>(
+      "select kind, value from identities where workspace_id = $1 and lead_id = any($2)",
+      [ws, ids],
+    );
+    const marks: [TombstoneKind, string][] = idents.map((i) => [i.kind, i.value]);
+    for (const f of family) if (f.email) marks.push(["email", f.email]);
+    await addTombstones(tx, ws, marks);
+    const users = idents.filter((i) => i.kind === "user").map((i) => i.value);
+    const anons = idents.filter((i) => i.kind === "anonymous").map((i) => i.value);
+    const events = await tx.query(
+      `delete from events where workspace_id = $1 and (lead_id = any($2)
+         or (not processed and (user_id = any($3) or anonymous_id = any($4)))) returning seq`,
+      [ws, ids, users, anons],
+    );
+    const transitions = await tx.query(
+      "delete from transitions where workspace_id = $1 and lead_id = any($2) returning seq",
+      [ws, ids],
+    );
+    await tx.query("delete from identities where workspace_id = $1 and lead_id = any($2)", [ws, ids]);
+    await tx.query(
+      "delete from outbox where workspace_id = $1 and lead_id = any($2) and delivered_at is null",
+      [ws, ids],
+    );
+    await tx.query(
+      "delete from lead_merges where workspace_id = $1 and (from_lead = any($2) or into_lead = any($2))",
+      [ws, ids],
+    );
+    await tx.query("delete from leads where workspace_id = $1 and id = any($2)", [ws, ids]);
+    await tx.query(
+      `insert into erasures (workspace_id, stage, was_mql, events_deleted, transitions_deleted)
+       values ($1, $2, $3, $4, $5)`,
+      [ws, lead.stage, lead.firstMqlAt !== null, events.length, transitions.length],
+    );
+    return { erased: ids, eventsDeleted: events.length, transitionsDeleted: transitions.length };
+  });
+}

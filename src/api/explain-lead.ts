@@ -1,0 +1,136 @@
+import type { Queryable } from "../db/database.js";
+import { type CompiledModel, type Contribution, evaluate, type Input, summarize } from "../engine/index.js";
+import { QualifyError } from "../errors.js";
+import type { LeadRecord } from "../pipeline/lead-record.js";
+
+/**
+ * Explanations are not stored: the lead's stored inputs are replayed through the engine, which is
+ * pure, so the answer equals what live processing computed.
+ */
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export interface StoredInput {
+  seq: number;
+  receivedAt: number;
+  input: Input;
+}
+
+export async function leadInputs(db: Queryable, ws: string, leadId: string): Promise<StoredInput[]> {
+  const rows = await db.query<{ seq: number; received_at: number; input: Input }>(
+    "select seq, received_at, input from events where workspace_id = $1 and lead_id = $2 and processed order by seq",
+    [ws, leadId],
+  );
+  return rows.map((r) => ({ seq: r.seq, receivedAt: r.received_at, input: r.input }));
+}
+
+export function explainLead(m: CompiledModel, lead: LeadRecord, inputs: StoredInput[], at: number) {
+  const e = evaluate(
+    m,
+    inputs.map((i) => i.input),
+    at,
+  );
+  // The live state knows the lead's stage as it was reached in ingest order; use it for "now".
+  const live =
+    lead.state && lead.state.model === m.key && at >= lead.state.asOf ? summarize(m, lead.state, at) : null;
+  return {
+    leadId: lead.id,
+    at: iso(at),
+    model: m.key,
+    stage: live?.stage ?? e.stage,
+    scores: e.scores,
+    grade: e.grade,
+    mqlAt: iso(live ? live.mqlAt : e.mqlAt),
+    qualification: live?.qualification ?? e.qualification,
+    contributions: e.contributions.map((c) => ({ ...c, ...(c.at === undefined ? {} : { at: iso(c.at) }) })),
+    ignored: e.ignored,
+  };
+}
+
+/** Points each event earned (effective at `at`), keyed by message id. */
+export function pointsByEvent(
+  m: CompiledModel,
+  inputs: StoredInput[],
+  at: number,
+): Map<string, Contribution[]> {
+  const e = evaluate(
+    m,
+    inputs.map((i) => i.input),
+    at,
+  );
+  const out = new Map<string, Contribution[]>();
+  for (const c of e.contributions) {
+    if (c.eventId === undefined) continue;
+    const list = out.get(c.eventId) ?? [];
+    list.push(c);
+    out.set(c.eventId, list);
+  }
+  return out;
+}
+
+export function timeline(
+  m: CompiledModel,
+  inputs: StoredInput[],
+  now: number,
+  opts: { limit: number; cursor?: string | undefined },
+) {
+  const points = pointsByEvent(m, inputs, now);
+  // Newest first, by event time; the cursor is the (time, seq) of the last item of the page before.
+  let after: [number, number] | null = null;
+  if (opts.cursor !== undefined) {
+    const [at, seq] = opts.cursor.split("_").map(Number);
+    if (!Number.isFinite(at) || !Number.isFinite(seq))
+      throw new QualifyError("INPUT_INVALID", "cursor is not one this API returned", [
+        { path: "cursor", message: "malformed" },
+      ]);
+    after = [at as number, seq as number];
+  }
+  const sorted = inputs
+    .filter((i) => after === null || i.input.at < after[0] || (i.input.at === after[0] && i.seq < after[1]))
+    .sort((a, b) => b.input.at - a.input.at || b.seq - a.seq);
+  const page = sorted.slice(0, opts.limit);
+  const items = page.map(({ seq, receivedAt, input }) => {
+    const cs = points.get(input.id) ?? [];
+    const round = (n: number) => Math.round(n * 100) / 100;
+    return {
+      seq,
+      messageId: input.id,
+      kind: input.kind,
+      at: iso(input.at),
+      receivedAt: iso(receivedAt),
+      ...(input.kind === "event"
+        ? {
+            type: input.type,
+            ...(input.event === undefined ? {} : { event: input.event }),
+            ...(input.name === undefined ? {} : { name: input.name }),
+            properties: input.properties ?? {},
+            traits: input.traits ?? {},
+            context: input.context ?? {},
+          }
+        : input.kind === "fact"
+          ? { fact: input.fact, actor: input.actor, by: input.by ?? null }
+          : { accountId: input.groupId, traits: input.traits }),
+      points: round(cs.reduce((s, c) => s + c.points, 0)),
+      rawPoints: round(cs.reduce((s, c) => s + c.raw, 0)),
+      rules: cs.map((c) => ({
+        group: c.group,
+        rule: c.rule,
+        raw: c.raw,
+        factor: c.factor,
+        points: c.points,
+      })),
+    };
+  });
+  const last = page[page.length - 1];
+  return { items, nextCursor: sorted.length > opts.limit && last ? `${last.input.at}_${last.seq}` : null };
+}
+
+export function parseTime(field: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const ms = Date.parse(v);
+  if (!Number.isFinite(ms))
+    throw new QualifyError("INPUT_INVALID", `${field}: expected an ISO-8601 date, got ${JSON.stringify(v)}`, [
+      { path: field, message: "expected an ISO-8601 date" },
+    ]);
+  return ms;
+}

@@ -1,0 +1,66 @@
+import type { FastifyError, FastifyInstance } from "fastify";
+import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
+import { ERROR_CODES, type ErrorCode, QualifyError } from "../errors.js";
+
+/**
+ * The HTTP edge of the one error type: every error leaves as JSON with the code, a message, and
+ * the field and reason of the first problem (`details` lists them all). Unknown errors are 500s
+ * and are logged; their text is not sent.
+ */
+export interface ErrorBody {
+  error: ErrorCode | "INTERNAL";
+  message: string;
+  field?: string;
+  reason?: string;
+  details?: { path: string; message: string }[];
+}
+
+export function errorBody(e: QualifyError): ErrorBody {
+  const first = e.details[0];
+  return {
+    error: e.code,
+    message: e.message,
+    ...(first ? { field: first.path, reason: first.message } : {}),
+    ...(e.details.length > 0
+      ? { details: e.details.map((d) => ({ path: d.path, message: d.message })) }
+      : {}),
+  };
+}
+
+function fromFastify(e: FastifyError): QualifyError | null {
+  if (hasZodFastifySchemaValidationErrors(e)) {
+    const details = e.validation.map((v) => {
+      const path = [e.validationContext, ...String(v.instancePath).split("/").filter(Boolean)].filter(
+        Boolean,
+      );
+      return {
+        path: path.slice(1).join(".") || String(e.validationContext),
+        message: v.message ?? "invalid",
+      };
+    });
+    return new QualifyError("INPUT_INVALID", `invalid ${e.validationContext}`, details);
+  }
+  if (e.code === "FST_ERR_CTP_BODY_TOO_LARGE") return new QualifyError("PAYLOAD_TOO_LARGE", e.message);
+  if (e.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE")
+    return new QualifyError("UNSUPPORTED_MEDIA_TYPE", e.message);
+  if (e.code === "FST_ERR_CTP_EMPTY_JSON_BODY" || e.code === "FST_ERR_CTP_INVALID_JSON_BODY")
+    return new QualifyError("BODY_UNPARSEABLE", e.message);
+  const status = e.statusCode ?? 500;
+  if (status >= 400 && status < 500) {
+    const code = (Object.keys(ERROR_CODES) as ErrorCode[]).find((c) => ERROR_CODES[c].status === status);
+    return new QualifyError(code ?? "INPUT_INVALID", e.message);
+  }
+  return null;
+}
+
+export function installErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((error, req, reply) => {
+    const e = error instanceof QualifyError ? error : fromFastify(error as FastifyError);
+    if (e) return reply.status(e.status).send(errorBody(e));
+    req.log.error({ err: error }, "unhandled error");
+    return reply.status(500).send({ error: "INTERNAL", message: "internal error; see the server log" });
+  });
+  app.setNotFoundHandler((req, reply) =>
+    reply.status(404).send({ error: "NOT_FOUND", message: `no route ${req.method} ${req.url}` }),
+  );
+}

@@ -1,0 +1,102 @@
+import type { FastifyInstance } from "fastify";
+import type { ZodTypeProvider } from "fastify-type-provider-zod";
+import * as z from "zod";
+import type { NewEvent } from "../../ingest/append-events.js";
+import { parseSegmentEvent } from "../../ingest/parse-segment-event.js";
+import { ANY_ROLE, MARKETING, requireRole } from "../authenticate.js";
+import type { Service } from "../service.js";
+
+/**
+ * History import: chunks of NDJSON lines (Segment calls, as exported). Each line's own timestamp is
+ * its time; nothing is corrected for skew. Transitions are made as live; notifications only with
+ * `notify`. The pipeline route tells a client when processing has caught up.
+ */
+export function importRoutes(app: FastifyInstance, service: Service): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const security = [{ bearer: [] }];
+
+  r.post(
+    "/api/import",
+    {
+      preHandler: requireRole(service, MARKETING),
+      config: { bodyLimit: 64 * 1024 * 1024 },
+      schema: {
+        tags: ["import"],
+        security,
+        summary:
+          "Import a chunk of NDJSON lines of history; answers with what was stored and each rejected line",
+        body: z.object({
+          lines: z.array(z.string()).max(50_000),
+          firstLine: z
+            .number()
+            .int()
+            .min(1)
+            .default(1)
+            .describe("the file line number of lines[0], for reports"),
+          notify: z
+            .boolean()
+            .default(false)
+            .describe("send notifications for the transitions the import makes"),
+        }),
+      },
+    },
+    async (req) => {
+      const ws = req.user?.workspaceId ?? "default";
+      const receivedAt = service.clock();
+      const rows: NewEvent[] = [];
+      const rejected: { line: number; field: string; reason: string }[] = [];
+      req.body.lines.forEach((text, i) => {
+        const line = req.body.firstLine + i;
+        if (text.trim() === "") return;
+        let raw: unknown;
+        try {
+          raw = JSON.parse(text);
+        } catch (e) {
+          rejected.push({ line, field: "(line)", reason: `not valid JSON: ${(e as Error).message}` });
+          return;
+        }
+        const p = parseSegmentEvent(raw);
+        if (!p.ok) {
+          rejected.push({ line, field: p.field, reason: p.reason });
+          return;
+        }
+        rows.push({
+          workspaceId: ws,
+          kind: "event",
+          type: p.event.input.type,
+          userId: p.event.userId ?? null,
+          anonymousId: p.event.anonymousId ?? null,
+          previousId: p.event.previousId ?? null,
+          leadId: null,
+          receivedAt,
+          input: p.event.input,
+          notify: req.body.notify,
+        });
+      });
+      const seqs = await service.writer.append(rows);
+      const accepted = seqs.filter((s) => s !== null).length;
+      service.metrics.ingested.inc({ endpoint: "import" }, accepted);
+      service.metrics.rejected.inc({ reason: "import" }, rejected.length);
+      return { accepted, duplicates: rows.length - accepted, rejected };
+    },
+  );
+
+  r.get(
+    "/api/pipeline",
+    {
+      preHandler: requireRole(service, ANY_ROLE),
+      schema: {
+        tags: ["operations"],
+        security,
+        summary: "Processing status: events pending, processed, lag",
+      },
+    },
+    async (req) => {
+      const rows = await service.db.query<{ n: number }>(
+        "select count(*)::int as n from events where workspace_id = $1 and not processed",
+        [req.user?.workspaceId ?? "default"],
+      );
+      return { pending: rows[0]?.n ?? 0, ...service.pipeline.stats };
+    },
+  );
+}

@@ -1,0 +1,228 @@
+import { randomUUID } from "node:crypto";
+import type { FastifyInstance } from "fastify";
+import type { ZodTypeProvider } from "fastify-type-provider-zod";
+import * as z from "zod";
+import { FACTS, type FactInput } from "../../engine/index.js";
+import { QualifyError } from "../../errors.js";
+import { ADMIN, ANY_ROLE, requireRole } from "../authenticate.js";
+import { eraseLead } from "../erase-lead.js";
+import { explainLead, leadInputs, parseTime, timeline } from "../explain-lead.js";
+import { leadDetail, listLeads, loadLead, SORT_FIELDS } from "../lead-queries.js";
+import type { Service } from "../service.js";
+
+const list = (s: string | undefined) =>
+  s === undefined
+    ? undefined
+    : s
+        .split(",")
+        .map((x) => x.trim())
+        .filter(Boolean);
+
+const idParams = z.object({ id: z.string().min(1).describe("lead id") });
+const time = z.string().describe("ISO-8601 date-time").optional();
+
+const listQuery = z.object({
+  stage: z.string().optional().describe("comma-separated stages, e.g. mql,sal"),
+  grade: z.string().optional().describe("comma-separated grades, e.g. A,B"),
+  owner: z.string().optional(),
+  q: z.string().min(1).optional().describe("text in the email or name"),
+  score: z
+    .string()
+    .optional()
+    .describe("the score group minScore/maxScore and sort=score read (default engagement)"),
+  minScore: z.coerce.number().optional(),
+  maxScore: z.coerce.number().optional(),
+  mqlFrom: time.describe("MQL at or after this time"),
+  mqlTo: time.describe("MQL before this time"),
+  userId: z.string().optional().describe("look a lead up by any of its userIds"),
+  email: z.string().optional().describe("look a lead up by email (case-insensitive)"),
+  sort: z
+    .enum(SORT_FIELDS as [string, ...string[]])
+    .default("-lastEventAt")
+    .describe("field to sort by; a leading - sorts descending"),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().optional().describe("nextCursor of the previous page"),
+});
+
+const stageBody = z.object({
+  fact: z
+    .enum(FACTS)
+    .describe(
+      "what happened: accepted, rejected, recycled, converted, opportunity, won, lost, disqualified, reinstated",
+    ),
+  reason: z.string().max(2000).optional(),
+  actor: z.enum(["user", "crm"]).default("user"),
+  at: time.describe("when it happened (default: now)"),
+});
+
+export function leadRoutes(app: FastifyInstance, service: Service): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const anyone = requireRole(service, ANY_ROLE);
+  const tags = ["leads"];
+  const security = [{ bearer: [] }];
+
+  r.get(
+    "/api/leads",
+    {
+      preHandler: anyone,
+      schema: {
+        tags,
+        security,
+        summary: "List, filter, sort and page leads; look one up by userId or email",
+        querystring: listQuery,
+      },
+    },
+    async (req) => {
+      const q = req.query;
+      return listLeads(service.db, req.user?.workspaceId ?? "default", {
+        stage: list(q.stage),
+        grade: list(q.grade),
+        owner: q.owner,
+        q: q.q,
+        score: q.score,
+        minScore: q.minScore,
+        maxScore: q.maxScore,
+        mqlFrom: parseTime("mqlFrom", q.mqlFrom),
+        mqlTo: parseTime("mqlTo", q.mqlTo),
+        userId: q.userId,
+        email: q.email,
+        sort: q.sort,
+        limit: q.limit,
+        cursor: q.cursor,
+      });
+    },
+  );
+
+  r.get(
+    "/api/leads/:id",
+    {
+      preHandler: anyone,
+      schema: {
+        tags,
+        security,
+        summary: "One lead: identities, traits, account, stage, scores, stage history",
+        params: idParams,
+      },
+    },
+    async (req) => {
+      const ws = req.user?.workspaceId ?? "default";
+      return leadDetail(service.db, ws, await loadLead(service.db, ws, req.params.id));
+    },
+  );
+
+  r.get(
+    "/api/leads/:id/explain",
+    {
+      preHandler: anyone,
+      schema: {
+        tags,
+        security,
+        summary:
+          "Every contribution to the lead's scores, and why it is (or is not) qualified, now or at a time",
+        params: idParams,
+        querystring: z.object({ at: time.describe("explain as of this time (default: now)") }),
+      },
+    },
+    async (req) => {
+      const ws = req.user?.workspaceId ?? "default";
+      const lead = await loadLead(service.db, ws, req.params.id);
+      const at = parseTime("at", req.query.at) ?? service.clock();
+      const m = await service.pipeline.model(ws);
+      return explainLead(m.model, lead, await leadInputs(service.db, ws, lead.id), at);
+    },
+  );
+
+  r.get(
+    "/api/leads/:id/events",
+    {
+      preHandler: anyone,
+      schema: {
+        tags,
+        security,
+        summary: "The lead's timeline, newest first, with the points each event earned",
+        params: idParams,
+        querystring: z.object({
+          limit: z.coerce.number().int().min(1).max(500).default(50),
+          cursor: z.string().optional(),
+        }),
+      },
+    },
+    async (req) => {
+      const ws = req.user?.workspaceId ?? "default";
+      const lead = await loadLead(service.db, ws, req.params.id);
+      const m = await service.pipeline.model(ws);
+      const inputs = await leadInputs(service.db, ws, lead.id);
+      return timeline(m.model, inputs, service.clock(), { limit: req.query.limit, cursor: req.query.cursor });
+    },
+  );
+
+  r.post(
+    "/api/leads/:id/stage",
+    {
+      preHandler: anyone,
+      schema: {
+        tags,
+        security,
+        summary:
+          "Record a stage fact (accept, reject, convert, recycle, won, lost, disqualify, reinstate) as an engine input",
+        params: idParams,
+        body: stageBody,
+      },
+    },
+    async (req) => {
+      const ws = req.user?.workspaceId ?? "default";
+      const lead = await loadLead(service.db, ws, req.params.id);
+      const now = service.clock();
+      const input: FactInput = {
+        kind: "fact",
+        id: `fact:${randomUUID()}`,
+        at: parseTime("at", req.body.at) ?? now,
+        fact: req.body.fact,
+        actor: req.body.actor,
+        ...(req.user ? { by: req.user.email } : {}),
+        ...(req.body.reason === undefined ? {} : { reason: req.body.reason }),
+      };
+      const [seq] = await service.writer.append([
+        {
+          workspaceId: ws,
+          kind: "fact",
+          type: null,
+          userId: null,
+          anonymousId: null,
+          previousId: null,
+          leadId: lead.id,
+          receivedAt: now,
+          input,
+          notify: true,
+        },
+      ]);
+      const outcome = seq == null ? undefined : await service.pipeline.waitFor(seq);
+      const ignored = outcome?.ignored[0];
+      if (ignored)
+        throw new QualifyError("CONFLICT", `${req.body.fact} ignored: ${ignored.reason}`, [
+          { path: "fact", message: ignored.reason },
+        ]);
+      return {
+        lead: await leadDetail(service.db, ws, await loadLead(service.db, ws, lead.id)),
+        transitions: outcome?.transitions ?? [],
+      };
+    },
+  );
+
+  r.delete(
+    "/api/leads/:id",
+    {
+      preHandler: requireRole(service, ADMIN),
+      schema: {
+        tags,
+        security,
+        summary: "Erase a lead (GDPR): events, traits and state; tombstones stop it coming back",
+        params: idParams,
+      },
+    },
+    async (req) => {
+      const ws = req.user?.workspaceId ?? "default";
+      return service.pipeline.exclusive(() => eraseLead(service.db, ws, req.params.id));
+    },
+  );
+}

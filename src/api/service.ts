@@ -1,0 +1,21 @@
+import type { Config } from "../config/load-config.js";
+import type { Database } from "../db/database.js";
+import type { EventWriter } from "../ingest/append-events.js";
+import type { Pipeline } from "../pipeline/run-pipeline.js";
+import type { Metrics } from "./metrics.js";
+
+/** What the HTTP routes work with: built once at start by `startService`, passed in, never global. */
+export interface Service {
+  db: Database;
+  config: Config;
+  pipeline: Pipeline;
+  writer: EventWriter;
+  metrics: Metrics;
+  /** Epoch milliseconds; the one clock of the service (tests may pass their own). */
+  clock: () => number;
+  /**
+   * A token minted at start and written to the lock file of the PGlite data directory, so that the
+   * CLI on this machine can use the API while the server holds the database. Acts as an admin.
+   */
+  localToken: string | null;
+}

@@ -1,0 +1,94 @@
+import { randomBytes } from "node:crypto";
+import type { FastifyInstance } from "fastify";
+import type { Config } from "../config/load-config.js";
+import { advertiseLock } from "../db/data-dir-lock.js";
+import { openDatabase } from "../db/open-database.js";
+import { EventWriter } from "../ingest/append-events.js";
+import { Pipeline } from "../pipeline/run-pipeline.js";
+import { type BootstrapResult, bootstrapWorkspace } from "./bootstrap-workspace.js";
+import { buildApp } from "./build-app.js";
+import { Metrics } from "./metrics.js";
+import type { Service } from "./service.js";
+
+export interface RunningService {
+  service: Service;
+  app: FastifyInstance;
+  /** Set when listening. */
+  url: string | null;
+  bootstrap: BootstrapResult;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens (and migrates) the database, bootstraps the workspace at first start, starts live
+ * processing, and serves HTTP unless `listen` is false (the CLI runs the API in-process that way).
+ */
+export async function startService(
+  config: Config,
+  opts: { listen?: boolean; clock?: () => number } = {},
+): Promise<RunningService> {
+  const clock = opts.clock ?? Date.now;
+  const db = await openDatabase(config);
+  let app: FastifyInstance | null = null;
+  let pipeline: Pipeline | null = null;
+  try {
+    const bootstrap = await bootstrapWorkspace(db, {
+      modelFile: config.modelFile,
+      writeKey: config.writeKey,
+      adminToken: config.adminToken,
+    });
+    const workspaces = (await db.query<{ id: string }>("select id from workspaces order by id")).map(
+      (w) => w.id,
+    );
+    const metrics = new Metrics();
+    const p = new Pipeline(db, workspaces, {
+      batchSize: config.pipelineBatch,
+      clock,
+      decaySweepMs: config.decaySweepMinutes * 60_000,
+      onError: (e) => app?.log.error({ err: e }, "pipeline batch failed; it will be retried"),
+      onBatch: (processed, transitions, lag) => {
+        metrics.processed.inc(processed);
+        metrics.transitions.inc(transitions);
+        metrics.lag.set(lag);
+      },
+    });
+    pipeline = p;
+    const writer = new EventWriter(db, () => p.wake());
+    const service: Service = {
+      db,
+      config,
+      pipeline: p,
+      writer,
+      metrics,
+      clock,
+      localToken: `local_${randomBytes(24).toString("base64url")}`,
+    };
+    app = await buildApp(service);
+    p.start();
+    let url: string | null = null;
+    if (opts.listen !== false) {
+      await app.listen({ port: config.port, host: config.host });
+      const address = app.server.address();
+      const port = typeof address === "object" && address ? address.port : config.port;
+      url = `http://127.0.0.1:${port}`;
+      if (!config.databaseUrl) advertiseLock(config.dataDir, { url, token: service.localToken as string });
+    }
+    const running = app;
+    return {
+      service,
+      app: running,
+      url,
+      bootstrap,
+      async close() {
+        await running.close();
+        await p.stop();
+        await db.close();
+      },
+    };
+  } catch (e) {
+    await app?.close().catch(() => undefined);
+    await pipeline?.stop().catch(() => undefined);
+    await db.close();
+    throw e;
+  }
+}

@@ -1,0 +1,36 @@
+import type { Command } from "commander";
+import { startService } from "../../api/start-service.js";
+import { loadConfig } from "../../config/load-config.js";
+
+/** `qualify start`: the server and live processing, until SIGINT or SIGTERM. */
+export function registerStart(program: Command): void {
+  program
+    .command("start")
+    .description("run the server (Segment ingest, API, live processing); configured by environment variables")
+    .option("-p, --port <port>", "port to listen on (overrides PORT)")
+    .action(async (opts: { port?: string }) => {
+      const env = { ...process.env, ...(opts.port === undefined ? {} : { PORT: opts.port }) };
+      const running = await startService(loadConfig(env));
+      const { bootstrap, url } = running;
+      const out = process.stdout;
+      out.write(
+        `Qualify listening on ${url} (${running.service.db.kind === "postgres" ? "PostgreSQL" : `PGlite in ${running.service.config.dataDir}`})\n`,
+      );
+      if (bootstrap.modelVersion !== undefined)
+        out.write(
+          `First start: ${running.service.config.modelFile} is model v${bootstrap.modelVersion}, active.\n`,
+        );
+      if (bootstrap.writeKey || bootstrap.adminToken) {
+        out.write("Generated credentials. They are shown once; keep them:\n");
+        if (bootstrap.writeKey) out.write(`  write key (for the SDKs):        ${bootstrap.writeKey}\n`);
+        if (bootstrap.adminToken) out.write(`  admin API token (admin@localhost): ${bootstrap.adminToken}\n`);
+      }
+      out.write(`API docs: ${url}/docs\n`);
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once("SIGINT", stop);
+        process.once("SIGTERM", stop);
+      });
+      await running.close();
+    });
+}

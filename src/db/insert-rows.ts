@@ -1,0 +1,34 @@
+import type { Queryable } from "./database.js";
+
+/** PostgreSQL takes at most 65,535 parameters per statement. */
+const MAX_PARAMS = 65_535;
+
+/**
+ * A multi-row INSERT, split into as few statements as the parameter limit allows. `suffix` follows
+ * the VALUES list (`on conflict … do nothing`, `returning …`); the rows each statement returns are
+ * concatenated.
+ */
+export async function insertRows<T = Record<string, unknown>>(
+  db: Queryable,
+  table: string,
+  columns: readonly string[],
+  rows: readonly unknown[][],
+  suffix = "",
+): Promise<T[]> {
+  const out: T[] = [];
+  const per = Math.max(1, Math.floor(MAX_PARAMS / columns.length));
+  for (let start = 0; start < rows.length; start += per) {
+    const chunk = rows.slice(start, start + per);
+    const params: unknown[] = [];
+    const tuples = chunk.map((row) => {
+      const marks = row.map((v) => {
+        params.push(v);
+        return `$${params.length}`;
+      });
+      return `(${marks.join(", ")})`;
+    });
+    const sql = `insert into ${table} (${columns.join(", ")}) values ${tuples.join(", ")} ${suffix}`;
+    out.push(...(await db.query<T>(sql, params)));
+  }
+  return out;
+}

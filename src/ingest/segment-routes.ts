@@ -1,0 +1,144 @@
+import { randomUUID } from "node:crypto";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { authenticateWriteKey } from "../api/authenticate.js";
+import type { Service } from "../api/service.js";
+import type { EventType } from "../engine/index.js";
+import { QualifyError } from "../errors.js";
+import type { NewEvent } from "./append-events.js";
+import { type ParsedEvent, parseSegmentEvent } from "./parse-segment-event.js";
+
+/**
+ * The Segment HTTP Tracking API, drop-in: /v1/identify, track, page, screen, group, alias, batch.
+ * A single call answers 200 `{success: true}` or 400 `{field, reason}`. A batch stores its valid
+ * events and lists the invalid ones in `rejected` (real SDKs drop a whole batch on a 400), so 400
+ * only means the body could not be read at all. A retried `messageId` is stored once, answered 200.
+ */
+
+export const EVENT_LIMIT = 32 * 1024;
+export const BATCH_LIMIT = 500 * 1024;
+export const BATCH_EVENTS = 2500;
+
+const SINGLE: EventType[] = ["identify", "track", "page", "screen", "group", "alias"];
+
+export interface Rejection {
+  index: number;
+  field: string;
+  reason: string;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+function toRow(ws: string, p: ParsedEvent, receivedAt: number): NewEvent {
+  return {
+    workspaceId: ws,
+    kind: "event",
+    type: p.input.type,
+    userId: p.userId ?? null,
+    anonymousId: p.anonymousId ?? null,
+    previousId: p.previousId ?? null,
+    leadId: null,
+    receivedAt,
+    input: p.input,
+    notify: true,
+  };
+}
+
+async function store(
+  service: Service,
+  rows: NewEvent[],
+  endpoint: string,
+): Promise<{ stored: number; duplicates: number }> {
+  const seqs = await service.writer.append(rows);
+  const stored = seqs.filter((s) => s !== null).length;
+  service.metrics.ingested.inc({ endpoint }, stored);
+  service.metrics.duplicates.inc(rows.length - stored);
+  return { stored, duplicates: rows.length - stored };
+}
+
+function reject(service: Service, field: string, reason: string): never {
+  service.metrics.rejected.inc({ reason: field });
+  throw new QualifyError("INPUT_INVALID", `${field}: ${reason}`, [{ path: field, message: reason }]);
+}
+
+export function segmentRoutes(app: FastifyInstance, service: Service): void {
+  for (const type of SINGLE) {
+    app.post(
+      `/v1/${type}`,
+      {
+        config: { bodyLimit: EVENT_LIMIT },
+        logLevel: "warn",
+        schema: { tags: ["ingest"], summary: `Segment ${type} call`, security: [{ writeKey: [] }] },
+      },
+      async (req: FastifyRequest, reply: FastifyReply) => {
+        const ws = await authenticateWriteKey(service, req);
+        const receivedAt = service.clock();
+        if (!isRecord(req.body)) reject(service, "(body)", "expected a JSON object");
+        const parsed = parseSegmentEvent({ messageId: randomUUID(), ...req.body, type }, receivedAt);
+        if (!parsed.ok) reject(service, parsed.field, parsed.reason);
+        await store(service, [toRow(ws, parsed.event, receivedAt)], type);
+        return reply.send({ success: true });
+      },
+    );
+  }
+
+  app.post(
+    "/v1/batch",
+    {
+      config: { bodyLimit: BATCH_LIMIT },
+      logLevel: "warn",
+      schema: {
+        tags: ["ingest"],
+        summary: "Segment batch: up to 2,500 events and 500 KB; valid events are stored, invalid ones listed",
+        security: [{ writeKey: [] }],
+      },
+    },
+    async (req: FastifyRequest, reply: FastifyReply) => {
+      const ws = await authenticateWriteKey(service, req);
+      const receivedAt = service.clock();
+      const body = req.body;
+      if (!isRecord(body)) reject(service, "(body)", "expected a JSON object with a batch array");
+      if (!Array.isArray(body.batch)) reject(service, "batch", "expected an array of events");
+      const batch = body.batch as unknown[];
+      if (batch.length > BATCH_EVENTS) {
+        service.metrics.rejected.inc({ reason: "batch-too-many-events" });
+        throw new QualifyError(
+          "PAYLOAD_TOO_LARGE",
+          `a batch holds at most ${BATCH_EVENTS} events, got ${batch.length}`,
+          [{ path: "batch", message: `more than ${BATCH_EVENTS} events` }],
+        );
+      }
+      const shared = isRecord(body.context) ? body.context : undefined;
+      const rows: NewEvent[] = [];
+      const rejected: Rejection[] = [];
+      for (const [index, item] of batch.entries()) {
+        const no = (field: string, reason: string) => {
+          rejected.push({ index, field, reason });
+          service.metrics.rejected.inc({ reason: field });
+        };
+        if (!isRecord(item)) {
+          no("(event)", "expected a JSON object");
+          continue;
+        }
+        if (Buffer.byteLength(JSON.stringify(item)) > EVENT_LIMIT) {
+          no("(event)", "over the 32 KB event limit");
+          continue;
+        }
+        // A call without a messageId gets one: only a messageId makes a retry count once.
+        const raw: Record<string, unknown> = { messageId: randomUUID(), ...item };
+        // The batch's sentAt and context apply to each event that has none of its own.
+        if (raw.sentAt === undefined && body.sentAt !== undefined) raw.sentAt = body.sentAt;
+        if (shared)
+          raw.context = isRecord(raw.context) ? { ...shared, ...raw.context } : (raw.context ?? shared);
+        const parsed = parseSegmentEvent(raw, receivedAt);
+        if (!parsed.ok) {
+          no(parsed.field, parsed.reason);
+          continue;
+        }
+        rows.push(toRow(ws, parsed.event, receivedAt));
+      }
+      const { stored, duplicates } = await store(service, rows, "batch");
+      return reply.send({ success: true, accepted: stored, duplicates, rejected });
+    },
+  );
+}

@@ -1,0 +1,294 @@
+import { randomUUID } from "node:crypto";
+import type { Queryable } from "../db/database.js";
+import { insertRows } from "../db/insert-rows.js";
+import { type Input, newLeadState } from "../engine/index.js";
+import {
+  fromRow,
+  LEAD_COLUMNS,
+  type LeadRecord,
+  type LeadRow,
+  type StoredTransition,
+  toValues,
+} from "./lead-record.js";
+import type { ActiveModel } from "./model-store.js";
+
+/**
+ * One pipeline transaction's working set: the leads it touched, the identities it looked up, and
+ * what it will write. Everything is flushed together at the end, in the same transaction as the
+ * events are marked processed, so a crash either keeps all of it or none of it.
+ */
+
+export type IdentityKind = "user" | "anonymous";
+
+export interface OutboxRow {
+  topic: string;
+  leadId: string | null;
+  payload: unknown;
+  key: string;
+}
+
+/** An input the batch derived for another lead (account changes); processed by a later batch. */
+export interface DerivedInput {
+  leadId: string;
+  input: Input;
+  notify: boolean;
+}
+
+export interface LeadContext {
+  lead: LeadRecord;
+  /** Inputs already processed for this lead, in ingest order; loaded when a late input needs them. */
+  history: Input[] | null;
+  transitions: StoredTransition[];
+  isNew: boolean;
+  dirty: boolean;
+}
+
+export class Batch {
+  readonly leads = new Map<string, LeadContext>();
+  private readonly identities = new Map<string, string | null>();
+  readonly newIdentities: [IdentityKind, string, string][] = [];
+  readonly outbox: OutboxRow[] = [];
+  readonly derived: DerivedInput[] = [];
+
+  constructor(
+    readonly tx: Queryable,
+    readonly ws: string,
+    readonly active: ActiveModel,
+    readonly now: number,
+  ) {}
+
+  /** Loads, in two queries, the identities and leads the batch's events name. */
+  async prefetch(users: string[], anons: string[]): Promise<void> {
+    if (users.length + anons.length === 0) return;
+    const rows = await this.tx.query<{ kind: IdentityKind; value: string; lead_id: string }>(
+      `select kind, value, lead_id from identities
+       where workspace_id = $1 and ((kind = 'user' and value = any($2)) or (kind = 'anonymous' and value = any($3)))`,
+      [this.ws, users, anons],
+    );
+    for (const u of users) this.identities.set(`user:${u}`, null);
+    for (const a of anons) this.identities.set(`anonymous:${a}`, null);
+    for (const r of rows) this.identities.set(`${r.kind}:${r.value}`, r.lead_id);
+    await this.loadLeads([...new Set(rows.map((r) => r.lead_id))]);
+  }
+
+  private async loadLeads(ids: string[]): Promise<void> {
+    const missing = ids.filter((id) => !this.leads.has(id));
+    if (missing.length === 0) return;
+    const rows = await this.tx.query<LeadRow>(
+      "select * from leads where workspace_id = $1 and id = any($2)",
+      [this.ws, missing],
+    );
+    for (const r of rows)
+      this.leads.set(r.id, { lead: fromRow(r), history: null, transitions: [], isNew: false, dirty: false });
+  }
+
+  /** The lead, following merges to the one that absorbed it; undefined when it does not exist (erased). */
+  async lead(id: string): Promise<LeadContext | undefined> {
+    let current = id;
+    for (let hops = 0; hops < 100; hops++) {
+      await this.loadLeads([current]);
+      const ctx = this.leads.get(current);
+      if (!ctx?.lead.mergedInto) return ctx;
+      current = ctx.lead.mergedInto;
+    }
+    return undefined;
+  }
+
+  async identity(kind: IdentityKind, value: string): Promise<LeadContext | undefined> {
+    const key = `${kind}:${value}`;
+    let leadId = this.identities.get(key);
+    if (leadId === undefined) {
+      const rows = await this.tx.query<{ lead_id: string }>(
+        "select lead_id from identities where workspace_id = $1 and kind = $2 and value = $3",
+        [this.ws, kind, value],
+      );
+      leadId = rows[0]?.lead_id ?? null;
+      this.identities.set(key, leadId);
+    }
+    return leadId === null ? undefined : this.lead(leadId);
+  }
+
+  bind(kind: IdentityKind, value: string, leadId: string): void {
+    this.identities.set(`${kind}:${value}`, leadId);
+    this.newIdentities.push([kind, value, leadId]);
+  }
+
+  /** After a merge, the absorbed lead's identities point at the survivor. */
+  rebind(from: string, into: string): void {
+    for (const [key, id] of this.identities) if (id === from) this.identities.set(key, into);
+    for (const b of this.newIdentities) if (b[2] === from) b[2] = into;
+  }
+
+  createLead(at: number): LeadContext {
+    const lead: LeadRecord = {
+      id: randomUUID(),
+      userId: null,
+      email: null,
+      emailDomain: null,
+      name: null,
+      traits: {},
+      traitsAt: null,
+      accountId: null,
+      accountSource: null,
+      stage: "visitor",
+      scores: {},
+      grade: null,
+      scoresAsOf: null,
+      mqlAt: null,
+      firstMqlAt: null,
+      state: newLeadState(this.active.model),
+      modelVersion: this.active.version,
+      owner: null,
+      flags: [],
+      mergedInto: null,
+      firstSeenAt: at,
+      lastEventAt: null,
+      eventCount: 0,
+    };
+    const ctx: LeadContext = { lead, history: [], transitions: [], isNew: true, dirty: true };
+    this.leads.set(lead.id, ctx);
+    return ctx;
+  }
+
+  /** The lead's processed inputs in ingest order (loaded once, then kept current by the caller). */
+  async history(ctx: LeadContext): Promise<Input[]> {
+    if (ctx.history) return ctx.history;
+    const rows = await this.tx.query<{ input: Input }>(
+      "select input from events where workspace_id = $1 and lead_id = $2 and processed order by seq",
+      [this.ws, ctx.lead.id],
+    );
+    ctx.history = rows.map((r) => r.input);
+    return ctx.history;
+  }
+
+  /** Writes everything the batch changed. */
+  async flush(processed: { seq: number; leadId: string }[], dropped: number[]): Promise<void> {
+    const tx = this.tx;
+    const ws = this.ws;
+    const created = [...this.leads.values()].filter((c) => c.isNew);
+    await insertRows(
+      tx,
+      "leads",
+      LEAD_COLUMNS,
+      created.map((c) => toValues(ws, c.lead)),
+    );
+    const set = LEAD_COLUMNS.slice(2)
+      .map((c, i) => `${c} = $${i + 3}`)
+      .join(", ");
+    for (const c of this.leads.values()) {
+      if (c.isNew || !c.dirty) continue;
+      await tx.query(
+        `update leads set ${set}, updated_at = now() where workspace_id = $1 and id = $2`,
+        toValues(ws, c.lead),
+      );
+    }
+    await insertRows(
+      tx,
+      "identities",
+      ["workspace_id", "kind", "value", "lead_id"],
+      this.newIdentities.map(([kind, value, leadId]) => [ws, kind, value, leadId]),
+      "on conflict (workspace_id, kind, value) do update set lead_id = excluded.lead_id",
+    );
+    const transitions = [...this.leads.values()].flatMap((c) => c.transitions);
+    await insertTransitions(tx, ws, transitions);
+    for (const t of transitions) if (t.notify) this.outbox.push(...transitionMessages(t));
+    await insertRows(
+      tx,
+      "outbox",
+      ["workspace_id", "topic", "lead_id", "payload", "idempotency_key"],
+      this.outbox.map((o) => [ws, o.topic, o.leadId, JSON.stringify(o.payload), o.key]),
+      "on conflict (workspace_id, idempotency_key) do nothing",
+    );
+    await insertRows(
+      tx,
+      "events",
+      ["workspace_id", "message_id", "kind", "lead_id", "at", "received_at", "input", "notify"],
+      this.derived.map((d) => [
+        ws,
+        d.input.id,
+        d.input.kind,
+        d.leadId,
+        d.input.at,
+        this.now,
+        JSON.stringify(d.input),
+        d.notify,
+      ]),
+      "on conflict (workspace_id, message_id) do nothing",
+    );
+    if (processed.length > 0)
+      await tx.query(
+        `update events e set processed = true, lead_id = p.lead_id
+         from (select unnest($2::bigint[]) as seq, unnest($3::text[]) as lead_id) p
+         where e.workspace_id = $1 and e.seq = p.seq`,
+        [ws, processed.map((p) => p.seq), processed.map((p) => p.leadId)],
+      );
+    if (dropped.length > 0)
+      await tx.query("delete from events where workspace_id = $1 and seq = any($2::bigint[])", [ws, dropped]);
+  }
+}
+
+export async function insertTransitions(
+  tx: Queryable,
+  ws: string,
+  transitions: StoredTransition[],
+): Promise<void> {
+  await insertRows(
+    tx,
+    "transitions",
+    [
+      "workspace_id",
+      "lead_id",
+      "from_stage",
+      "to_stage",
+      "at",
+      "trigger_at",
+      "input_id",
+      "actor",
+      "by_user",
+      "rules",
+      "reason",
+      "scores",
+      "grade",
+      "model_version",
+      "would_have_qualified_at",
+    ],
+    transitions.map((t) => [
+      ws,
+      t.leadId,
+      t.from,
+      t.to,
+      t.at,
+      t.triggerAt,
+      t.inputId,
+      t.actor,
+      t.by ?? null,
+      JSON.stringify(t.rules),
+      t.reason,
+      JSON.stringify(t.scores),
+      t.grade,
+      t.modelVersion,
+      t.wouldHaveQualifiedAt ?? null,
+    ]),
+  );
+}
+
+/** The notifications a transition sends: every stage change, and `lead.mql` for a qualification. */
+export function transitionMessages(t: StoredTransition): OutboxRow[] {
+  const payload = {
+    leadId: t.leadId,
+    from: t.from,
+    to: t.to,
+    at: new Date(t.at).toISOString(),
+    actor: t.actor,
+    by: t.by ?? null,
+    reason: t.reason,
+    rules: t.rules,
+    scores: t.scores,
+    grade: t.grade,
+    modelVersion: t.modelVersion,
+  };
+  const key = `${t.leadId}:${t.inputId}:${t.to}:${t.at}`;
+  const out: OutboxRow[] = [{ topic: "lead.stage_changed", leadId: t.leadId, payload, key: `stage:${key}` }];
+  if (t.to === "mql") out.push({ topic: "lead.mql", leadId: t.leadId, payload, key: `mql:${key}` });
+  return out;
+}

@@ -1,0 +1,124 @@
+import type { AccountInput, EventInput } from "../engine/index.js";
+import type { Batch, LeadContext } from "./batch.js";
+import { accountDomain, companyDomain } from "./free-mail-domains.js";
+
+/**
+ * Accounts. A `group` call links its lead to the account and merges the account's traits; a change
+ * to those traits reaches every other member as an account input (rescoring it). A lead without a
+ * group is matched to an account by its company email domain (free mail excluded); when no account
+ * has that domain yet, an implicit `domain:<domain>` account is made, and a later `group` account
+ * naming the domain takes its members over.
+ */
+
+interface AccountRow {
+  id: string;
+  domain: string | null;
+  traits: Record<string, unknown>;
+}
+
+const DOMAIN_PREFIX = "domain:";
+
+function accountInput(id: string, at: number, account: AccountRow, member: boolean): AccountInput {
+  return {
+    kind: "account",
+    id,
+    at,
+    groupId: account.id,
+    traits: account.traits,
+    ...(member ? { member } : {}),
+  };
+}
+
+/** After a `group` call: store the account's traits and tell the other members. */
+export async function applyGroupCall(
+  batch: Batch,
+  ctx: LeadContext,
+  e: EventInput,
+  notify: boolean,
+): Promise<void> {
+  const groupId = e.groupId as string;
+  const traits = e.traits ?? {};
+  const { tx, ws } = batch;
+  const rows = await tx.query<AccountRow>(
+    `insert into accounts (workspace_id, id, domain, traits) values ($1, $2, $3, $4)
+     on conflict (workspace_id, id) do update
+       set traits = accounts.traits || excluded.traits,
+           domain = coalesce(excluded.domain, accounts.domain), updated_at = now()
+     returning id, domain, traits`,
+    [ws, groupId, accountDomain(traits), JSON.stringify(traits)],
+  );
+  const account = rows[0] as AccountRow;
+  ctx.lead.accountId = groupId;
+  ctx.lead.accountSource = "group";
+  ctx.dirty = true;
+
+  const members = await tx.query<{ id: string }>(
+    `select id from leads where workspace_id = $1 and merged_into is null and id <> $2 and (
+       (account_id = $3 and $4::boolean)
+       or ($5::text is not null and email_domain = $5 and (account_id is null or account_source = 'domain') and account_id is distinct from $3))`,
+    [ws, ctx.lead.id, groupId, Object.keys(traits).length > 0, account.domain],
+  );
+  // `member`: a lead matched by domain joins the account; for a member already in it, nothing moves.
+  for (const { id } of members)
+    batch.derived.push({
+      leadId: id,
+      input: accountInput(`${e.id}#account@${id}`, e.at, account, true),
+      notify,
+    });
+  if (account.domain !== null)
+    await tx.query(
+      `update leads set account_id = $2, account_source = 'domain'
+       where workspace_id = $1 and email_domain = $3 and id <> $4 and merged_into is null
+         and (account_id is null or account_source = 'domain')`,
+      [ws, groupId, account.domain, ctx.lead.id],
+    );
+  for (const member of batch.leads.values())
+    if (
+      member !== ctx &&
+      member.lead.emailDomain === account.domain &&
+      member.lead.accountSource !== "group"
+    ) {
+      member.lead.accountId = groupId;
+      member.lead.accountSource = "domain";
+    }
+}
+
+/** When a lead without a group learns its email: match it to its company's account. */
+export async function matchByDomain(
+  batch: Batch,
+  ctx: LeadContext,
+  e: EventInput,
+  notify: boolean,
+): Promise<void> {
+  const lead = ctx.lead;
+  if (lead.email === null) return;
+  lead.emailDomain = companyDomain(lead.email);
+  ctx.dirty = true;
+  if (lead.accountSource === "group" || lead.emailDomain === null) return;
+  const { tx, ws } = batch;
+  const domain = lead.emailDomain;
+  let account = (
+    await tx.query<AccountRow>(
+      `select id, domain, traits from accounts where workspace_id = $1 and domain = $2
+       order by (id like 'domain:%'), created_at limit 1`,
+      [ws, domain],
+    )
+  )[0];
+  if (!account) {
+    account = (
+      await tx.query<AccountRow>(
+        `insert into accounts (workspace_id, id, domain, traits) values ($1, $2, $3, $4)
+         on conflict (workspace_id, id) do update set updated_at = now() returning id, domain, traits`,
+        [ws, `${DOMAIN_PREFIX}${domain}`, domain, JSON.stringify({ domain })],
+      )
+    )[0] as AccountRow;
+  }
+  if (lead.accountId === account.id) return;
+  lead.accountId = account.id;
+  lead.accountSource = "domain";
+  batch.derived.push({
+    leadId: lead.id,
+    input: accountInput(`${e.id}#domain@${lead.id}`, e.at, account, true),
+    notify,
+  });
+}

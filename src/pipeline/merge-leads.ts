@@ -1,0 +1,95 @@
+import { type Input, replay, type Stage } from "../engine/index.js";
+import type { Batch, LeadContext } from "./batch.js";
+import { storeTransitions } from "./store-transitions.js";
+
+/** How far along a stage is, for keeping the most advanced stage when two leads merge. */
+const STAGE_RANK: Record<Stage, number> = {
+  visitor: 0,
+  subscriber: 1,
+  lead: 2,
+  recycled: 2,
+  disqualified: 3,
+  mql: 4,
+  sal: 5,
+  sql: 6,
+  opportunity: 7,
+  customer: 8,
+};
+
+export const stageRank = (s: string) => STAGE_RANK[s as Stage] ?? 0;
+
+/**
+ * Merges `from` into `into`, as a recorded fact. Both rows are locked in id order. The merged
+ * history is rescored as one: the stage machine continues from the more advanced of the two
+ * leads, and the other lead's inputs are checked as they arrive in time order. So the most
+ * advanced stage is kept, and a lead already at or past MQL fires no second MQL.
+ */
+export async function mergeLeads(
+  batch: Batch,
+  from: LeadContext,
+  into: LeadContext,
+  at: number,
+  reason: string,
+  notify = true,
+): Promise<LeadContext> {
+  const { tx, ws } = batch;
+  const stored = [from, into].filter((c) => !c.isNew).map((c) => c.lead.id);
+  if (stored.length > 0)
+    await tx.query("select id from leads where workspace_id = $1 and id = any($2) order by id for update", [
+      ws,
+      stored.sort(),
+    ]);
+  const fromHistory = await batch.history(from);
+  const intoHistory = await batch.history(into);
+  const fromFirst = stageRank(from.lead.stage) > stageRank(into.lead.stage);
+  const base = structuredClone(fromFirst ? from.lead.state : into.lead.state);
+  if (base === null) throw new Error(`lead ${(fromFirst ? from : into).lead.id} has no state`);
+  const known: Input[] = fromFirst ? fromHistory : intoHistory;
+  const fresh: Input[] = fromFirst ? intoHistory : fromHistory;
+  const r = replay(batch.active.model, base, known, fresh, Math.max(batch.now, at));
+  into.lead.state = r.state;
+  into.history = [...intoHistory, ...fromHistory];
+  storeTransitions(batch, into, r.transitions, notify);
+
+  const a = from.lead;
+  const b = into.lead;
+  // The survivor's own profile wins; the other fills what it lacks.
+  b.traits = { ...a.traits, ...b.traits };
+  b.email ??= a.email;
+  b.emailDomain ??= a.emailDomain;
+  b.name ??= a.name;
+  b.userId ??= a.userId;
+  if (b.accountId === null) {
+    b.accountId = a.accountId;
+    b.accountSource = a.accountSource;
+  }
+  b.owner ??= a.owner;
+  b.flags = [...new Set([...b.flags, ...a.flags])];
+  b.firstSeenAt = Math.min(a.firstSeenAt, b.firstSeenAt);
+  b.lastEventAt = Math.max(a.lastEventAt ?? 0, b.lastEventAt ?? 0) || null;
+  b.eventCount += a.eventCount;
+  into.dirty = true;
+  a.mergedInto = b.id;
+  from.dirty = true;
+  from.history = [];
+
+  await tx.query("update events set lead_id = $3 where workspace_id = $1 and lead_id = $2", [ws, a.id, b.id]);
+  await tx.query("update identities set lead_id = $3 where workspace_id = $1 and lead_id = $2", [
+    ws,
+    a.id,
+    b.id,
+  ]);
+  batch.rebind(a.id, b.id);
+  await tx.query(
+    "insert into lead_merges (workspace_id, from_lead, into_lead, at, reason) values ($1, $2, $3, $4, $5)",
+    [ws, a.id, b.id, at, reason],
+  );
+  if (notify)
+    batch.outbox.push({
+      topic: "lead.merged",
+      leadId: b.id,
+      payload: { from: a.id, into: b.id, at: new Date(at).toISOString(), reason, stage: r.state.l.stage },
+      key: `merged:${a.id}:${b.id}`,
+    });
+  return into;
+}

@@ -1,0 +1,179 @@
+import type { Database } from "../db/database.js";
+import {
+  type EventInput,
+  type IgnoredInput,
+  type Input,
+  replay,
+  step,
+  summarize,
+  type Transition,
+} from "../engine/index.js";
+import { Batch, type LeadContext } from "./batch.js";
+import { applyGroupCall, matchByDomain } from "./link-account.js";
+import type { ActiveModel } from "./model-store.js";
+import { resolveLead } from "./resolve-identity.js";
+import { storeTransitions } from "./store-transitions.js";
+import { anyTombstones, isTombstoned } from "./tombstones.js";
+
+/**
+ * One pass of live processing: the oldest pending events, in ingest order, each through the engine
+ * with its lead, all written in one transaction with the events marked processed.
+ */
+
+export interface PendingEvent {
+  seq: number;
+  kind: "event" | "account" | "fact";
+  user_id: string | null;
+  anonymous_id: string | null;
+  previous_id: string | null;
+  lead_id: string | null;
+  notify: boolean;
+  input: Input;
+}
+
+export interface EventOutcome {
+  leadId: string | null;
+  transitions: readonly Transition[];
+  ignored: readonly IgnoredInput[];
+}
+
+export interface BatchResult {
+  processed: number;
+  /** What happened to each event, by seq (the API waits on facts it wrote). */
+  outcomes: Map<number, EventOutcome>;
+  /** Oldest receive time among the events processed, for the lag metric. */
+  oldestReceivedAt: number | null;
+  transitions: number;
+}
+
+function applyProfile(ctx: LeadContext, e: EventInput): boolean {
+  if (e.type !== "identify" || !e.traits) return false;
+  const lead = ctx.lead;
+  if (lead.traitsAt !== null && e.at < lead.traitsAt) {
+    // An older identify fills only what is still missing.
+    lead.traits = { ...e.traits, ...lead.traits };
+  } else {
+    lead.traits = { ...lead.traits, ...e.traits };
+    lead.traitsAt = e.at;
+  }
+  const t = lead.traits;
+  const email = typeof t.email === "string" && t.email.includes("@") ? t.email.trim() : null;
+  const name =
+    typeof t.name === "string"
+      ? t.name
+      : [t.firstName ?? t.first_name, t.lastName ?? t.last_name]
+          .filter((v) => typeof v === "string")
+          .join(" ") || null;
+  lead.name = name;
+  ctx.dirty = true;
+  const emailChanged = email !== null && email !== lead.email;
+  if (email !== null) lead.email = email;
+  return emailChanged;
+}
+
+/** Runs one input through the engine for its lead; a late input replays the lead's history. */
+async function score(batch: Batch, ctx: LeadContext, input: Input, notify: boolean): Promise<EventOutcome> {
+  const m = batch.active.model;
+  const state = ctx.lead.state;
+  if (state === null) throw new Error(`lead ${ctx.lead.id} has no state`);
+  const t = Math.max(batch.now, input.at);
+  let r = step(m, state, [input], t);
+  if (r.needsReplayFrom !== undefined) r = replay(m, state, await batch.history(ctx), [input], t);
+  const done = r as Exclude<typeof r, { needsReplayFrom: number }>;
+  ctx.lead.state = done.state;
+  ctx.history?.push(input);
+  storeTransitions(batch, ctx, done.transitions, notify);
+  return { leadId: ctx.lead.id, transitions: done.transitions, ignored: done.ignored };
+}
+
+function refreshSummary(batch: Batch, ctx: LeadContext): void {
+  const lead = ctx.lead;
+  if (lead.state === null || lead.mergedInto !== null) return;
+  const s = summarize(batch.active.model, lead.state);
+  lead.stage = s.stage;
+  lead.scores = s.scores;
+  lead.grade = s.grade;
+  lead.scoresAsOf = s.asOf;
+  lead.mqlAt = s.mqlAt;
+  lead.modelVersion = batch.active.version;
+}
+
+export async function processBatch(
+  db: Database,
+  ws: string,
+  active: ActiveModel,
+  now: number,
+  limit: number,
+): Promise<BatchResult> {
+  return db.transaction(async (tx) => {
+    const pending = await tx.query<PendingEvent & { received_at: number }>(
+      `select seq, kind, user_id, anonymous_id, previous_id, lead_id, notify, input, received_at from events
+       where workspace_id = $1 and not processed order by seq limit $2 for update skip locked`,
+      [ws, limit],
+    );
+    const result: BatchResult = { processed: 0, outcomes: new Map(), oldestReceivedAt: null, transitions: 0 };
+    if (pending.length === 0) return result;
+    const batch = new Batch(tx, ws, active, now);
+    const users = new Set<string>();
+    const anons = new Set<string>();
+    for (const p of pending) {
+      for (const id of [p.user_id, p.previous_id]) if (id !== null) users.add(id);
+      for (const id of [p.anonymous_id, p.previous_id]) if (id !== null) anons.add(id);
+    }
+    await batch.prefetch([...users], [...anons]);
+    const processed: { seq: number; leadId: string }[] = [];
+    const dropped: number[] = [];
+    const checkErased = await anyTombstones(tx, ws);
+
+    for (const p of pending) {
+      result.oldestReceivedAt = Math.min(result.oldestReceivedAt ?? p.received_at, p.received_at);
+      const input = p.input;
+      let ctx: LeadContext | undefined;
+      if (p.kind === "event") {
+        if (checkErased && (await isTombstoned(tx, ws, p))) {
+          dropped.push(p.seq);
+          result.outcomes.set(p.seq, {
+            leadId: null,
+            transitions: [],
+            ignored: [{ inputId: input.id, reason: "erased" }],
+          });
+          continue;
+        }
+        ctx = await resolveLead(batch, {
+          userId: p.user_id,
+          anonymousId: p.anonymous_id,
+          previousId: p.previous_id,
+          at: input.at,
+          messageId: input.id,
+        });
+      } else {
+        ctx = p.lead_id === null ? undefined : await batch.lead(p.lead_id);
+        if (!ctx) {
+          dropped.push(p.seq);
+          continue;
+        }
+      }
+      if (input.kind === "event") {
+        if (applyProfile(ctx, input)) await matchByDomain(batch, ctx, input, p.notify);
+        if (input.type === "group" && input.groupId) await applyGroupCall(batch, ctx, input, p.notify);
+      }
+      const outcome = await score(batch, ctx, input, p.notify);
+      result.outcomes.set(p.seq, outcome);
+      result.transitions += outcome.transitions.length;
+      ctx.lead.lastEventAt = Math.max(ctx.lead.lastEventAt ?? input.at, input.at);
+      ctx.lead.eventCount++;
+      ctx.dirty = true;
+      processed.push({ seq: p.seq, leadId: ctx.lead.id });
+    }
+    for (const ctx of batch.leads.values()) refreshSummary(batch, ctx);
+    // Events of a lead merged later in the batch belong to the survivor.
+    const survivor = (id: string): string => {
+      const merged = batch.leads.get(id)?.lead.mergedInto;
+      return merged ? survivor(merged) : id;
+    };
+    for (const p of processed) p.leadId = survivor(p.leadId);
+    await batch.flush(processed, dropped);
+    result.processed = pending.length;
+    return result;
+  });
+}

@@ -1,0 +1,183 @@
+import type { Database } from "../db/database.js";
+import { type ActiveModel, activeModel } from "./model-store.js";
+import { Mutex } from "./mutex.js";
+import { type EventOutcome, processBatch } from "./process-batch.js";
+import { sweepDecay } from "./sweep-decay.js";
+
+/**
+ * Live processing: a loop that takes pending events in ingest order and runs them through the
+ * engine, woken by ingest after each commit (and polling, for events another process stored).
+ * One batch at a time, so each lead is serialized; model publishing and erasure run between
+ * batches through `exclusive`.
+ */
+
+const RECENT = 10_000;
+
+export interface PipelineStats {
+  processed: number;
+  transitions: number;
+  /** Seconds between the oldest event of the last batch being received and it being processed. */
+  lagSeconds: number;
+  batches: number;
+  errors: number;
+}
+
+export interface PipelineOptions {
+  batchSize: number;
+  clock: () => number;
+  pollMs?: number;
+  decaySweepMs?: number;
+  onError?: (e: unknown) => void;
+  onBatch?: (processed: number, transitions: number, lagSeconds: number) => void;
+}
+
+export class Pipeline {
+  private readonly mutex = new Mutex();
+  private readonly models = new Map<string, ActiveModel>();
+  private readonly waiters = new Map<number, (o: EventOutcome | undefined) => void>();
+  /** Outcomes of the latest events, for a waiter that asks after its event was processed. */
+  private readonly recent = new Map<number, EventOutcome>();
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private wakeUp: (() => void) | null = null;
+  private woken = false;
+  private lastSweep = 0;
+  readonly stats: PipelineStats = { processed: 0, transitions: 0, lagSeconds: 0, batches: 0, errors: 0 };
+
+  constructor(
+    private readonly db: Database,
+    private readonly workspaces: readonly string[],
+    private readonly options: PipelineOptions,
+  ) {}
+
+  async model(ws: string): Promise<ActiveModel> {
+    let m = this.models.get(ws);
+    if (!m) {
+      m = await activeModel(this.db, ws);
+      this.models.set(ws, m);
+    }
+    return m;
+  }
+
+  /** After a publish: the next batch uses the newly active model. */
+  forgetModel(ws: string): void {
+    this.models.delete(ws);
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.lastSweep = this.options.clock();
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake();
+    await this.loop;
+    for (const w of this.waiters.values()) w(undefined);
+    this.waiters.clear();
+  }
+
+  wake(): void {
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
+  /** Resolves once the event with this seq is processed, with what happened to it. */
+  waitFor(seq: number): Promise<EventOutcome | undefined> {
+    const done = this.recent.get(seq);
+    if (done) return Promise.resolve(done);
+    return new Promise((resolve) => {
+      this.waiters.set(seq, resolve);
+      this.wake();
+    });
+  }
+
+  /** Runs `fn` between batches, with processing held off until it ends. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return this.mutex.run(fn);
+  }
+
+  /** Processes until nothing is pending; returns how many events it processed. */
+  async drain(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await this.once();
+      if (n === 0) return total;
+      total += n;
+    }
+  }
+
+  private async once(): Promise<number> {
+    return this.mutex.run(async () => {
+      let n = 0;
+      for (const ws of this.workspaces) {
+        const now = this.options.clock();
+        const r = await processBatch(this.db, ws, await this.model(ws), now, this.options.batchSize);
+        if (r.processed === 0) continue;
+        n += r.processed;
+        const lag =
+          r.oldestReceivedAt === null ? 0 : Math.max(0, (this.options.clock() - r.oldestReceivedAt) / 1000);
+        this.stats.processed += r.processed;
+        this.stats.transitions += r.transitions;
+        this.stats.lagSeconds = lag;
+        this.stats.batches++;
+        this.options.onBatch?.(r.processed, r.transitions, lag);
+        for (const [seq, outcome] of r.outcomes) {
+          this.recent.set(seq, outcome);
+          if (this.recent.size > RECENT) this.recent.delete(this.recent.keys().next().value as number);
+          const w = this.waiters.get(seq);
+          if (w) {
+            this.waiters.delete(seq);
+            w(outcome);
+          }
+        }
+      }
+      if (n === 0) this.stats.lagSeconds = 0;
+      return n;
+    });
+  }
+
+  private async run(): Promise<void> {
+    const pollMs = this.options.pollMs ?? 250;
+    while (this.running) {
+      let n = 0;
+      try {
+        this.woken = false;
+        n = await this.once();
+        await this.maybeSweep();
+      } catch (e) {
+        this.stats.errors++;
+        this.options.onError?.(e);
+      }
+      if (n > 0 || this.woken || !this.running) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, pollMs);
+        this.wakeUp = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wakeUp = null;
+    }
+  }
+
+  private async maybeSweep(): Promise<void> {
+    const every = this.options.decaySweepMs;
+    const now = this.options.clock();
+    if (every === undefined || now - this.lastSweep < every) return;
+    this.lastSweep = now;
+    await this.sweep(now);
+  }
+
+  /** Refreshes every lead's stored scores to `now` (decay), between batches. */
+  async sweep(now: number): Promise<number> {
+    let n = 0;
+    for (const ws of this.workspaces) {
+      const m = await this.model(ws);
+      n += await this.exclusive(() => sweepDecay(this.db, ws, m, now));
+    }
+    return n;
+  }
+}

@@ -1,0 +1,50 @@
+import type { Database } from "../db/database.js";
+import { type LeadState, summarize } from "../engine/index.js";
+import type { ActiveModel } from "./model-store.js";
+
+const PAGE = 1000;
+
+/**
+ * Decay: stored scores are as of their `scores_as_of`. The sweep recomputes every lead's scores,
+ * grade and qualification status at `now` from its state (the engine's pure summary; no events are
+ * read, and no transition is made or undone). Returns how many leads it refreshed.
+ */
+export async function sweepDecay(
+  db: Database,
+  ws: string,
+  active: ActiveModel,
+  now: number,
+): Promise<number> {
+  let after = "";
+  let n = 0;
+  for (;;) {
+    const rows = await db.query<{ id: string; state: LeadState }>(
+      `select id, state from leads where workspace_id = $1 and id > $2 and merged_into is null and state is not null
+       order by id limit $3`,
+      [ws, after, PAGE],
+    );
+    if (rows.length === 0) return n;
+    const updates = rows
+      .filter((r) => r.state.model === active.model.key)
+      .map((r) => {
+        const s = summarize(active.model, r.state, Math.max(now, r.state.asOf));
+        return { id: r.id, scores: JSON.stringify(s.scores), grade: s.grade, asOf: s.asOf };
+      });
+    if (updates.length > 0)
+      await db.query(
+        `update leads l set scores = u.scores::jsonb, grade = u.grade, scores_as_of = u.as_of
+         from (select unnest($2::text[]) as id, unnest($3::text[]) as scores, unnest($4::text[]) as grade,
+                      unnest($5::bigint[]) as as_of) u
+         where l.workspace_id = $1 and l.id = u.id`,
+        [
+          ws,
+          updates.map((u) => u.id),
+          updates.map((u) => u.scores),
+          updates.map((u) => u.grade),
+          updates.map((u) => u.asOf),
+        ],
+      );
+    n += updates.length;
+    after = rows[rows.length - 1]?.id ?? after;
+  }
+}
