@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import type { Config } from "../config/load-config.js";
 import { advertiseLock } from "../db/data-dir-lock.js";
+import type { Database } from "../db/database.js";
 import { openDatabase } from "../db/open-database.js";
 import { EventWriter } from "../ingest/append-events.js";
 import { Pipeline } from "../pipeline/run-pipeline.js";
@@ -25,10 +26,11 @@ export interface RunningService {
  */
 export async function startService(
   config: Config,
-  opts: { listen?: boolean; clock?: () => number } = {},
+  opts: { listen?: boolean; clock?: () => number; db?: Database } = {},
 ): Promise<RunningService> {
   const clock = opts.clock ?? Date.now;
-  const db = await openDatabase(config);
+  // Tests pass a database of their own (a clone of the migrated template); it is closed with the service.
+  const db = opts.db ?? (await openDatabase(config));
   let app: FastifyInstance | null = null;
   let pipeline: Pipeline | null = null;
   try {
@@ -71,7 +73,7 @@ export async function startService(
       const address = app.server.address();
       const port = typeof address === "object" && address ? address.port : config.port;
       url = `http://127.0.0.1:${port}`;
-      if (!config.databaseUrl) advertiseLock(config.dataDir, { url, token: service.localToken as string });
+      if (!config.databaseUrl && !opts.db) advertiseLock(config.dataDir, { url, token: service.localToken as string });
     }
     const running = app;
     return {
