@@ -73,7 +73,8 @@ export async function startService(
       const address = app.server.address();
       const port = typeof address === "object" && address ? address.port : config.port;
       url = `http://127.0.0.1:${port}`;
-      if (!config.databaseUrl && !opts.db) advertiseLock(config.dataDir, { url, token: service.localToken as string });
+      if (!config.databaseUrl && !opts.db)
+        advertiseLock(config.dataDir, { url, token: service.localToken as string });
     }
     const running = app;
     return {

@@ -124,6 +124,15 @@ export async function processBatch(
     const processed: { seq: number; leadId: string }[] = [];
     const dropped: number[] = [];
     const checkErased = await anyTombstones(tx, ws);
+    // Events of an erased lead are deleted, not processed.
+    const drop = (seq: number, inputId: string) => {
+      dropped.push(seq);
+      result.outcomes.set(seq, {
+        leadId: null,
+        transitions: [],
+        ignored: [{ inputId, reason: "the lead was erased" }],
+      });
+    };
 
     for (const p of pending) {
       result.oldestReceivedAt = Math.min(result.oldestReceivedAt ?? p.received_at, p.received_at);
@@ -131,12 +140,7 @@ export async function processBatch(
       let ctx: LeadContext | undefined;
       if (p.kind === "event") {
         if (checkErased && (await isTombstoned(tx, ws, p))) {
-          dropped.push(p.seq);
-          result.outcomes.set(p.seq, {
-            leadId: null,
-            transitions: [],
-            ignored: [{ inputId: input.id, reason: "erased" }],
-          });
+          drop(p.seq, input.id);
           continue;
         }
         ctx = await resolveLead(batch, {
@@ -149,7 +153,7 @@ export async function processBatch(
       } else {
         ctx = p.lead_id === null ? undefined : await batch.lead(p.lead_id);
         if (!ctx) {
-          dropped.push(p.seq);
+          drop(p.seq, input.id);
           continue;
         }
       }
@@ -160,8 +164,10 @@ export async function processBatch(
       const outcome = await score(batch, ctx, input, p.notify);
       result.outcomes.set(p.seq, outcome);
       result.transitions += outcome.transitions.length;
-      ctx.lead.lastEventAt = Math.max(ctx.lead.lastEventAt ?? input.at, input.at);
-      ctx.lead.eventCount++;
+      if (input.kind === "event") {
+        ctx.lead.lastEventAt = Math.max(ctx.lead.lastEventAt ?? input.at, input.at);
+        ctx.lead.eventCount++;
+      }
       ctx.dirty = true;
       processed.push({ seq: p.seq, leadId: ctx.lead.id });
     }

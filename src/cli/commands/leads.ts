@@ -138,7 +138,7 @@ export function registerLeads(program: Command): void {
                 : c.kind === "cap"
                   ? "cap"
                   : `traits${c.label ? ` (${c.label})` : ""}`;
-            const factor = c.factor === 1 ? "" : ` × ${c.factor.toFixed(3)}`;
+            const factor = c.factor > 0.9995 ? "" : ` × ${c.factor.toFixed(3)}`;
             out.write(
               `    ${c.points >= 0 ? "+" : ""}${c.points.toFixed(2).padStart(7)}  ${c.rule}: ${c.raw}${factor}  ${what}\n`,
             );

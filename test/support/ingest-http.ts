@@ -1,0 +1,110 @@
+import { request } from "node:http";
+import { Readable } from "node:stream";
+import { createGzip } from "node:zlib";
+
+/** Raw HTTP for ingest tests: bodies exactly as given (already compressed or not), any headers. */
+
+export const basicAuth = (writeKey: string) =>
+  `Basic ${Buffer.from(`${writeKey}:`).toString("base64")}`;
+
+export interface RawAnswer {
+  status: number;
+  contentType: string;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read answers loosely
+  body: any;
+}
+
+export async function postRaw(
+  url: string,
+  body: string | Buffer,
+  headers: Record<string, string> = {},
+): Promise<RawAnswer> {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : new Uint8Array(body),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    // Not JSON: the test sees the text.
+  }
+  return { status: res.status, contentType: res.headers.get("content-type") ?? "", body: parsed };
+}
+
+/**
+ * POSTs a gzip stream of zeros that never ends (chunked, no Content-Length), and resolves with the
+ * answer as soon as the server sends one. A server that buffered the body before answering would
+ * never answer; `compressedBytes` says how much was sent before the answer.
+ */
+export function postEndlessGzip(
+  url: string,
+  headers: Record<string, string>,
+  timeoutMs = 15_000,
+): Promise<RawAnswer & { compressedBytes: number }> {
+  return new Promise((resolve, reject) => {
+    const zeros = Buffer.alloc(256 * 1024);
+    let stopped = false;
+    const source = new Readable({
+      read() {
+        if (!stopped) this.push(zeros);
+      },
+    });
+    const gzip = createGzip();
+    let compressedBytes = 0;
+    gzip.on("data", (c: Buffer) => {
+      compressedBytes += c.length;
+    });
+    const req = request(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", "content-encoding": "gzip", ...headers },
+    });
+    const stop = () => {
+      stopped = true;
+      clearTimeout(timer);
+      source.destroy();
+      gzip.destroy();
+      req.destroy();
+    };
+    const timer = setTimeout(() => {
+      stop();
+      reject(new Error(`no answer within ${timeoutMs} ms while the body kept coming`));
+    }, timeoutMs);
+    req.on("response", (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => {
+        stop();
+        const text = Buffer.concat(chunks).toString("utf8");
+        resolve({
+          status: res.statusCode ?? 0,
+          contentType: String(res.headers["content-type"] ?? ""),
+          body: text ? JSON.parse(text) : null,
+          compressedBytes,
+        });
+      });
+    });
+    req.on("error", (e) => {
+      if (!stopped) {
+        stop();
+        reject(e);
+      }
+    });
+    source.pipe(gzip).pipe(req);
+  });
+}
+
+/** The value of one Prometheus sample, 0 when absent. */
+export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
+  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  for (const line of text.split("\n")) {
+    if (line.startsWith("#")) continue;
+    const m = line.match(/^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)$/);
+    if (!m || m[1] !== name) continue;
+    const have = (m[2] ?? "").split(",").filter(Boolean);
+    if (want.every((w) => have.includes(w)) && have.length === want.length) return Number(m[3]);
+  }
+  return 0;
+}
