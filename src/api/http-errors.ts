@@ -12,7 +12,7 @@ export interface ErrorBody {
   message: string;
   field?: string;
   reason?: string;
-  details?: { path: string; message: string }[];
+  details?: { path: string; message: string; line?: number; column?: number }[];
 }
 
 export function errorBody(e: QualifyError): ErrorBody {
@@ -22,7 +22,14 @@ export function errorBody(e: QualifyError): ErrorBody {
     message: e.message,
     ...(first ? { field: first.path, reason: first.message } : {}),
     ...(e.details.length > 0
-      ? { details: e.details.map((d) => ({ path: d.path, message: d.message })) }
+      ? {
+          details: e.details.map((d) => ({
+            path: d.path,
+            message: d.message,
+            ...(d.line === undefined ? {} : { line: d.line }),
+            ...(d.column === undefined ? {} : { column: d.column }),
+          })),
+        }
       : {}),
   };
 }

@@ -38,6 +38,8 @@ export interface LeadContext {
   lead: LeadRecord;
   /** Inputs already processed for this lead, in ingest order; loaded when a late input needs them. */
   history: Input[] | null;
+  /** Inputs processed in this batch before `history` was loaded (they are not marked in the table yet). */
+  fresh: Input[];
   transitions: StoredTransition[];
   isNew: boolean;
   dirty: boolean;
@@ -79,7 +81,7 @@ export class Batch {
       [this.ws, missing],
     );
     for (const r of rows)
-      this.leads.set(r.id, { lead: fromRow(r), history: null, transitions: [], isNew: false, dirty: false });
+      this.leads.set(r.id, { lead: fromRow(r), history: null, fresh: [], transitions: [], isNew: false, dirty: false });
   }
 
   /** The lead, following merges to the one that absorbed it; undefined when it does not exist (erased). */
@@ -145,20 +147,29 @@ export class Batch {
       lastEventAt: null,
       eventCount: 0,
     };
-    const ctx: LeadContext = { lead, history: [], transitions: [], isNew: true, dirty: true };
+    const ctx: LeadContext = { lead, history: [], fresh: [], transitions: [], isNew: true, dirty: true };
     this.leads.set(lead.id, ctx);
     return ctx;
   }
 
-  /** The lead's processed inputs in ingest order (loaded once, then kept current by the caller). */
+  /**
+   * The lead's processed inputs in ingest order: those stored as processed, then those processed
+   * earlier in this batch. Loaded once, then kept current by `remember`.
+   */
   async history(ctx: LeadContext): Promise<Input[]> {
     if (ctx.history) return ctx.history;
     const rows = await this.tx.query<{ input: Input }>(
       "select input from events where workspace_id = $1 and lead_id = $2 and processed order by seq",
       [this.ws, ctx.lead.id],
     );
-    ctx.history = rows.map((r) => r.input);
+    ctx.history = [...rows.map((r) => r.input), ...ctx.fresh];
+    ctx.fresh = [];
     return ctx.history;
+  }
+
+  /** Records an input as processed for the lead, for a later replay in this batch. */
+  remember(ctx: LeadContext, input: Input): void {
+    (ctx.history ?? ctx.fresh).push(input);
   }
 
   /** Writes everything the batch changed. */

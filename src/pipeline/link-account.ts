@@ -51,6 +51,13 @@ export async function applyGroupCall(
   ctx.lead.accountId = groupId;
   ctx.lead.accountSource = "group";
   ctx.dirty = true;
+  // The call names only what it sets: a lead joining a known account learns the traits it already has.
+  if (Object.keys(account.traits).some((k) => !(k in traits)))
+    batch.derived.push({
+      leadId: ctx.lead.id,
+      input: accountInput(`${e.id}#account@${ctx.lead.id}`, e.at, account, true),
+      notify,
+    });
 
   const members = await tx.query<{ id: string }>(
     `select id from leads where workspace_id = $1 and merged_into is null and id <> $2 and (

@@ -72,6 +72,7 @@ export async function mergeLeads(
   a.mergedInto = b.id;
   from.dirty = true;
   from.history = [];
+  from.fresh = [];
 
   await tx.query("update events set lead_id = $3 where workspace_id = $1 and lead_id = $2", [ws, a.id, b.id]);
   await tx.query("update identities set lead_id = $3 where workspace_id = $1 and lead_id = $2", [

@@ -3,6 +3,7 @@ import {
   type EventInput,
   type IgnoredInput,
   type Input,
+  newLeadState,
   replay,
   step,
   summarize,
@@ -74,14 +75,21 @@ function applyProfile(ctx: LeadContext, e: EventInput): boolean {
 /** Runs one input through the engine for its lead; a late input replays the lead's history. */
 async function score(batch: Batch, ctx: LeadContext, input: Input, notify: boolean): Promise<EventOutcome> {
   const m = batch.active.model;
-  const state = ctx.lead.state;
-  if (state === null) throw new Error(`lead ${ctx.lead.id} has no state`);
   const t = Math.max(batch.now, input.at);
+  let state = ctx.lead.state;
+  if (state === null || state.model !== m.key) {
+    // Built by another model version (published by another process): rebuild the scores from the
+    // history; the stage machine continues where the lead is.
+    const rebuilt = newLeadState(m);
+    if (state) rebuilt.l = state.l;
+    replay(m, rebuilt, await batch.history(ctx), [], t);
+    state = rebuilt;
+  }
   let r = step(m, state, [input], t);
   if (r.needsReplayFrom !== undefined) r = replay(m, state, await batch.history(ctx), [input], t);
   const done = r as Exclude<typeof r, { needsReplayFrom: number }>;
   ctx.lead.state = done.state;
-  ctx.history?.push(input);
+  batch.remember(ctx, input);
   storeTransitions(batch, ctx, done.transitions, notify);
   return { leadId: ctx.lead.id, transitions: done.transitions, ignored: done.ignored };
 }

@@ -20,6 +20,8 @@ export interface PipelineStats {
   lagSeconds: number;
   batches: number;
   errors: number;
+  /** Events set aside because processing them failed repeatedly (see `events.error`). */
+  quarantined: number;
 }
 
 export interface PipelineOptions {
@@ -37,12 +39,20 @@ export class Pipeline {
   private readonly waiters = new Map<number, (o: EventOutcome | undefined) => void>();
   /** Outcomes of the latest events, for a waiter that asks after its event was processed. */
   private readonly recent = new Map<number, EventOutcome>();
+  private readonly failures = new Map<string, { attempts: number }>();
   private running = false;
   private loop: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
   private woken = false;
   private lastSweep = 0;
-  readonly stats: PipelineStats = { processed: 0, transitions: 0, lagSeconds: 0, batches: 0, errors: 0 };
+  readonly stats: PipelineStats = {
+    processed: 0,
+    transitions: 0,
+    lagSeconds: 0,
+    batches: 0,
+    errors: 0,
+    quarantined: 0,
+  };
 
   constructor(
     private readonly db: Database,
@@ -113,8 +123,7 @@ export class Pipeline {
     return this.mutex.run(async () => {
       let n = 0;
       for (const ws of this.workspaces) {
-        const now = this.options.clock();
-        const r = await processBatch(this.db, ws, await this.model(ws), now, this.options.batchSize);
+        const r = await this.batchOf(ws);
         if (r.processed === 0) continue;
         n += r.processed;
         const lag =
@@ -137,6 +146,43 @@ export class Pipeline {
       if (n === 0) this.stats.lagSeconds = 0;
       return n;
     });
+  }
+
+  /**
+   * One batch of the workspace. When a batch fails, the next attempts take one event at a time, to
+   * find the event that fails; one that fails three times while the database answers is set aside
+   * (marked processed, with its error kept in `events.error`) so that it cannot stall the rest.
+   */
+  private async batchOf(ws: string) {
+    const isolating = this.failures.get(ws);
+    try {
+      const r = await processBatch(this.db, ws, await this.model(ws), this.options.clock(), isolating ? 1 : this.options.batchSize);
+      this.failures.delete(ws);
+      return r;
+    } catch (e) {
+      const f = this.failures.get(ws) ?? { attempts: 0 };
+      f.attempts = isolating ? f.attempts + 1 : 0;
+      this.failures.set(ws, f);
+      if (isolating && f.attempts >= 3 && (await this.databaseAnswers())) {
+        await this.db.query(
+          `update events set processed = true, error = $2
+           where workspace_id = $1 and seq = (select min(seq) from events where workspace_id = $1 and not processed)`,
+          [ws, String((e as Error).stack ?? e).slice(0, 4000)],
+        );
+        this.failures.delete(ws);
+        this.stats.quarantined++;
+      }
+      throw e;
+    }
+  }
+
+  private async databaseAnswers(): Promise<boolean> {
+    try {
+      await this.db.query("select 1");
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   private async run(): Promise<void> {

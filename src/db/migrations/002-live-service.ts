@@ -71,6 +71,8 @@ create table events (
   input jsonb not null,
   notify boolean not null default true,
   processed boolean not null default false,
+  -- Set when processing the event failed repeatedly and it was set aside.
+  error text,
   primary key (workspace_id, seq),
   unique (workspace_id, message_id)
 );
