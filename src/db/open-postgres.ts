@@ -9,6 +9,9 @@ export function openPostgres(connectionString: string, max = 10): Database {
       oid === 20 ? Number : pg.types.getTypeParser(oid, format),
   } as pg.CustomTypesConfig;
   const pool = new pg.Pool({ connectionString, max, types });
+  // An idle connection that fails (server restart, backend terminated) is dropped by the pool and
+  // replaced by the next query; without a listener its error would crash the process.
+  pool.on("error", () => undefined);
   const on = (c: pg.Pool | pg.PoolClient): Queryable => ({
     async query<T>(sql: string, params?: unknown[]) {
       return (await c.query(sql, params as unknown[])).rows as T[];

@@ -115,7 +115,17 @@ export class EventWriter {
         }
         this.onStored();
       } catch (e) {
-        for (const g of group) g.fail(e);
+        // One request's bad row must not fail the others: write each on its own.
+        if (group.length === 1) (group[0] as (typeof group)[number]).fail(e);
+        else
+          for (const g of group) {
+            try {
+              g.done(await appendEvents(this.db, g.events));
+              this.onStored();
+            } catch (err) {
+              g.fail(err);
+            }
+          }
       }
     }
     this.flushing = false;

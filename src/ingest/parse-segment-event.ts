@@ -26,6 +26,40 @@ function idOf(v: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * What PostgreSQL can store and index: ids are indexed (an index entry holds at most ~2.7 KB, so 512
+ * UTF-16 units, at most 1.5 KB of UTF-8, is safe), an email is indexed too (RFC 5321 allows 320
+ * characters), and no string may hold U+0000 or a lone surrogate (jsonb and text refuse them). The
+ * nesting limit keeps every JSON.stringify and every PostgreSQL JSON parse far from its stack limit.
+ */
+export const MAX_ID_LENGTH = 512;
+export const MAX_EMAIL_LENGTH = 320;
+export const MAX_DEPTH = 64;
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const storableText = (s: string) => !s.includes("\u0000") && !LONE_SURROGATE.test(s);
+
+/** Why a JSON value cannot be stored, with the top-level field it is under; null when it can. */
+function unstorable(raw: Record<string, unknown>): { field: string; reason: string } | null {
+  for (const key of Object.keys(raw))
+    if (!storableText(key))
+      return { field: "(event)", reason: "a field name holds U+0000 or a lone surrogate" };
+  const stack: [unknown, number, string][] = Object.entries(raw).map(([k, v]) => [v, 1, k]);
+  while (stack.length > 0) {
+    const [v, depth, field] = stack.pop() as [unknown, number, string];
+    if (typeof v === "string") {
+      if (!storableText(v)) return { field, reason: "a string holds U+0000 or a lone surrogate" };
+    } else if (typeof v === "object" && v !== null) {
+      if (depth >= MAX_DEPTH) return { field, reason: `nested more than ${MAX_DEPTH} levels deep` };
+      for (const [k, x] of Object.entries(v)) {
+        if (!storableText(k)) return { field, reason: "a key holds U+0000 or a lone surrogate" };
+        stack.push([x, depth + 1, field]);
+      }
+    }
+  }
+  return null;
+}
+
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
 /** An ISO-8601 time in epoch ms; undefined when absent, null when malformed. */
@@ -58,6 +92,13 @@ function contentId(raw: Record<string, unknown>): string {
 export function parseSegmentEvent(raw: unknown, receivedAt?: number, defaultType?: EventType): ParseResult {
   const fail = (field: string, reason: string): ParseResult => ({ ok: false, field, reason });
   if (!isRecord(raw)) return fail("(event)", "expected a JSON object");
+  const bad = unstorable(raw);
+  if (bad) return fail(bad.field, bad.reason);
+  for (const key of ["messageId", "userId", "anonymousId", "previousId", "groupId"] as const) {
+    const id = idOf(raw[key]);
+    if (id !== undefined && id.length > MAX_ID_LENGTH)
+      return fail(key, `longer than ${MAX_ID_LENGTH} characters`);
+  }
   const type = raw.type ?? defaultType;
   if (typeof type !== "string" || !(EVENT_TYPES as readonly string[]).includes(type))
     return fail("type", `expected one of ${EVENT_TYPES.join(", ")}, got ${JSON.stringify(type)}`);
@@ -67,9 +108,12 @@ export function parseSegmentEvent(raw: unknown, receivedAt?: number, defaultType
   if (raw.messageId !== undefined && idOf(raw.messageId) === undefined)
     return fail("messageId", "expected a non-empty string");
 
-  const timestamp = timeOf(raw.timestamp);
+  // RudderStack's SDKs send the call's time as `originalTimestamp`, and no `timestamp`.
+  const timeField =
+    raw.timestamp === undefined && raw.originalTimestamp !== undefined ? "originalTimestamp" : "timestamp";
+  const timestamp = timeOf(raw[timeField]);
   if (timestamp === null)
-    return fail("timestamp", `expected an ISO-8601 date, got ${JSON.stringify(raw.timestamp)}`);
+    return fail(timeField, `expected an ISO-8601 date, got ${JSON.stringify(raw[timeField])}`);
   const sentAt = timeOf(raw.sentAt);
   if (sentAt === null) return fail("sentAt", `expected an ISO-8601 date, got ${JSON.stringify(raw.sentAt)}`);
   const received = receivedAt ?? timeOf(raw.receivedAt);
@@ -107,6 +151,12 @@ export function parseSegmentEvent(raw: unknown, receivedAt?: number, defaultType
       break;
     }
     case "identify":
+      if (
+        isRecord(raw.traits) &&
+        typeof raw.traits.email === "string" &&
+        raw.traits.email.length > MAX_EMAIL_LENGTH
+      )
+        return fail("traits.email", `longer than ${MAX_EMAIL_LENGTH} characters`);
       if (isRecord(raw.traits)) input.traits = raw.traits;
       break;
     case "group": {

@@ -6,6 +6,7 @@ import type { EventType } from "../engine/index.js";
 import { QualifyError } from "../errors.js";
 import type { NewEvent } from "./append-events.js";
 import { type ParsedEvent, parseSegmentEvent } from "./parse-segment-event.js";
+import { segmentBatchSchema, segmentCallSchema } from "./segment-schemas.js";
 
 /**
  * The Segment HTTP Tracking API, drop-in: /v1/identify, track, page, screen, group, alias, batch.
@@ -56,26 +57,83 @@ async function store(
   return { stored, duplicates: rows.length - stored };
 }
 
-function reject(service: Service, field: string, reason: string): never {
-  service.metrics.rejected.inc({ reason: field });
+function reject(field: string, reason: string): never {
   throw new QualifyError("INPUT_INVALID", `${field}: ${reason}`, [{ path: field, message: reason }]);
 }
 
+/** The fields a rejection can name; anything else is counted as `other` (labels must stay few). */
+const KNOWN_FIELDS = new Set([
+  "(event)",
+  "(body)",
+  "body",
+  "batch",
+  "type",
+  "userId",
+  "anonymousId",
+  "messageId",
+  "timestamp",
+  "originalTimestamp",
+  "sentAt",
+  "receivedAt",
+  "event",
+  "name",
+  "properties",
+  "traits",
+  "traits.email",
+  "context",
+  "groupId",
+  "previousId",
+]);
+const reasonLabel = (field: string) => (KNOWN_FIELDS.has(field) ? field : "other");
+
+/** A whole request refused: counted by field for a bad event, else by error code. */
+function requestRejection(e: unknown): string {
+  if (!(e instanceof QualifyError))
+    return (e as { statusCode?: number }).statusCode === 400 ? "body" : "error";
+  const field = e.details[0]?.path;
+  if (e.code === "PAYLOAD_TOO_LARGE" && field === "batch") return "batch-too-many-events";
+  if (e.code === "INPUT_INVALID" && field !== undefined) return reasonLabel(field);
+  return e.code.toLowerCase();
+}
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** The workspace of the request's write key (ingest routes). */
+    workspaceId: string | null;
+  }
+}
+
 export function segmentRoutes(app: FastifyInstance, service: Service): void {
+  app.decorateRequest("workspaceId", null);
+  // The write key is checked once the body is read (it may be in the body) and before the body's
+  // shape is: a request without a valid key gets 401 whatever it sends.
+  const preValidation = async (req: FastifyRequest) => {
+    req.workspaceId = await authenticateWriteKey(service, req);
+  };
+  const onError = async (_req: FastifyRequest, _reply: FastifyReply, e: Error) => {
+    service.metrics.rejected.inc({ reason: requestRejection(e) });
+  };
   for (const type of SINGLE) {
     app.post(
       `/v1/${type}`,
       {
         config: { bodyLimit: EVENT_LIMIT },
         logLevel: "warn",
-        schema: { tags: ["ingest"], summary: `Segment ${type} call`, security: [{ writeKey: [] }] },
+        preValidation,
+        onError,
+        schema: {
+          tags: ["ingest"],
+          summary: `Segment ${type} call: 200 {success: true}, or 400 {field, reason}`,
+          security: [{ writeKey: [] }],
+          body: segmentCallSchema,
+        },
       },
       async (req: FastifyRequest, reply: FastifyReply) => {
-        const ws = await authenticateWriteKey(service, req);
+        const ws = req.workspaceId as string;
         const receivedAt = service.clock();
-        if (!isRecord(req.body)) reject(service, "(body)", "expected a JSON object");
+        if (!isRecord(req.body)) reject("(body)", "expected a JSON object");
         const parsed = parseSegmentEvent({ messageId: randomUUID(), ...req.body, type }, receivedAt);
-        if (!parsed.ok) reject(service, parsed.field, parsed.reason);
+        if (!parsed.ok) reject(parsed.field, parsed.reason);
         await store(service, [toRow(ws, parsed.event, receivedAt)], type);
         return reply.send({ success: true });
       },
@@ -87,21 +145,23 @@ export function segmentRoutes(app: FastifyInstance, service: Service): void {
     {
       config: { bodyLimit: BATCH_LIMIT },
       logLevel: "warn",
+      preValidation,
+      onError,
       schema: {
         tags: ["ingest"],
         summary: "Segment batch: up to 2,500 events and 500 KB; valid events are stored, invalid ones listed",
         security: [{ writeKey: [] }],
+        body: segmentBatchSchema,
       },
     },
     async (req: FastifyRequest, reply: FastifyReply) => {
-      const ws = await authenticateWriteKey(service, req);
+      const ws = req.workspaceId as string;
       const receivedAt = service.clock();
       const body = req.body;
-      if (!isRecord(body)) reject(service, "(body)", "expected a JSON object with a batch array");
-      if (!Array.isArray(body.batch)) reject(service, "batch", "expected an array of events");
+      if (!isRecord(body)) reject("(body)", "expected a JSON object with a batch array");
+      if (!Array.isArray(body.batch)) reject("batch", "expected an array of events");
       const batch = body.batch as unknown[];
       if (batch.length > BATCH_EVENTS) {
-        service.metrics.rejected.inc({ reason: "batch-too-many-events" });
         throw new QualifyError(
           "PAYLOAD_TOO_LARGE",
           `a batch holds at most ${BATCH_EVENTS} events, got ${batch.length}`,
@@ -114,13 +174,21 @@ export function segmentRoutes(app: FastifyInstance, service: Service): void {
       for (const [index, item] of batch.entries()) {
         const no = (field: string, reason: string) => {
           rejected.push({ index, field, reason });
-          service.metrics.rejected.inc({ reason: field });
+          service.metrics.rejected.inc({ reason: reasonLabel(field) });
         };
         if (!isRecord(item)) {
           no("(event)", "expected a JSON object");
           continue;
         }
-        if (Buffer.byteLength(JSON.stringify(item)) > EVENT_LIMIT) {
+        let size: number;
+        try {
+          size = Buffer.byteLength(JSON.stringify(item));
+        } catch {
+          // JSON.stringify overflows the stack on an event nested tens of thousands of levels deep.
+          no("(event)", "nested too deeply");
+          continue;
+        }
+        if (size > EVENT_LIMIT) {
           no("(event)", "over the 32 KB event limit");
           continue;
         }

@@ -81,7 +81,14 @@ export class Batch {
       [this.ws, missing],
     );
     for (const r of rows)
-      this.leads.set(r.id, { lead: fromRow(r), history: null, fresh: [], transitions: [], isNew: false, dirty: false });
+      this.leads.set(r.id, {
+        lead: fromRow(r),
+        history: null,
+        fresh: [],
+        transitions: [],
+        isNew: false,
+        dirty: false,
+      });
   }
 
   /** The lead, following merges to the one that absorbed it; undefined when it does not exist (erased). */

@@ -72,5 +72,7 @@ export function accountDomain(traits: Record<string, unknown>): string | null {
   } catch {
     return null;
   }
+  // A DNS name has at most 253 characters; a longer one would not fit the accounts' domain index.
+  if (host.length > 253) return null;
   return host.replace(/^www\./, "") || null;
 }

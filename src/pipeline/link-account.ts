@@ -79,15 +79,27 @@ export async function applyGroupCall(
          and (account_id is null or account_source = 'domain')`,
       [ws, groupId, account.domain, ctx.lead.id],
     );
-  for (const member of batch.leads.values())
-    if (
-      member !== ctx &&
-      member.lead.emailDomain === account.domain &&
-      member.lead.accountSource !== "group"
-    ) {
-      member.lead.accountId = groupId;
-      member.lead.accountSource = "domain";
-    }
+  // Leads of this batch: the table does not have them yet (or not as they are now), so the query
+  // above may have missed them; they join and hear of the change the same way.
+  const told = new Set(members.map((m) => m.id));
+  for (const member of batch.leads.values()) {
+    const l = member.lead;
+    if (member === ctx || l.mergedInto !== null) continue;
+    const joins = account.domain !== null && l.emailDomain === account.domain && l.accountSource !== "group";
+    if (joins) {
+      const moved = l.accountId !== groupId;
+      l.accountId = groupId;
+      l.accountSource = "domain";
+      if (!moved && Object.keys(traits).length === 0) continue;
+    } else if (l.accountId !== groupId || Object.keys(traits).length === 0) continue;
+    if (told.has(l.id)) continue;
+    told.add(l.id);
+    batch.derived.push({
+      leadId: l.id,
+      input: accountInput(`${e.id}#account@${l.id}`, e.at, account, true),
+      notify,
+    });
+  }
 }
 
 /** When a lead without a group learns its email: match it to its company's account. */

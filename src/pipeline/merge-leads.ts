@@ -66,6 +66,8 @@ export async function mergeLeads(
   b.owner ??= a.owner;
   b.flags = [...new Set([...b.flags, ...a.flags])];
   b.firstSeenAt = Math.min(a.firstSeenAt, b.firstSeenAt);
+  // The survivor was first qualified when either lead was (its stage may come from the other).
+  if (a.firstMqlAt !== null) b.firstMqlAt = Math.min(a.firstMqlAt, b.firstMqlAt ?? a.firstMqlAt);
   b.lastEventAt = Math.max(a.lastEventAt ?? 0, b.lastEventAt ?? 0) || null;
   b.eventCount += a.eventCount;
   into.dirty = true;

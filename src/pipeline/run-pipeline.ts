@@ -156,7 +156,13 @@ export class Pipeline {
   private async batchOf(ws: string) {
     const isolating = this.failures.get(ws);
     try {
-      const r = await processBatch(this.db, ws, await this.model(ws), this.options.clock(), isolating ? 1 : this.options.batchSize);
+      const r = await processBatch(
+        this.db,
+        ws,
+        await this.model(ws),
+        this.options.clock(),
+        isolating ? 1 : this.options.batchSize,
+      );
       this.failures.delete(ws);
       return r;
     } catch (e) {

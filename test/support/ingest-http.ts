@@ -4,8 +4,7 @@ import { createGzip } from "node:zlib";
 
 /** Raw HTTP for ingest tests: bodies exactly as given (already compressed or not), any headers. */
 
-export const basicAuth = (writeKey: string) =>
-  `Basic ${Buffer.from(`${writeKey}:`).toString("base64")}`;
+export const basicAuth = (writeKey: string) => `Basic ${Buffer.from(`${writeKey}:`).toString("base64")}`;
 
 export interface RawAnswer {
   status: number;
@@ -35,37 +34,44 @@ export async function postRaw(
 }
 
 /**
- * POSTs a gzip stream of zeros that never ends (chunked, no Content-Length), and resolves with the
- * answer as soon as the server sends one. A server that buffered the body before answering would
- * never answer; `compressedBytes` says how much was sent before the answer.
+ * POSTs a stream of spaces that never ends (chunked, no Content-Length), gzip-compressed or not,
+ * and resolves with the answer as soon as the server sends one. A server that buffered the body
+ * before answering would never answer; `sentBytes` says how much went out before the answer.
  */
-export function postEndlessGzip(
+export function postEndless(
   url: string,
   headers: Record<string, string>,
-  timeoutMs = 15_000,
-): Promise<RawAnswer & { compressedBytes: number }> {
+  opts: { gzip: boolean; timeoutMs?: number },
+): Promise<RawAnswer & { sentBytes: number }> {
+  const timeoutMs = opts.timeoutMs ?? 15_000;
   return new Promise((resolve, reject) => {
-    const zeros = Buffer.alloc(256 * 1024);
+    // Spaces: whitespace a JSON parser would skip, so only the size limit can stop it.
+    const chunk = Buffer.alloc(256 * 1024, " ");
     let stopped = false;
     const source = new Readable({
       read() {
-        if (!stopped) this.push(zeros);
+        if (!stopped) this.push(chunk);
       },
     });
-    const gzip = createGzip();
-    let compressedBytes = 0;
-    gzip.on("data", (c: Buffer) => {
-      compressedBytes += c.length;
+    const gzip = opts.gzip ? createGzip() : null;
+    const body = gzip ? source.pipe(gzip) : source;
+    let sentBytes = 0;
+    body.on("data", (c: Buffer) => {
+      sentBytes += c.length;
     });
     const req = request(url, {
       method: "POST",
-      headers: { "content-type": "application/json", "content-encoding": "gzip", ...headers },
+      headers: {
+        "content-type": "application/json",
+        ...(gzip ? { "content-encoding": "gzip" } : {}),
+        ...headers,
+      },
     });
     const stop = () => {
       stopped = true;
       clearTimeout(timer);
       source.destroy();
-      gzip.destroy();
+      gzip?.destroy();
       req.destroy();
     };
     const timer = setTimeout(() => {
@@ -82,7 +88,7 @@ export function postEndlessGzip(
           status: res.statusCode ?? 0,
           contentType: String(res.headers["content-type"] ?? ""),
           body: text ? JSON.parse(text) : null,
-          compressedBytes,
+          sentBytes,
         });
       });
     });
@@ -92,7 +98,7 @@ export function postEndlessGzip(
         reject(e);
       }
     });
-    source.pipe(gzip).pipe(req);
+    body.pipe(req);
   });
 }
 

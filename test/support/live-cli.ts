@@ -1,0 +1,147 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+
+/**
+ * A real `qualify start` in a child process on a data directory of its own, and the CLI run as a
+ * user would, each command a process of its own. The environment is only what a test passes (and
+ * PATH/HOME), so a DATABASE_URL of the test run does not leak into the CLI.
+ */
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const baseEnv = () => ({
+  PATH: process.env.PATH ?? "",
+  HOME: process.env.HOME ?? "",
+  // Progress bars draw only on a terminal; keep colours out of the output too.
+  NO_COLOR: "1",
+});
+
+/**
+ * Runs `bin/qualify.js` with exactly `env` (plus PATH and HOME). Asynchronous, so that this process
+ * keeps reading the server's output pipe while the command runs.
+ */
+export function qualify(args: string[], env: Record<string, string>, timeout = 60_000): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["bin/qualify.js", ...args], {
+      env: { ...baseEnv(), ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString("utf8");
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString("utf8");
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeout);
+    child.once("error", reject);
+    child.once("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** A TCP port nothing listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const address = srv.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface LiveServer {
+  url: string;
+  child: ChildProcess;
+  /** Everything the server wrote to stdout and stderr so far. */
+  output(): string;
+  /** SIGTERM, then the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** The URL the lock file advertises, if any (it may be mid-write). */
+function lockUrl(file: string): string | undefined {
+  try {
+    return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as { url?: string }).url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Starts `qualify start` and waits until /healthz answers and the lock file advertises the URL
+ * (the first creation of a PGlite directory takes several seconds).
+ */
+export async function startLiveServer(env: Record<string, string>, timeoutMs = 90_000): Promise<LiveServer> {
+  const port = Number(env.PORT);
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn(process.execPath, ["bin/qualify.js", "start"], {
+    env: { ...baseEnv(), ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout?.on("data", (d: Buffer) => {
+    out += d.toString("utf8");
+  });
+  child.stderr?.on("data", (d: Buffer) => {
+    out += d.toString("utf8");
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  let done = false;
+  void exited.then(() => {
+    done = true;
+  });
+  const lock = env.QUALIFY_DATA_DIR ? join(env.QUALIFY_DATA_DIR, "qualify.lock") : null;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (done) throw new Error(`qualify start exited early:\n${out}`);
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`qualify start did not become healthy within ${timeoutMs} ms:\n${out}`);
+    }
+    const healthy = await fetch(`${url}/healthz`)
+      .then((r) => r.ok)
+      .catch(() => false);
+    const advertised = lock === null || lockUrl(lock) === url;
+    if (healthy && advertised) break;
+    await sleep(100);
+  }
+  return {
+    url,
+    child,
+    output: () => out,
+    async stop() {
+      if (!done) child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+/** Waits until the server has processed every stored event. */
+export async function waitForPipeline(url: string, token: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await fetch(`${url}/api/pipeline`, { headers: { authorization: `Bearer ${token}` } });
+    const body = (await res.json()) as { pending?: number };
+    if (res.ok && body.pending === 0) return;
+    if (Date.now() > deadline) throw new Error(`events still pending after ${timeoutMs} ms`);
+    await sleep(100);
+  }
+}

@@ -1,0 +1,131 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { createServer } from "node:net";
+
+/** A free TCP port on 127.0.0.1 (free when asked; a server started right after takes it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** `qualify start` (the real CLI, `bin/qualify.js`) running in a child process. */
+export interface QualifyProcess {
+  child: ChildProcess;
+  pid: number;
+  url: string;
+  stdout(): string;
+  stderr(): string;
+  /** Set once the process has exited. */
+  exit(): Exit | null;
+  exited: Promise<Exit>;
+  /** Resolves when stdout matches; rejects when the process exits first or the time is up. */
+  waitForOutput(re: RegExp, timeoutMs: number): Promise<void>;
+  /** SIGKILL, then wait for the exit. */
+  kill9(): Promise<Exit>;
+  /** SIGTERM (graceful stop); SIGKILL when it has not exited within `timeoutMs`. */
+  stop(timeoutMs?: number): Promise<Exit>;
+}
+
+/**
+ * Starts `node bin/qualify.js start` with only the environment given (plus PATH and HOME), so that
+ * nothing from the test run's environment (DATABASE_URL, say) leaks in.
+ */
+export function spawnQualify(env: Record<string, string>, args: string[] = []): QualifyProcess {
+  const child = spawn(process.execPath, ["bin/qualify.js", "start", ...args], {
+    cwd: process.cwd(),
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", HOST: "127.0.0.1", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  let err = "";
+  let exit: Exit | null = null;
+  const listeners = new Set<() => void>();
+  child.stdout?.setEncoding("utf8").on("data", (d: string) => {
+    out += d;
+    for (const l of listeners) l();
+  });
+  child.stderr?.setEncoding("utf8").on("data", (d: string) => {
+    err += d;
+  });
+  const exited = new Promise<Exit>((resolve) => {
+    child.on("exit", (code, signal) => {
+      exit = { code, signal };
+      for (const l of listeners) l();
+      resolve(exit);
+    });
+  });
+  const port = env.PORT ?? "3000";
+  const proc: QualifyProcess = {
+    child,
+    pid: child.pid as number,
+    url: `http://127.0.0.1:${port}`,
+    stdout: () => out,
+    stderr: () => err,
+    exit: () => exit,
+    exited,
+    waitForOutput(re, timeoutMs) {
+      return new Promise<void>((resolve, reject) => {
+        const check = () => {
+          if (re.test(out)) return done(null);
+          if (exit)
+            return done(
+              new Error(`qualify exited (${JSON.stringify(exit)}) before ${re}:\n${out}\n${err}`.trim()),
+            );
+        };
+        const timer = setTimeout(
+          () => done(new Error(`no ${re} within ${timeoutMs} ms:\n${out}\n${err}`.trim())),
+          timeoutMs,
+        );
+        const done = (e: Error | null) => {
+          clearTimeout(timer);
+          listeners.delete(check);
+          if (e) reject(e);
+          else resolve();
+        };
+        listeners.add(check);
+        check();
+      });
+    },
+    async kill9() {
+      if (!exit) child.kill("SIGKILL");
+      return exited;
+    },
+    async stop(timeoutMs = 30_000) {
+      if (exit) return exit;
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+      const e = await exited;
+      clearTimeout(timer);
+      return e;
+    },
+  };
+  return proc;
+}
+
+/** Polls `GET url` until it answers 200, or fails after `timeoutMs`. */
+export async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+      await res.text();
+      if (res.status === 200) return;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > until) throw new Error(`${url} did not answer 200 within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
