@@ -3,6 +3,9 @@ import type { Queryable } from "./database.js";
 /** PostgreSQL takes at most 65,535 parameters per statement. */
 const MAX_PARAMS = 65_535;
 
+/** How many rows of `columns` columns one statement can insert. */
+export const rowsPerStatement = (columns: number) => Math.max(1, Math.floor(MAX_PARAMS / columns));
+
 /**
  * A multi-row INSERT, split into as few statements as the parameter limit allows. `suffix` follows
  * the VALUES list (`on conflict … do nothing`, `returning …`); the rows each statement returns are
@@ -16,7 +19,7 @@ export async function insertRows<T = Record<string, unknown>>(
   suffix = "",
 ): Promise<T[]> {
   const out: T[] = [];
-  const per = Math.max(1, Math.floor(MAX_PARAMS / columns.length));
+  const per = rowsPerStatement(columns.length);
   for (let start = 0; start < rows.length; start += per) {
     const chunk = rows.slice(start, start + per);
     const params: unknown[] = [];

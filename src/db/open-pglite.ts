@@ -27,7 +27,7 @@ export async function openPglite(
     transaction: (fn) => pglite.transaction((tx) => fn(wrap(tx))),
     async sync() {
       await pglite.syncToFs();
-      if (dataDir) syncWal(dataDir);
+      if (dataDir) await syncWal(dataDir);
     },
     close: () => pglite.close(),
   };

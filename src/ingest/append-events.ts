@@ -1,5 +1,5 @@
 import type { Database } from "../db/database.js";
-import { insertRows } from "../db/insert-rows.js";
+import { insertRows, rowsPerStatement } from "../db/insert-rows.js";
 import type { Input } from "../engine/index.js";
 
 /** An event row as ingest appends it; the pipeline resolves its lead later. */
@@ -33,6 +33,8 @@ const COLUMNS = [
   "notify",
 ] as const;
 
+const ROWS_PER_STATEMENT = rowsPerStatement(COLUMNS.length);
+
 /** For each event given: its seq when it was stored now, or null when it was a duplicate. */
 export type AppendResult = (number | null)[];
 
@@ -42,28 +44,27 @@ export type AppendResult = (number | null)[];
  */
 export async function appendEvents(db: Database, events: readonly NewEvent[]): Promise<AppendResult> {
   if (events.length === 0) return [];
-  const inserted = await db.transaction((tx) =>
-    insertRows<{ workspace_id: string; message_id: string; seq: number }>(
-      tx,
-      "events",
-      COLUMNS,
-      events.map((e) => [
-        e.workspaceId,
-        e.input.id,
-        e.kind,
-        e.type,
-        e.userId,
-        e.anonymousId,
-        e.previousId,
-        e.leadId,
-        e.input.at,
-        e.receivedAt,
-        JSON.stringify(e.input),
-        e.notify,
-      ]),
-      "on conflict (workspace_id, message_id) do nothing returning workspace_id, message_id, seq",
-    ),
-  );
+  const rows = events.map((e) => [
+    e.workspaceId,
+    e.input.id,
+    e.kind,
+    e.type,
+    e.userId,
+    e.anonymousId,
+    e.previousId,
+    e.leadId,
+    e.input.at,
+    e.receivedAt,
+    JSON.stringify(e.input),
+    e.notify,
+  ]);
+  const suffix = "on conflict (workspace_id, message_id) do nothing returning workspace_id, message_id, seq";
+  type Inserted = { workspace_id: string; message_id: string; seq: number };
+  // One statement is atomic on its own; more (a very large import chunk) share a transaction.
+  const inserted =
+    rows.length <= ROWS_PER_STATEMENT
+      ? await insertRows<Inserted>(db, "events", COLUMNS, rows, suffix)
+      : await db.transaction((tx) => insertRows<Inserted>(tx, "events", COLUMNS, rows, suffix));
   await db.sync();
   const seqs = new Map(inserted.map((r) => [`${r.workspace_id}\u0000${r.message_id}`, r.seq]));
   return events.map((e) => {

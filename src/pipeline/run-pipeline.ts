@@ -13,6 +13,8 @@ import { sweepDecay } from "./sweep-decay.js";
 
 const RECENT = 10_000;
 
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 export interface PipelineStats {
   processed: number;
   transitions: number;
@@ -28,6 +30,8 @@ export interface PipelineOptions {
   batchSize: number;
   clock: () => number;
   pollMs?: number;
+  /** How long a partly filled batch waits for more events before the next one runs. */
+  coalesceMs?: number;
   decaySweepMs?: number;
   onError?: (e: unknown) => void;
   onBatch?: (processed: number, transitions: number, lagSeconds: number) => void;
@@ -203,7 +207,12 @@ export class Pipeline {
         this.stats.errors++;
         this.options.onError?.(e);
       }
-      if (n > 0 || this.woken || !this.running) continue;
+      if (!this.running || n >= this.options.batchSize) continue;
+      if (n > 0 || this.woken) {
+        // Let events that arrive together gather, so that one transaction takes them all.
+        await sleep(this.options.coalesceMs ?? 15);
+        continue;
+      }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, pollMs);
         this.wakeUp = () => {
