@@ -18,7 +18,7 @@ export interface StoredInput {
 
 export async function leadInputs(db: Queryable, ws: string, leadId: string): Promise<StoredInput[]> {
   const rows = await db.query<{ seq: number; received_at: number; input: Input }>(
-    "select seq, received_at, input from events where workspace_id = $1 and lead_id = $2 and processed order by seq",
+    "select seq, received_at, input from events where workspace_id = $1 and lead_id = $2 and processed order by processed_order",
     [ws, leadId],
   );
   return rows.map((r) => ({ seq: r.seq, receivedAt: r.received_at, input: r.input }));

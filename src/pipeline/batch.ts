@@ -166,7 +166,7 @@ export class Batch {
   async history(ctx: LeadContext): Promise<Input[]> {
     if (ctx.history) return ctx.history;
     const rows = await this.tx.query<{ input: Input }>(
-      "select input from events where workspace_id = $1 and lead_id = $2 and processed order by seq",
+      "select input from events where workspace_id = $1 and lead_id = $2 and processed order by processed_order",
       [this.ws, ctx.lead.id],
     );
     ctx.history = [...rows.map((r) => r.input), ...ctx.fresh];
@@ -233,13 +233,23 @@ export class Batch {
       ]),
       "on conflict (workspace_id, message_id) do nothing",
     );
-    if (processed.length > 0)
-      await tx.query(
-        `update events e set processed = true, lead_id = p.lead_id
-         from (select unnest($2::bigint[]) as seq, unnest($3::text[]) as lead_id) p
-         where e.workspace_id = $1 and e.seq = p.seq`,
-        [ws, processed.map((p) => p.seq), processed.map((p) => p.leadId)],
+    if (processed.length > 0) {
+      const order = await tx.query<{ n: number }>(
+        "select nextval('events_processed_order') as n from generate_series(1, $1)",
+        [processed.length],
       );
+      await tx.query(
+        `update events e set processed = true, lead_id = p.lead_id, processed_order = p.n
+         from (select unnest($2::bigint[]) as seq, unnest($3::text[]) as lead_id, unnest($4::bigint[]) as n) p
+         where e.workspace_id = $1 and e.seq = p.seq`,
+        [
+          ws,
+          processed.map((p) => p.seq),
+          processed.map((p) => p.leadId),
+          order.map((o) => o.n).sort((a, b) => a - b),
+        ],
+      );
+    }
     if (dropped.length > 0)
       await tx.query("delete from events where workspace_id = $1 and seq = any($2::bigint[])", [ws, dropped]);
   }

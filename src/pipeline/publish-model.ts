@@ -72,7 +72,7 @@ async function* everyLead(db: Queryable, ws: string) {
     if (rows.length === 0) return;
     const ids = rows.map((r) => r.id);
     const events = await db.query<{ lead_id: string; input: Input }>(
-      "select lead_id, input from events where workspace_id = $1 and lead_id = any($2) and processed order by seq",
+      "select lead_id, input from events where workspace_id = $1 and lead_id = any($2) and processed order by processed_order",
       [ws, ids],
     );
     const byLead = new Map<string, Input[]>(ids.map((id) => [id, []]));

@@ -175,7 +175,7 @@ export class Pipeline {
       this.failures.set(ws, f);
       if (isolating && f.attempts >= 3 && (await this.databaseAnswers())) {
         await this.db.query(
-          `update events set processed = true, error = $2
+          `update events set processed = true, lead_id = null, error = $2
            where workspace_id = $1 and seq = (select min(seq) from events where workspace_id = $1 and not processed)`,
           [ws, String((e as Error).stack ?? e).slice(0, 4000)],
         );

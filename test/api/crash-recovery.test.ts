@@ -392,7 +392,7 @@ describe.each(DATABASE_KINDS)("crash recovery of `qualify start` on %s", (kind) 
       for (const lead of leads) {
         const inputs = (
           await db.query<{ input: Input }>(
-            "select input from events where workspace_id = 'default' and lead_id = $1 and processed order by seq",
+            "select input from events where workspace_id = 'default' and lead_id = $1 and processed order by processed_order",
             [lead.id],
           )
         ).map((r) => r.input);

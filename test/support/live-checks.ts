@@ -40,12 +40,6 @@ export async function sendOne(service: TestService, call: Call): Promise<void> {
   await postIngest(service, `/v1/${type}`, body);
 }
 
-/** Sends calls one after another, each to its own endpoint, then waits for the pipeline. */
-export async function sendAndDrain(service: TestService, ...calls: Call[]): Promise<void> {
-  for (const c of calls) await sendOne(service, c);
-  await service.drain();
-}
-
 /** The stored version 1 of the model (the default model), compiled as the pipeline compiles it. */
 export async function storedModel(db: Queryable, version = 1): Promise<CompiledModel> {
   const rows = await db.query<{ source: string }>(
@@ -57,10 +51,10 @@ export async function storedModel(db: Queryable, version = 1): Promise<CompiledM
   return compileStored(source, version);
 }
 
-/** The lead's processed inputs, in ingest (seq) order. */
+/** The lead's processed inputs, in the order the pipeline processed them (ingest order). */
 export async function processedInputs(db: Queryable, leadId: string): Promise<Input[]> {
   const rows = await db.query<{ input: Input }>(
-    "select input from events where workspace_id = $1 and lead_id = $2 and processed order by seq",
+    "select input from events where workspace_id = $1 and lead_id = $2 and processed order by processed_order",
     [WS, leadId],
   );
   return rows.map((r) => r.input);

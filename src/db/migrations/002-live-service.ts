@@ -71,12 +71,16 @@ create table events (
   input jsonb not null,
   notify boolean not null default true,
   processed boolean not null default false,
+  -- The order the pipeline processed events in: the true ingest order (an insert can take a lower
+  -- seq than one committed before it).
+  processed_order bigint,
   -- Set when processing the event failed repeatedly and it was set aside.
   error text,
   primary key (workspace_id, seq),
   unique (workspace_id, message_id)
 );
 create index events_pending on events (workspace_id, seq) where not processed;
+create sequence events_processed_order;
 create index events_by_lead on events (workspace_id, lead_id, seq);
 
 create table leads (
