@@ -16,9 +16,13 @@ export interface LifecycleState {
   at: number | null;
   /** End of the cooldown after a recycle. */
   cool: number | null;
-  /** A hand-raiser waiting for the lead to become a lead, or for a block to lift, and its time. */
+  /**
+   * A hand-raiser waiting for the lead to become a lead, or for a block to lift: its id, its time
+   * and the input id of the hand-raise. States stored before `hrId` existed lack it: read it as null.
+   */
   hr: string | null;
   hrAt: number | null;
+  hrId: string | null;
   /**
    * Terminal disqualifiers that a user overrode while they held, as [index, time] pairs; each stays
    * waived until it stops holding at an input no older than the waiver.
@@ -37,7 +41,7 @@ export function emptyLifecycle(): LifecycleState {
     cool: null,
     hr: null,
     hrAt: null,
-
+    hrId: null,
     waived: [],
     mqlAt: null,
     why: null,
@@ -63,6 +67,8 @@ export const FACT_MOVES: Record<Exclude<Fact, "reinstated">, { from: readonly St
 /** Stages where the system itself may disqualify or qualify; later stages belong to sales. */
 const SYSTEM_STAGES: ReadonlySet<Stage> = new Set(["visitor", "subscriber", "lead", "mql", "recycled"]);
 const PRE_LEAD: ReadonlySet<Stage> = new Set(["visitor", "subscriber"]);
+/** Stages in which a waiting hand-raise may still qualify the lead. */
+const SETTLE_STAGES: ReadonlySet<Stage> = new Set(["visitor", "subscriber", "lead", "recycled"]);
 
 function meetsLeadCriteria(m: CompiledModel, s: ScoreState): boolean {
   return s.le && traitFacts(m, s).leadTraitsKnown;
@@ -83,18 +89,24 @@ export function newSinks(): Sinks {
   return { transitions: null, ignored: null };
 }
 
-/** The input being checked, and the scores as of its time once something needed them. */
+/**
+ * One check of the stage machine: at an input (`checkInput`), or once a batch is in (`settle`).
+ * The scores are read as of `at`, once something needs them; the transitions it makes are recorded
+ * against the input `inputId`, whose event time is `triggerAt`.
+ */
 interface Check {
   m: CompiledModel;
   L: LifecycleState;
   s: ScoreState;
-  input: Input;
   out: Sinks;
+  at: number;
+  triggerAt: number;
+  inputId: string;
   sheet: ScoreSheet | null;
 }
 
 function sheetOf(c: Check): ScoreSheet {
-  c.sheet ??= scoreAt(c.m, c.s, c.input.at);
+  c.sheet ??= scoreAt(c.m, c.s, c.at);
   return c.sheet;
 }
 
@@ -103,15 +115,15 @@ const upperScratch: number[] = [];
 
 /** Records a transition, stamped no earlier than the previous one, and moves the lead. */
 function move(c: Check, to: Stage, actor: Actor, rules: string[], reason: string, by?: string): void {
-  const { L, input } = c;
+  const { L, triggerAt } = c;
   const sh = sheetOf(c);
-  const at = L.at === null ? input.at : Math.max(L.at, input.at);
+  const at = L.at === null ? triggerAt : Math.max(L.at, triggerAt);
   const transition: Transition = {
     from: L.stage,
     to,
     at,
-    triggerAt: input.at,
-    inputId: input.id,
+    triggerAt,
+    inputId: c.inputId,
     actor,
     rules,
     reason,
@@ -125,12 +137,13 @@ function move(c: Check, to: Stage, actor: Actor, rules: string[], reason: string
     L.why = reason;
     L.whyRules = rules;
   }
-  if (to === "recycled") L.cool = input.at + c.m.cooldownMs;
+  if (to === "recycled") L.cool = triggerAt + c.m.cooldownMs;
   if (to === "mql") L.mqlAt = at;
   // A waiting hand-raise belongs to the stage it was made in.
   if (to === "recycled" || to === "mql" || to === "disqualified") {
     L.hr = null;
     L.hrAt = null;
+    L.hrId = null;
   }
   L.stage = to;
   L.at = at;
@@ -141,10 +154,26 @@ function isWaived(L: LifecycleState, idx: number): boolean {
   return false;
 }
 
+/** `first` followed by the ids of the terminal disqualifiers that hold and are not waived; null if none. */
+function terminalsHolding(
+  m: CompiledModel,
+  L: LifecycleState,
+  facts: TraitFacts,
+  first: string | null,
+): string[] | null {
+  let fired: string[] | null = first === null ? null : [first];
+  for (let i = 0; i < facts.terminal.length; i++) {
+    if (!facts.terminal[i] || isWaived(L, i)) continue;
+    fired ??= [];
+    fired.push(m.disqualifiers[i]?.id as string);
+  }
+  return fired;
+}
+
 /** Records a fact the stage does not allow; returns false, for `applyFact`. */
 function ignore(c: Check, reason: string): false {
   c.out.ignored ??= [];
-  c.out.ignored.push({ inputId: c.input.id, reason });
+  c.out.ignored.push({ inputId: c.inputId, reason });
   return false;
 }
 
@@ -182,7 +211,7 @@ export function checkInput(
   out: Sinks,
   route: ModelRoute,
 ): void {
-  const c: Check = { m, L, s, input, out, sheet: null };
+  const c: Check = { m, L, s, out, at: input.at, triggerAt: input.at, inputId: input.id, sheet: null };
   const facts = traitFacts(m, s);
   if (L.waived.length > 0) {
     // A late input sees older traits; only an input no older than the waiver can end it.
@@ -198,13 +227,7 @@ export function checkInput(
   if (input.kind === "fact" && !applyFact(c, input, facts)) return;
   if (!SYSTEM_STAGES.has(L.stage)) return;
 
-  let fired: string[] | null = null;
-  if (route.terminal) fired = [route.terminal.id];
-  for (let i = 0; i < facts.terminal.length; i++) {
-    if (!facts.terminal[i] || isWaived(L, i)) continue;
-    fired = fired ?? [];
-    fired.push(m.disqualifiers[i]?.id as string);
-  }
+  const fired = terminalsHolding(m, L, facts, route.terminal ? route.terminal.id : null);
   if (fired !== null) {
     move(c, "disqualified", "system", fired, `terminal disqualifier: ${fired.join(", ")}`);
     return;
@@ -215,6 +238,7 @@ export function checkInput(
     if (h !== undefined && (L.hrAt === null || input.at >= L.hrAt)) {
       L.hr = h;
       L.hrAt = input.at;
+      L.hrId = input.id;
     }
   }
 
@@ -228,7 +252,7 @@ export function checkInput(
   }
 
   if ((L.stage !== "lead" && L.stage !== "recycled") || facts.blockers.length > 0) return;
-  // A hand-raise waits for a later input; a late input from before it cannot use it.
+  // A hand-raise waits for a later input; a late input from before it cannot use it (`settle` may).
   if (L.hr !== null && L.hrAt !== null && input.at >= L.hrAt) {
     move(c, "mql", "system", [L.hr], `hand-raiser ${L.hr}`);
     return;
@@ -256,6 +280,27 @@ export function checkInput(
       explainCondition(m.spec.qualification.mql, ctx).text,
     );
   } else if (m.mqlMonotone) rememberFailedCheck(L, s, input.at, facts);
+}
+
+/**
+ * Runs once the inputs of a `step` or `replay` are all folded in, so `s` holds every input known.
+ * A late input is checked with the traits of its own time and cannot use a hand-raise made after
+ * it; so a hand-raise can be left waiting although, with everything known now, it would qualify
+ * the lead (say, an anonymous demo request, then the late identify that gives its email). Checked
+ * here against the current traits: if the person meets the lead criteria and no disqualifier
+ * holds, it becomes a lead if it was not one, and the hand-raise qualifies it, as of the
+ * hand-raise. In time order this never fires: the input that made the lead already did it.
+ */
+export function settle(m: CompiledModel, L: LifecycleState, s: ScoreState, out: Sinks): void {
+  const hr = L.hr;
+  const hrAt = L.hrAt;
+  if (hr === null || hrAt === null || s.at === null || hrAt > s.at || !SETTLE_STAGES.has(L.stage)) return;
+  const facts = traitFacts(m, s);
+  if (terminalsHolding(m, L, facts, null) !== null || !meetsLeadCriteria(m, s)) return;
+  const c: Check = { m, L, s, out, at: s.at, triggerAt: hrAt, inputId: L.hrId ?? hr, sheet: null };
+  if (PRE_LEAD.has(L.stage)) move(c, "lead", "system", [], m.leadReason);
+  if (facts.blockers.length > 0) return;
+  move(c, "mql", "system", [hr], `hand-raiser ${hr}`);
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   mqlContext,
   newSinks,
   type Sinks,
+  settle,
 } from "./lifecycle.js";
 import type { CompiledModel } from "./model/compile-model.js";
 import { scoreAt, scoresByName } from "./score-at.js";
@@ -79,8 +80,9 @@ function assertModel(m: CompiledModel, st: LeadState) {
 }
 
 /**
- * The one loop every mode shares. `merged` is in (at, id) order; each input is folded into the
- * score state, and the stage machine runs for those marked new, with the scores as of its time.
+ * The loop `replay` and `evaluate` share. `merged` is in (at, id) order; each input is folded into
+ * the score state, and the stage machine runs for those marked new, with the scores as of its time.
+ * Then the stage machine settles with everything known, as after a `step`.
  */
 function run(
   m: CompiledModel,
@@ -93,6 +95,7 @@ function run(
     const route = foldInput(m, st.s, input, ids);
     if (isNew) checkInput(m, st.l, st.s, input, out, route);
   }
+  settle(m, st.l, st.s, out);
   return out;
 }
 
@@ -113,6 +116,7 @@ export function step(m: CompiledModel, state: LeadState, inputs: readonly Input[
   if (first && !isInOrder(s, first)) return { needsReplayFrom: first.at };
   const out = newSinks();
   for (const input of batch) checkInput(m, state.l, s, input, out, foldInput(m, s, input));
+  settle(m, state.l, s, out);
   state.asOf = Math.max(t, s.at ?? t, state.asOf);
   return { state, transitions: out.transitions ?? NONE, ignored: out.ignored ?? NONE };
 }

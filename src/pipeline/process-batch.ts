@@ -36,6 +36,8 @@ export interface EventOutcome {
   leadId: string | null;
   transitions: readonly Transition[];
   ignored: readonly IgnoredInput[];
+  /** Set when processing the event failed repeatedly and it was set aside (not processed). */
+  failed?: string;
 }
 
 export interface BatchResult {
@@ -157,6 +159,7 @@ export async function processBatch(
           previousId: p.previous_id,
           at: input.at,
           messageId: input.id,
+          notify: p.notify,
         });
       } else {
         ctx = p.lead_id === null ? undefined : await batch.lead(p.lead_id);

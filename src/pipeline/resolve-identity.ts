@@ -15,6 +15,8 @@ export interface Identities {
   previousId: string | null;
   at: number;
   messageId: string;
+  /** False for imported history: a merge is recorded, but no notification is sent. */
+  notify: boolean;
 }
 
 function claimUser(batch: Batch, ctx: LeadContext, userId: string, at: number) {
@@ -36,7 +38,14 @@ export async function resolveLead(batch: Batch, e: Identities): Promise<LeadCont
 
   if (byUser && byAnon && byUser !== byAnon) {
     if (byAnon.lead.userId === null)
-      return mergeLeads(batch, byAnon, byUser, e.at, `anonymous ${e.anonymousId} identified as ${e.userId}`);
+      return mergeLeads(
+        batch,
+        byAnon,
+        byUser,
+        e.at,
+        `anonymous ${e.anonymousId} identified as ${e.userId}`,
+        e.notify,
+      );
     flag(byUser, "shared-browser");
     return byUser;
   }
@@ -68,7 +77,7 @@ async function resolveAlias(batch: Batch, e: Identities, userId: string, previou
   const previous =
     (await batch.identity("user", previousId)) ?? (await batch.identity("anonymous", previousId));
   if (target && previous && target !== previous)
-    return mergeLeads(batch, previous, target, e.at, `alias ${previousId} → ${userId}`);
+    return mergeLeads(batch, previous, target, e.at, `alias ${previousId} → ${userId}`, e.notify);
   if (target) {
     if (!previous) batch.bind("anonymous", previousId, target.lead.id);
     return target;
