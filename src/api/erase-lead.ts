@@ -3,9 +3,10 @@ import { addTombstones, type TombstoneKind } from "../pipeline/tombstones.js";
 import { loadLead } from "./lead-queries.js";
 
 /**
- * Erasure (GDPR): the lead's events, traits, state, identities and transitions are deleted, with the
- * leads merged into it. Hashed tombstones of its userIds, anonymousIds and email stop retries and
- * late events from recreating it; only anonymised counts are kept. Runs between pipeline batches.
+ * Erasure (GDPR): the lead's events, traits, state, identities, transitions, merges and
+ * notifications are deleted, with the leads merged into it. Hashed tombstones of its userIds,
+ * anonymousIds and email stop retries and late events from recreating it; only anonymised counts
+ * are kept. Runs between pipeline batches.
  */
 export async function eraseLead(db: Database, ws: string, id: string) {
   return db.transaction(async (tx) => {
@@ -26,9 +27,12 @@ export async function eraseLead(db: Database, ws: string, id: string) {
     await addTombstones(tx, ws, marks);
     const users = idents.filter((i) => i.kind === "user").map((i) => i.value);
     const anons = idents.filter((i) => i.kind === "anonymous").map((i) => i.value);
-    const events = await tx.query(
+    // Besides the lead's own events: those not yet tied to a lead, that is pending ones and ones set
+    // aside after failing (processed, with no lead), that name one of its identities.
+    const events = await tx.query<{ seq: number; message_id: string; processed: boolean }>(
       `delete from events where workspace_id = $1 and (lead_id = any($2)
-         or (not processed and (user_id = any($3) or anonymous_id = any($4)))) returning seq`,
+         or ((not processed or lead_id is null) and (user_id = any($3) or anonymous_id = any($4)
+           or previous_id = any($3) or previous_id = any($4)))) returning seq, message_id, processed`,
       [ws, ids, users, anons],
     );
     const transitions = await tx.query(
@@ -36,10 +40,10 @@ export async function eraseLead(db: Database, ws: string, id: string) {
       [ws, ids],
     );
     await tx.query("delete from identities where workspace_id = $1 and lead_id = any($2)", [ws, ids]);
-    await tx.query(
-      "delete from outbox where workspace_id = $1 and lead_id = any($2) and delivered_at is null",
-      [ws, ids],
-    );
+    // Delivered notifications too: their payloads hold the lead's ids, scores and merge reasons
+    // (which name its userIds and anonymousIds). Their idempotency keys are moot: tombstones stop
+    // the lead from coming back.
+    await tx.query("delete from outbox where workspace_id = $1 and lead_id = any($2)", [ws, ids]);
     await tx.query(
       "delete from lead_merges where workspace_id = $1 and (from_lead = any($2) or into_lead = any($2))",
       [ws, ids],
@@ -50,6 +54,12 @@ export async function eraseLead(db: Database, ws: string, id: string) {
        values ($1, $2, $3, $4, $5)`,
       [ws, lead.stage, lead.firstMqlAt !== null, events.length, transitions.length],
     );
-    return { erased: ids, eventsDeleted: events.length, transitionsDeleted: transitions.length };
+    return {
+      erased: ids,
+      eventsDeleted: events.length,
+      transitionsDeleted: transitions.length,
+      /** Deleted events that were still pending: a request waiting for one is answered (see the route). */
+      pendingDeleted: events.filter((e) => !e.processed).map((e) => ({ seq: e.seq, inputId: e.message_id })),
+    };
   });
 }

@@ -60,9 +60,25 @@ function fromFastify(e: FastifyError): QualifyError | null {
   return null;
 }
 
+/**
+ * SQLSTATEs the database answers when a value from the request cannot be stored or compared: a
+ * string holding U+0000 (text, or jsonb's \u0000), an integer out of its column's range. A lead id,
+ * query parameter or name in a body can carry them; they are the client's error, not a 500.
+ */
+const BAD_VALUE_SQLSTATES = new Set(["22021", "22P05", "22003"]);
+
+function fromDatabase(e: unknown): QualifyError | null {
+  const code = (e as { code?: unknown }).code;
+  if (typeof code !== "string" || !BAD_VALUE_SQLSTATES.has(code)) return null;
+  return new QualifyError("INPUT_INVALID", `a value in the request cannot be used: ${(e as Error).message}`, [
+    { path: "(request)", message: "holds U+0000, or a number out of range" },
+  ]);
+}
+
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error, req, reply) => {
-    const e = error instanceof QualifyError ? error : fromFastify(error as FastifyError);
+    const e =
+      error instanceof QualifyError ? error : (fromFastify(error as FastifyError) ?? fromDatabase(error));
     if (e) return reply.status(e.status).send(errorBody(e));
     req.log.error({ err: error }, "unhandled error");
     return reply.status(500).send({ error: "INTERNAL", message: "internal error; see the server log" });

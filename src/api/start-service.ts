@@ -72,7 +72,9 @@ export async function startService(
       await app.listen({ port: config.port, host: config.host });
       const address = app.server.address();
       const port = typeof address === "object" && address ? address.port : config.port;
-      url = `http://127.0.0.1:${port}`;
+      // A wildcard address is reached on loopback; a specific one only on itself.
+      const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
+      url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
       if (!config.databaseUrl && !opts.db)
         advertiseLock(config.dataDir, { url, token: service.localToken as string });
     }

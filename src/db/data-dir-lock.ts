@@ -57,8 +57,9 @@ export interface LockInfo {
 export function advertiseLock(dataDir: string, info: { url: string; token: string }): void {
   const file = join(dataDir, LOCK_FILE);
   const current = JSON.parse(readFileSync(file, "utf8")) as LockInfo;
-  writeFileSync(file, `${JSON.stringify({ ...current, ...info })}\n`, { mode: 0o600 });
+  // Owner-only before the token is written: `mode` applies only to a new file, and this one exists.
   chmodSync(file, 0o600);
+  writeFileSync(file, `${JSON.stringify({ ...current, ...info })}\n`, { mode: 0o600 });
 }
 
 /** The lock's holder when it is a live process, else null. */

@@ -41,7 +41,11 @@ export async function mergeLeads(
     ]);
   const fromHistory = await batch.history(from);
   const intoHistory = await batch.history(into);
-  const fromFirst = stageRank(from.lead.stage) > stageRank(into.lead.stage);
+  // The stage the engine holds now: the `stage` column is refreshed only at the end of the batch, so
+  // a lead that qualified earlier in this batch still reads as its old stage there (and merging it
+  // as the less advanced lead would replay its hand-raise and fire a second MQL).
+  const stageOf = (c: LeadContext) => c.lead.state?.l.stage ?? c.lead.stage;
+  const fromFirst = stageRank(stageOf(from)) > stageRank(stageOf(into));
   const base = structuredClone(fromFirst ? from.lead.state : into.lead.state);
   if (base === null) throw new Error(`lead ${(fromFirst ? from : into).lead.id} has no state`);
   const known: Input[] = fromFirst ? fromHistory : intoHistory;

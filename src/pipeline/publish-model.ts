@@ -55,7 +55,9 @@ function rescore(m: CompiledModel, lead: LeadRecord, inputs: Input[], opts: Publ
   let wouldHaveQualifiedAt: number | null = null;
   if (PRE_MQL.has(lead.stage)) {
     const fresh = replayInIngestOrder(m, inputs, opts.now);
-    const mql = fresh.transitions.find((t) => t.to === "mql");
+    // The qualification the new model's history ends in: the last one (a recycled lead may have
+    // qualified before, and been recycled, under the new model too).
+    const mql = fresh.transitions.findLast((t) => t.to === "mql");
     if (mql && fresh.state.l.stage === "mql") wouldHaveQualifiedAt = mql.at;
   }
   const active = (lead.lastEventAt ?? lead.firstSeenAt) >= opts.now - opts.activeDays * DAY;

@@ -108,6 +108,22 @@ export class Pipeline {
     });
   }
 
+  /**
+   * Answers the waiters of events that will never be processed here: deleted by an erasure, or set
+   * aside after failing. Without this, a request waiting on such an event would wait forever.
+   */
+  settle(seqs: readonly number[], outcome: EventOutcome): void {
+    for (const seq of seqs) {
+      this.recent.set(seq, outcome);
+      if (this.recent.size > RECENT) this.recent.delete(this.recent.keys().next().value as number);
+      const w = this.waiters.get(seq);
+      if (w) {
+        this.waiters.delete(seq);
+        w(outcome);
+      }
+    }
+  }
+
   /** Runs `fn` between batches, with processing held off until it ends. */
   exclusive<T>(fn: () => Promise<T>): Promise<T> {
     return this.mutex.run(fn);
@@ -174,13 +190,23 @@ export class Pipeline {
       f.attempts = isolating ? f.attempts + 1 : 0;
       this.failures.set(ws, f);
       if (isolating && f.attempts >= 3 && (await this.databaseAnswers())) {
-        await this.db.query(
+        const error = String((e as Error).stack ?? e).slice(0, 4000);
+        const aside = await this.db.query<{ seq: number }>(
           `update events set processed = true, lead_id = null, error = $2
-           where workspace_id = $1 and seq = (select min(seq) from events where workspace_id = $1 and not processed)`,
-          [ws, String((e as Error).stack ?? e).slice(0, 4000)],
+           where workspace_id = $1 and seq = (select min(seq) from events where workspace_id = $1 and not processed)
+           returning seq`,
+          [ws, error],
         );
         this.failures.delete(ws);
         this.stats.quarantined++;
+        // A request waiting on the event (a stage fact) learns that it failed.
+        for (const a of aside)
+          this.settle([a.seq], {
+            leadId: null,
+            transitions: [],
+            ignored: [],
+            failed: `processing failed repeatedly; the event was set aside: ${(e as Error).message ?? e}`,
+          });
       }
       throw e;
     }

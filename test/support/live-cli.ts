@@ -1,26 +1,22 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
+import { baseEnv, freePort, type QualifyProcess, spawnQualify } from "./qualify-process.js";
 
 /**
- * A real `qualify start` in a child process on a data directory of its own, and the CLI run as a
- * user would, each command a process of its own. The environment is only what a test passes (and
- * PATH/HOME), so a DATABASE_URL of the test run does not leak into the CLI.
+ * A real `qualify start` in a child process on a data directory of its own (started through
+ * `spawnQualify`), and the CLI run as a user would, each command a process of its own. The
+ * environment is only what a test passes (and PATH/HOME), so a DATABASE_URL of the test run does not
+ * leak into the CLI.
  */
+
+export { freePort };
 
 export interface CliResult {
   code: number | null;
   stdout: string;
   stderr: string;
 }
-
-const baseEnv = () => ({
-  PATH: process.env.PATH ?? "",
-  HOME: process.env.HOME ?? "",
-  // Progress bars draw only on a terminal; keep colours out of the output too.
-  NO_COLOR: "1",
-});
 
 /**
  * Runs `bin/qualify.js` with exactly `env` (plus PATH and HOME). Asynchronous, so that this process
@@ -49,23 +45,10 @@ export function qualify(args: string[], env: Record<string, string>, timeout = 6
   });
 }
 
-/** A TCP port nothing listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const address = srv.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 export interface LiveServer {
   url: string;
-  child: ChildProcess;
-  /** Everything the server wrote to stdout and stderr so far. */
+  child: QualifyProcess["child"];
+  /** Everything the server wrote so far: its stdout, then its stderr. */
   output(): string;
   /** SIGTERM, then the exit code. */
   stop(): Promise<number | null>;
@@ -87,49 +70,29 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * (the first creation of a PGlite directory takes several seconds).
  */
 export async function startLiveServer(env: Record<string, string>, timeoutMs = 90_000): Promise<LiveServer> {
-  const port = Number(env.PORT);
-  const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ["bin/qualify.js", "start"], {
-    env: { ...baseEnv(), ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  child.stdout?.on("data", (d: Buffer) => {
-    out += d.toString("utf8");
-  });
-  child.stderr?.on("data", (d: Buffer) => {
-    out += d.toString("utf8");
-  });
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  let done = false;
-  void exited.then(() => {
-    done = true;
-  });
+  const proc = spawnQualify(env);
+  const output = () => proc.stdout() + proc.stderr();
   const lock = env.QUALIFY_DATA_DIR ? join(env.QUALIFY_DATA_DIR, "qualify.lock") : null;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (done) throw new Error(`qualify start exited early:\n${out}`);
+    if (proc.exit()) throw new Error(`qualify start exited early:\n${output()}`);
     if (Date.now() > deadline) {
-      child.kill("SIGKILL");
-      throw new Error(`qualify start did not become healthy within ${timeoutMs} ms:\n${out}`);
+      await proc.kill9();
+      throw new Error(`qualify start did not become healthy within ${timeoutMs} ms:\n${output()}`);
     }
-    const healthy = await fetch(`${url}/healthz`)
+    const healthy = await fetch(`${proc.url}/healthz`)
       .then((r) => r.ok)
       .catch(() => false);
-    const advertised = lock === null || lockUrl(lock) === url;
+    const advertised = lock === null || lockUrl(lock) === proc.url;
     if (healthy && advertised) break;
     await sleep(100);
   }
   return {
-    url,
-    child,
-    output: () => out,
+    url: proc.url,
+    child: proc.child,
+    output,
     async stop() {
-      if (!done) child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-      const code = await exited;
-      clearTimeout(timer);
-      return code;
+      return (await proc.stop()).code;
     },
   };
 }

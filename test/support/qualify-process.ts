@@ -39,13 +39,25 @@ export interface QualifyProcess {
 }
 
 /**
- * Starts `node bin/qualify.js start` with only the environment given (plus PATH and HOME), so that
- * nothing from the test run's environment (DATABASE_URL, say) leaks in.
+ * The environment every child `qualify` gets besides what a test passes: nothing from the test
+ * run's own (DATABASE_URL, say) leaks in. Progress bars draw only on a terminal; NO_COLOR keeps
+ * colours out of the output too.
+ */
+export const baseEnv = (): Record<string, string> => ({
+  PATH: process.env.PATH ?? "",
+  HOME: process.env.HOME ?? "",
+  NO_COLOR: "1",
+});
+
+/**
+ * Starts `node bin/qualify.js start` with only the environment given (plus `baseEnv`, and HOST
+ * 127.0.0.1 unless given). The one way tests start the server as a child process: crash-recovery
+ * uses it directly, `startLiveServer` (live-cli.ts) on top of it.
  */
 export function spawnQualify(env: Record<string, string>, args: string[] = []): QualifyProcess {
   const child = spawn(process.execPath, ["bin/qualify.js", "start", ...args], {
     cwd: process.cwd(),
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", HOST: "127.0.0.1", ...env },
+    env: { ...baseEnv(), HOST: "127.0.0.1", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";

@@ -197,6 +197,8 @@ export function leadRoutes(app: FastifyInstance, service: Service): void {
         },
       ]);
       const outcome = seq == null ? undefined : await service.pipeline.waitFor(seq);
+      // A server-side failure: a 500, logged (the fact stays stored, set aside, with its error).
+      if (outcome?.failed) throw new Error(outcome.failed);
       const ignored = outcome?.ignored[0];
       if (ignored)
         throw new QualifyError("CONFLICT", `${req.body.fact} ignored: ${ignored.reason}`, [
@@ -222,7 +224,18 @@ export function leadRoutes(app: FastifyInstance, service: Service): void {
     },
     async (req) => {
       const ws = req.user?.workspaceId ?? "default";
-      return service.pipeline.exclusive(() => eraseLead(service.db, ws, req.params.id));
+      const { pendingDeleted, ...erased } = await service.pipeline.exclusive(() =>
+        eraseLead(service.db, ws, req.params.id),
+      );
+      // A stage fact of the lead still pending was deleted with it: its request is answered as the
+      // pipeline answers a fact whose lead is gone.
+      for (const { seq, inputId } of pendingDeleted)
+        service.pipeline.settle([seq], {
+          leadId: null,
+          transitions: [],
+          ignored: [{ inputId, reason: "the lead was erased" }],
+        });
+      return erased;
     },
   );
 }

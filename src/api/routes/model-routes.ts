@@ -91,7 +91,12 @@ export function modelRoutes(app: FastifyInstance, service: Service): void {
     },
     async (req, reply) => {
       const w = ws(req.user);
-      const model = await addModel(service.db, w, req.body.source);
+      // A version is numbered max + 1: under the workspace row's lock, concurrent stores take turns
+      // instead of colliding on the same number (a 500 on PostgreSQL).
+      const model = await service.db.transaction(async (tx) => {
+        await tx.query("select id from workspaces where id = $1 for update", [w]);
+        return addModel(tx, w, req.body.source);
+      });
       const preview = await previewModel(service.db, w, model.version, {
         activeDays: req.body.activeDays,
         now: service.clock(),

@@ -1,5 +1,6 @@
 import { createInterface } from "node:readline/promises";
 import type { Command } from "commander";
+import { ERROR_CODES, type ErrorCode, QualifyError } from "../../errors.js";
 import type { Preview } from "../../pipeline/publish-model.js";
 import { progressBar } from "../progress.js";
 import { readModelFile, readText } from "../read-files.js";
@@ -59,25 +60,32 @@ export function registerModelPublish(model: Command): void {
         }
         let bar: ReturnType<typeof progressBar> | null = null;
         let result: Record<string, unknown> | null = null;
-        await client.stream(
-          "POST",
-          `/api/models/${stored.version}/publish`,
-          { confirm: true, activeDays },
-          (line) => {
+        // The bar is stopped whatever happens (it hides the terminal's cursor while it draws).
+        await client
+          .stream("POST", `/api/models/${stored.version}/publish`, { confirm: true, activeDays }, (line) => {
             const progress = line.progress as { done: number; total: number } | undefined;
             if (progress) {
               bar ??= progressBar("rescore", progress.total);
               bar.update(progress.done);
             } else if (line.result) result = line.result as Record<string, unknown>;
-            else if (line.error) throw new Error(String(line.message));
-          },
-        );
-        (bar as ReturnType<typeof progressBar> | null)?.stop();
+            else if (line.error) {
+              // The error as the CLI reports every error: its message, exit code 1.
+              const code = line.error as ErrorCode;
+              throw new QualifyError(code in ERROR_CODES ? code : "NOT_READY", String(line.message));
+            }
+          })
+          .finally(() => (bar as ReturnType<typeof progressBar> | null)?.stop());
         const r = result as { rescored: number; newlyQualified: number; skippedInactive: number } | null;
-        if (r)
-          process.stdout.write(
-            `Published model v${stored.version}: ${r.rescored} leads rescored, ${r.newlyQualified} newly qualified, ${r.skippedInactive} inactive leads left to qualify at their next event.\n`,
+        // A stream that ends without its result (the server stopped, the connection was cut) is a
+        // failure: the publish may or may not have committed.
+        if (!r)
+          throw new QualifyError(
+            "NOT_READY",
+            `publishing model v${stored.version}: the server's answer ended without a result; check GET /api/models/history`,
           );
+        process.stdout.write(
+          `Published model v${stored.version}: ${r.rescored} leads rescored, ${r.newlyQualified} newly qualified, ${r.skippedInactive} inactive leads left to qualify at their next event.\n`,
+        );
       });
     });
 }
