@@ -77,7 +77,11 @@ export function importRoutes(app: FastifyInstance, service: Service): void {
       const accepted = seqs.filter((s) => s !== null).length;
       service.metrics.ingested.inc({ endpoint: "import" }, accepted);
       service.metrics.rejected.inc({ reason: "import" }, rejected.length);
-      return { accepted, duplicates: rows.length - accepted, rejected };
+      const lastSeq = seqs.reduce<number | null>(
+        (m, s) => (s !== null && (m === null || s > m) ? s : m),
+        null,
+      );
+      return { accepted, duplicates: rows.length - accepted, rejected, lastSeq };
     },
   );
 
@@ -88,13 +92,21 @@ export function importRoutes(app: FastifyInstance, service: Service): void {
       schema: {
         tags: ["operations"],
         security,
-        summary: "Processing status: events pending, processed, lag",
+        summary: "Processing status: events pending (up to `through`, a seq), processed, lag",
+        querystring: z.object({
+          through: z.coerce
+            .number()
+            .int()
+            .min(0)
+            .optional()
+            .describe("count only events stored up to this seq"),
+        }),
       },
     },
     async (req) => {
       const rows = await service.db.query<{ n: number }>(
-        "select count(*)::int as n from events where workspace_id = $1 and not processed",
-        [req.user?.workspaceId ?? "default"],
+        "select count(*)::int as n from events where workspace_id = $1 and not processed and seq <= $2",
+        [req.user?.workspaceId ?? "default", req.query.through ?? Number.MAX_SAFE_INTEGER],
       );
       return { pending: rows[0]?.n ?? 0, ...service.pipeline.stats };
     },

@@ -19,29 +19,34 @@ export function registerImport(program: Command): void {
         let accepted = 0;
         let duplicates = 0;
         const rejected: { line: number; field: string; reason: string }[] = [];
+        let lastSeq = 0;
         const upload = progressBar("import", lines.length);
         for (let start = 0; start < lines.length; start += CHUNK) {
-          const r = await client.call<{ accepted: number; duplicates: number; rejected: typeof rejected }>(
-            "POST",
-            "/api/import",
-            {
-              lines: lines.slice(start, start + CHUNK),
-              firstLine: start + 1,
-              notify: o.notify === true,
-            },
-          );
+          const r = await client.call<{
+            accepted: number;
+            duplicates: number;
+            rejected: typeof rejected;
+            lastSeq: number | null;
+          }>("POST", "/api/import", {
+            lines: lines.slice(start, start + CHUNK),
+            firstLine: start + 1,
+            notify: o.notify === true,
+          });
           accepted += r.accepted;
           duplicates += r.duplicates;
           rejected.push(...r.rejected);
+          lastSeq = Math.max(lastSeq, r.lastSeq ?? 0);
           upload.update(Math.min(lines.length, start + CHUNK));
         }
         upload.stop();
-        let status = await client.call<{ pending: number }>("GET", "/api/pipeline");
+        // Wait for this import's events only, not for whatever else the server is busy with.
+        const pipeline = `/api/pipeline?through=${lastSeq}`;
+        let status = await client.call<{ pending: number }>("GET", pipeline);
         const scoring = progressBar("score ", status.pending);
         const total = status.pending;
         while (status.pending > 0) {
           await new Promise((r) => setTimeout(r, 200));
-          status = await client.call<{ pending: number }>("GET", "/api/pipeline");
+          status = await client.call<{ pending: number }>("GET", pipeline);
           scoring.update(Math.max(0, total - status.pending));
         }
         scoring.update(total);
