@@ -113,14 +113,17 @@ export class Pipeline {
    * aside after failing. Without this, a request waiting on such an event would wait forever.
    */
   settle(seqs: readonly number[], outcome: EventOutcome): void {
-    for (const seq of seqs) {
-      this.recent.set(seq, outcome);
-      if (this.recent.size > RECENT) this.recent.delete(this.recent.keys().next().value as number);
-      const w = this.waiters.get(seq);
-      if (w) {
-        this.waiters.delete(seq);
-        w(outcome);
-      }
+    for (const seq of seqs) this.answer(seq, outcome);
+  }
+
+  /** Remembers what happened to an event and tells whoever waits for it. */
+  private answer(seq: number, outcome: EventOutcome): void {
+    this.recent.set(seq, outcome);
+    if (this.recent.size > RECENT) this.recent.delete(this.recent.keys().next().value as number);
+    const w = this.waiters.get(seq);
+    if (w) {
+      this.waiters.delete(seq);
+      w(outcome);
     }
   }
 
@@ -153,15 +156,7 @@ export class Pipeline {
         this.stats.lagSeconds = lag;
         this.stats.batches++;
         this.options.onBatch?.(r.processed, r.transitions, lag);
-        for (const [seq, outcome] of r.outcomes) {
-          this.recent.set(seq, outcome);
-          if (this.recent.size > RECENT) this.recent.delete(this.recent.keys().next().value as number);
-          const w = this.waiters.get(seq);
-          if (w) {
-            this.waiters.delete(seq);
-            w(outcome);
-          }
-        }
+        for (const [seq, outcome] of r.outcomes) this.answer(seq, outcome);
       }
       if (n === 0) this.stats.lagSeconds = 0;
       return n;
