@@ -11,6 +11,17 @@ const secret = (name: string) =>
     .min(16, { error: `${name} must be at least 16 characters` })
     .optional();
 
+/** A whole number in a range, from a variable's text; the message names the range and the value. */
+const wholeNumber = (min: number, max: number, fallback: number) => {
+  const range = `expected a whole number from ${min} to ${max}`;
+  return z
+    .string()
+    .regex(/^\d+$/, { error: (iss) => `${range}, got '${String(iss.input)}'` })
+    .default(String(fallback))
+    .transform(Number)
+    .pipe(z.number().min(min, { error: range }).max(max, { error: range }));
+};
+
 const schema = z.object({
   QUALIFY_DATA_DIR: z.string().min(1).default("./data"),
   DATABASE_URL: z
@@ -19,7 +30,7 @@ const schema = z.object({
       error: (iss) => `expected a postgres:// URL, got '${String(iss.input)}'`,
     })
     .optional(),
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  PORT: wholeNumber(0, 65535, 3000),
   HOST: z.string().min(1).default("0.0.0.0"),
   QUALIFY_MODEL: z.string().min(1).default("models/default.yaml"),
   QUALIFY_WRITE_KEY: secret("QUALIFY_WRITE_KEY"),
@@ -27,8 +38,8 @@ const schema = z.object({
   QUALIFY_URL: z.url({ error: "expected an http(s) URL such as http://localhost:3000" }).optional(),
   QUALIFY_TOKEN: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-  QUALIFY_DECAY_SWEEP_MINUTES: z.coerce.number().int().min(1).default(1440),
-  QUALIFY_PIPELINE_BATCH: z.coerce.number().int().min(1).max(10_000).default(500),
+  QUALIFY_DECAY_SWEEP_MINUTES: wholeNumber(1, 525_600, 1440),
+  QUALIFY_PIPELINE_BATCH: wholeNumber(1, 10_000, 500),
 });
 
 export interface Config {
