@@ -38,7 +38,7 @@ const schema = z.object({
   QUALIFY_URL: z.url({ error: "expected an http(s) URL such as http://localhost:3000" }).optional(),
   QUALIFY_TOKEN: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-  QUALIFY_DECAY_SWEEP_MINUTES: wholeNumber(1, 525_600, 1440),
+  QUALIFY_DECAY_SWEEP_MINUTES: wholeNumber(1, 1_000_000_000, 1440),
   QUALIFY_PIPELINE_BATCH: wholeNumber(1, 10_000, 500),
 });
 
