@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance } from "fastify";
 import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
+import { isDatabaseUnavailable } from "../db/database-unavailable.js";
 import { ERROR_CODES, type ErrorCode, QualifyError } from "../errors.js";
 
 /**
@@ -68,6 +69,10 @@ function fromFastify(e: FastifyError): QualifyError | null {
 const BAD_VALUE_SQLSTATES = new Set(["22021", "22P05", "22003"]);
 
 function fromDatabase(e: unknown): QualifyError | null {
+  if (isDatabaseUnavailable(e))
+    return new QualifyError("NOT_READY", "the database is unavailable; retry shortly", [
+      { path: "(database)", message: "unreachable or not accepting connections" },
+    ]);
   const code = (e as { code?: unknown }).code;
   if (typeof code !== "string" || !BAD_VALUE_SQLSTATES.has(code)) return null;
   return new QualifyError("INPUT_INVALID", `a value in the request cannot be used: ${(e as Error).message}`, [
@@ -79,7 +84,11 @@ export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error, req, reply) => {
     const e =
       error instanceof QualifyError ? error : (fromFastify(error as FastifyError) ?? fromDatabase(error));
-    if (e) return reply.status(e.status).send(errorBody(e));
+    if (e) {
+      // SDKs retry a 503 after Retry-After; nothing was stored, so the retry loses nothing.
+      if (e.status === 503) reply.header("Retry-After", "5");
+      return reply.status(e.status).send(errorBody(e));
+    }
     req.log.error({ err: error }, "unhandled error");
     return reply.status(500).send({ error: "INTERNAL", message: "internal error; see the server log" });
   });
