@@ -7,6 +7,7 @@ import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { startService } from "../src/api/start-service.js";
 import { loadConfig } from "../src/config/load-config.js";
+import { withDatabase } from "../src/db/database-url.js";
 import { fmt, verdict } from "./measure.js";
 
 /**
@@ -20,12 +21,6 @@ const BATCH = 100;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = 10;
 const TARGET_OF_COPY = 0.5;
-
-function withDatabase(url: string, name: string): string {
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
 
 /** A batch body whose messageIds autocannon makes unique per request (`[<id>]`). */
 function batchBody(writeKey?: string): string {

@@ -75,6 +75,12 @@ export function requireRole(service: Service, roles: readonly Role[]) {
   };
 }
 
+/** The workspace of the request's user; routes call it after `requireRole` has set the user. */
+export function workspaceOf(req: FastifyRequest): string {
+  if (!req.user) throw unauthorized("send an API token as 'Authorization: Bearer <token>'");
+  return req.user.workspaceId;
+}
+
 export const ANY_ROLE: readonly Role[] = ["admin", "marketer", "sales"];
 export const MARKETING: readonly Role[] = ["admin", "marketer"];
 export const ADMIN: readonly Role[] = ["admin"];

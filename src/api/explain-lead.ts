@@ -1,28 +1,13 @@
-import type { Queryable } from "../db/database.js";
-import { type CompiledModel, type Contribution, evaluate, type Input, summarize } from "../engine/index.js";
+import { type CompiledModel, type Contribution, evaluate, summarize } from "../engine/index.js";
 import { QualifyError } from "../errors.js";
+import type { StoredInput } from "../pipeline/lead-inputs.js";
 import type { LeadRecord } from "../pipeline/lead-record.js";
+import { isoTime as iso } from "./lead-queries.js";
 
 /**
  * Explanations are not stored: the lead's stored inputs are replayed through the engine, which is
  * pure, so the answer equals what live processing computed.
  */
-
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-
-export interface StoredInput {
-  seq: number;
-  receivedAt: number;
-  input: Input;
-}
-
-export async function leadInputs(db: Queryable, ws: string, leadId: string): Promise<StoredInput[]> {
-  const rows = await db.query<{ seq: number; received_at: number; input: Input }>(
-    "select seq, received_at, input from events where workspace_id = $1 and lead_id = $2 and processed order by processed_order",
-    [ws, leadId],
-  );
-  return rows.map((r) => ({ seq: r.seq, receivedAt: r.received_at, input: r.input }));
-}
 
 export function explainLead(m: CompiledModel, lead: LeadRecord, inputs: StoredInput[], at: number) {
   const e = evaluate(

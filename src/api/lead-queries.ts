@@ -4,7 +4,8 @@ import { fromRow, type LeadRecord, type LeadRow } from "../pipeline/lead-record.
 
 /** Reading leads for the API: lists with filters and keyset paging, one lead in full, its history. */
 
-const iso = (ms: number | null | undefined) =>
+/** An epoch-millisecond time as the API answers it: ISO-8601, or null. */
+export const isoTime = (ms: number | null | undefined) =>
   ms === null || ms === undefined ? null : new Date(ms).toISOString();
 
 export interface LeadFilters {
@@ -41,13 +42,13 @@ export function leadSummary(l: LeadRecord) {
     stage: l.stage,
     scores: l.scores,
     grade: l.grade,
-    scoresAsOf: iso(l.scoresAsOf),
-    mqlAt: iso(l.mqlAt),
+    scoresAsOf: isoTime(l.scoresAsOf),
+    mqlAt: isoTime(l.mqlAt),
     owner: l.owner,
     account: l.accountId === null ? null : { id: l.accountId, source: l.accountSource },
     flags: l.flags,
-    firstSeenAt: iso(l.firstSeenAt),
-    lastEventAt: iso(l.lastEventAt),
+    firstSeenAt: isoTime(l.firstSeenAt),
+    lastEventAt: isoTime(l.lastEventAt),
     eventCount: l.eventCount,
   };
 }
@@ -147,8 +148,8 @@ export async function stageHistory(db: Queryable, ws: string, leadId: string) {
   return rows.map((t) => ({
     from: t.from_stage,
     to: t.to_stage,
-    at: iso(t.at),
-    triggerAt: iso(t.trigger_at),
+    at: isoTime(t.at),
+    triggerAt: isoTime(t.trigger_at),
     inputId: t.input_id,
     actor: t.actor,
     by: t.by_user,
@@ -157,7 +158,9 @@ export async function stageHistory(db: Queryable, ws: string, leadId: string) {
     scores: t.scores,
     grade: t.grade,
     modelVersion: t.model_version,
-    ...(t.would_have_qualified_at === null ? {} : { wouldHaveQualifiedAt: iso(t.would_have_qualified_at) }),
+    ...(t.would_have_qualified_at === null
+      ? {}
+      : { wouldHaveQualifiedAt: isoTime(t.would_have_qualified_at) }),
   }));
 }
 
@@ -192,7 +195,7 @@ export async function leadDetail(db: Queryable, ws: string, lead: LeadRecord) {
             source: lead.accountSource,
             ...(lead.accountSource === "domain" ? { matchedBy: `email domain ${lead.emailDomain}` } : {}),
           },
-    firstMqlAt: iso(lead.firstMqlAt),
+    firstMqlAt: isoTime(lead.firstMqlAt),
     modelVersion: lead.modelVersion,
     mergedFrom: merged.map((m) => m.id),
     history: await stageHistory(db, ws, lead.id),

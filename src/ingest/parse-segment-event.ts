@@ -17,7 +17,7 @@ export interface ParsedEvent {
 
 export type ParseResult = { ok: true; event: ParsedEvent } | { ok: false; field: string; reason: string };
 
-const isRecord = (v: unknown): v is Record<string, unknown> =>
+export const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 
 function idOf(v: unknown): string | undefined {

@@ -5,7 +5,7 @@ import type { Service } from "../api/service.js";
 import type { EventType } from "../engine/index.js";
 import { QualifyError } from "../errors.js";
 import type { NewEvent } from "./append-events.js";
-import { type ParsedEvent, parseSegmentEvent } from "./parse-segment-event.js";
+import { isRecord, type ParsedEvent, parseSegmentEvent } from "./parse-segment-event.js";
 import { segmentBatchSchema, segmentCallSchema } from "./segment-schemas.js";
 
 /**
@@ -26,9 +26,6 @@ export interface Rejection {
   field: string;
   reason: string;
 }
-
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
 
 function toRow(ws: string, p: ParsedEvent, receivedAt: number): NewEvent {
   return {

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Queryable } from "../db/database.js";
 import { insertRows } from "../db/insert-rows.js";
 import { type Input, newLeadState } from "../engine/index.js";
+import { leadInputs } from "./lead-inputs.js";
 import {
   fromRow,
   LEAD_COLUMNS,
@@ -165,11 +166,8 @@ export class Batch {
    */
   async history(ctx: LeadContext): Promise<Input[]> {
     if (ctx.history) return ctx.history;
-    const rows = await this.tx.query<{ input: Input }>(
-      "select input from events where workspace_id = $1 and lead_id = $2 and processed order by processed_order",
-      [this.ws, ctx.lead.id],
-    );
-    ctx.history = [...rows.map((r) => r.input), ...ctx.fresh];
+    const stored = await leadInputs(this.tx, this.ws, ctx.lead.id);
+    ctx.history = [...stored.map((r) => r.input), ...ctx.fresh];
     ctx.fresh = [];
     return ctx.history;
   }
@@ -207,15 +205,11 @@ export class Batch {
       this.newIdentities.map(([kind, value, leadId]) => [ws, kind, value, leadId]),
       "on conflict (workspace_id, kind, value) do update set lead_id = excluded.lead_id",
     );
-    const transitions = [...this.leads.values()].flatMap((c) => c.transitions);
-    await insertTransitions(tx, ws, transitions);
-    for (const t of transitions) if (t.notify) this.outbox.push(...transitionMessages(t));
-    await insertRows(
+    await writeTransitions(
       tx,
-      "outbox",
-      ["workspace_id", "topic", "lead_id", "payload", "idempotency_key"],
-      this.outbox.map((o) => [ws, o.topic, o.leadId, JSON.stringify(o.payload), o.key]),
-      "on conflict (workspace_id, idempotency_key) do nothing",
+      ws,
+      [...this.leads.values()].flatMap((c) => c.transitions),
+      this.outbox,
     );
     await insertRows(
       tx,
@@ -255,11 +249,28 @@ export class Batch {
   }
 }
 
-export async function insertTransitions(
+/**
+ * Stores transitions with their notifications (for those that notify) and any other messages, in the
+ * caller's transaction: live processing and model publishing both write through here.
+ */
+export async function writeTransitions(
   tx: Queryable,
   ws: string,
   transitions: StoredTransition[],
+  messages: readonly OutboxRow[] = [],
 ): Promise<void> {
+  await insertTransitions(tx, ws, transitions);
+  const outbox = [...messages, ...transitions.filter((t) => t.notify).flatMap(transitionMessages)];
+  await insertRows(
+    tx,
+    "outbox",
+    ["workspace_id", "topic", "lead_id", "payload", "idempotency_key"],
+    outbox.map((o) => [ws, o.topic, o.leadId, JSON.stringify(o.payload), o.key]),
+    "on conflict (workspace_id, idempotency_key) do nothing",
+  );
+}
+
+async function insertTransitions(tx: Queryable, ws: string, transitions: StoredTransition[]): Promise<void> {
   await insertRows(
     tx,
     "transitions",
@@ -301,7 +312,7 @@ export async function insertTransitions(
 }
 
 /** The notifications a transition sends: every stage change, and `lead.mql` for a qualification. */
-export function transitionMessages(t: StoredTransition): OutboxRow[] {
+function transitionMessages(t: StoredTransition): OutboxRow[] {
   const payload = {
     leadId: t.leadId,
     from: t.from,

@@ -182,7 +182,8 @@ export async function processBatch(
       ctx.dirty = true;
       processed.push({ seq: p.seq, leadId: ctx.lead.id });
     }
-    for (const ctx of batch.leads.values()) refreshSummary(batch, ctx);
+    // Only leads the batch changed are written, so only they need their summary.
+    for (const ctx of batch.leads.values()) if (ctx.dirty) refreshSummary(batch, ctx);
     // Events of a lead merged later in the batch belong to the survivor.
     const survivor = (id: string): string => {
       const merged = batch.leads.get(id)?.lead.mergedInto;

@@ -8,7 +8,7 @@ import {
   replayInIngestOrder,
   summarize,
 } from "../engine/index.js";
-import { insertTransitions, transitionMessages } from "./batch.js";
+import { writeTransitions } from "./batch.js";
 import { fromRow, type LeadRecord, type LeadRow, type StoredTransition } from "./lead-record.js";
 import { stageRank } from "./merge-leads.js";
 import { activateModel, compileStored, getModel } from "./model-store.js";
@@ -215,14 +215,7 @@ export async function publishModel(
           version,
         ],
       );
-      await insertTransitions(tx, ws, transitions);
-      for (const t of transitions)
-        for (const o of transitionMessages(t))
-          await tx.query(
-            `insert into outbox (workspace_id, topic, lead_id, payload, idempotency_key) values ($1, $2, $3, $4, $5)
-             on conflict (workspace_id, idempotency_key) do nothing`,
-            [ws, o.topic, o.leadId, JSON.stringify(o.payload), o.key],
-          );
+      await writeTransitions(tx, ws, transitions);
       result.rescored++;
       opts.onProgress?.(result.rescored, total);
     }

@@ -7,11 +7,11 @@ import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import { LOCK_FILE } from "../../src/db/data-dir-lock.js";
 import type { Queryable } from "../../src/db/database.js";
+import { withDatabase } from "../../src/db/database-url.js";
 import { openPglite } from "../../src/db/open-pglite.js";
 import { openPostgres } from "../../src/db/open-postgres.js";
 import { evaluate, type Input } from "../../src/engine/index.js";
 import { compileStored } from "../../src/pipeline/model-store.js";
-import { withDatabase } from "../support/database-template.js";
 import { freePort, type QualifyProcess, spawnQualify, waitForHttp } from "../support/qualify-process.js";
 import { DATABASE_KINDS } from "../support/test-database.js";
 
@@ -254,20 +254,26 @@ async function waitProcessed(url: string, timeoutMs: number) {
   }
 }
 
-// --- the tests ------------------------------------------------------------------------------------
-
-describe.each(DATABASE_KINDS)("crash recovery of `qualify start` on %s", (kind) => {
+/** Servers started and stores made by a test, killed and disposed of after it. */
+function cleanedUpAfterEach() {
   const running: QualifyProcess[] = [];
   const stores: Store[] = [];
+  afterEach(async () => {
+    for (const p of running.splice(0)) await p.kill9();
+    for (const s of stores.splice(0)) await s.dispose();
+  });
   const start = (env: Record<string, string>) => {
     const p = spawnQualify(env);
     running.push(p);
     return p;
   };
-  afterEach(async () => {
-    for (const p of running.splice(0)) await p.kill9();
-    for (const s of stores.splice(0)) await s.dispose();
-  });
+  return { start, stores };
+}
+
+// --- the tests ------------------------------------------------------------------------------------
+
+describe.each(DATABASE_KINDS)("crash recovery of `qualify start` on %s", (kind) => {
+  const { start, stores } = cleanedUpAfterEach();
 
   it("keeps every acknowledged event exactly once through kill -9, restart and retries", async () => {
     const store = await makeStore(kind);
@@ -417,17 +423,7 @@ describe.each(DATABASE_KINDS)("crash recovery of `qualify start` on %s", (kind) 
 });
 
 describe("the data directory lock of `qualify start`", () => {
-  const running: QualifyProcess[] = [];
-  const stores: Store[] = [];
-  const start = (env: Record<string, string>) => {
-    const p = spawnQualify(env);
-    running.push(p);
-    return p;
-  };
-  afterEach(async () => {
-    for (const p of running.splice(0)) await p.kill9();
-    for (const s of stores.splice(0)) await s.dispose();
-  });
+  const { start, stores } = cleanedUpAfterEach();
 
   it("refuses a second `qualify start` on a data directory in use, naming the first one's PID", async () => {
     const store = await makeStore("pglite");

@@ -3,6 +3,7 @@ import { rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
+import { withDatabase } from "../../src/db/database-url.js";
 import { migrate } from "../../src/db/migrate.js";
 import { openPglite } from "../../src/db/open-pglite.js";
 import { openPostgres } from "../../src/db/open-postgres.js";
@@ -17,13 +18,6 @@ declare module "vitest" {
     pgliteTemplate: string;
     postgresTemplate: string;
   }
-}
-
-/** A connection string for another database on the same server. */
-export function withDatabase(url: string, name: string): string {
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return u.toString();
 }
 
 export default async function setup({ provide }: { provide: (key: string, value: string) => void }) {

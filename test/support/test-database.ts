@@ -3,9 +3,9 @@ import { readFileSync } from "node:fs";
 import pg from "pg";
 import { inject } from "vitest";
 import type { Database } from "../../src/db/database.js";
+import { withDatabase } from "../../src/db/database-url.js";
 import { openPglite } from "../../src/db/open-pglite.js";
 import { openPostgres } from "../../src/db/open-postgres.js";
-import { withDatabase } from "./database-template.js";
 
 /** The databases a test runs against: PGlite always, PostgreSQL too when DATABASE_URL is set. */
 export const DATABASE_KINDS: ("pglite" | "postgres")[] = process.env.DATABASE_URL

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import * as z from "zod";
-import { ADMIN, requireRole } from "../authenticate.js";
+import { ADMIN, requireRole, workspaceOf } from "../authenticate.js";
 import { createToken, createUser, createWriteKey, findUser, listUsers, ROLES } from "../credentials.js";
 import type { Service } from "../service.js";
 
@@ -10,10 +10,9 @@ export function adminRoutes(app: FastifyInstance, service: Service): void {
   const admin = requireRole(service, ADMIN);
   const tags = ["admin"];
   const security = [{ bearer: [] }];
-  const ws = (u: { workspaceId: string } | null) => u?.workspaceId ?? "default";
 
   r.get("/api/users", { preHandler: admin, schema: { tags, security, summary: "Users" } }, async (req) =>
-    listUsers(service.db, ws(req.user)),
+    listUsers(service.db, workspaceOf(req)),
   );
 
   r.post(
@@ -32,7 +31,7 @@ export function adminRoutes(app: FastifyInstance, service: Service): void {
         }),
       },
     },
-    async (req, reply) => reply.status(201).send(await createUser(service.db, ws(req.user), req.body)),
+    async (req, reply) => reply.status(201).send(await createUser(service.db, workspaceOf(req), req.body)),
   );
 
   r.post(
@@ -50,8 +49,8 @@ export function adminRoutes(app: FastifyInstance, service: Service): void {
       },
     },
     async (req, reply) => {
-      const user = await findUser(service.db, ws(req.user), req.body.user);
-      const t = await createToken(service.db, ws(req.user), user.id, req.body.name);
+      const user = await findUser(service.db, workspaceOf(req), req.body.user);
+      const t = await createToken(service.db, workspaceOf(req), user.id, req.body.name);
       return reply.status(201).send({ ...t, user: { id: user.id, email: user.email, role: user.role } });
     },
   );
@@ -68,6 +67,6 @@ export function adminRoutes(app: FastifyInstance, service: Service): void {
       },
     },
     async (req, reply) =>
-      reply.status(201).send(await createWriteKey(service.db, ws(req.user), req.body.name)),
+      reply.status(201).send(await createWriteKey(service.db, workspaceOf(req), req.body.name)),
   );
 }

@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import * as z from "zod";
 import type { NewEvent } from "../../ingest/append-events.js";
 import { parseSegmentEvent } from "../../ingest/parse-segment-event.js";
-import { ANY_ROLE, MARKETING, requireRole } from "../authenticate.js";
+import { ANY_ROLE, MARKETING, requireRole, workspaceOf } from "../authenticate.js";
 import type { Service } from "../service.js";
 
 /**
@@ -41,7 +41,7 @@ export function importRoutes(app: FastifyInstance, service: Service): void {
       },
     },
     async (req) => {
-      const ws = req.user?.workspaceId ?? "default";
+      const ws = workspaceOf(req);
       const receivedAt = service.clock();
       const rows: NewEvent[] = [];
       const rejected: { line: number; field: string; reason: string }[] = [];
@@ -106,7 +106,7 @@ export function importRoutes(app: FastifyInstance, service: Service): void {
     async (req) => {
       const rows = await service.db.query<{ n: number }>(
         "select count(*)::int as n from events where workspace_id = $1 and not processed and seq <= $2",
-        [req.user?.workspaceId ?? "default", req.query.through ?? Number.MAX_SAFE_INTEGER],
+        [workspaceOf(req), req.query.through ?? Number.MAX_SAFE_INTEGER],
       );
       return { pending: rows[0]?.n ?? 0, ...service.pipeline.stats };
     },

@@ -4,9 +4,10 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import * as z from "zod";
 import { FACTS, type FactInput } from "../../engine/index.js";
 import { QualifyError } from "../../errors.js";
-import { ADMIN, ANY_ROLE, requireRole } from "../authenticate.js";
+import { leadInputs } from "../../pipeline/lead-inputs.js";
+import { ADMIN, ANY_ROLE, requireRole, workspaceOf } from "../authenticate.js";
 import { eraseLead } from "../erase-lead.js";
-import { explainLead, leadInputs, parseTime, timeline } from "../explain-lead.js";
+import { explainLead, parseTime, timeline } from "../explain-lead.js";
 import { leadDetail, listLeads, loadLead, SORT_FIELDS } from "../lead-queries.js";
 import type { Service } from "../service.js";
 
@@ -74,7 +75,7 @@ export function leadRoutes(app: FastifyInstance, service: Service): void {
     },
     async (req) => {
       const q = req.query;
-      return listLeads(service.db, req.user?.workspaceId ?? "default", {
+      return listLeads(service.db, workspaceOf(req), {
         stage: list(q.stage),
         grade: list(q.grade),
         owner: q.owner,
@@ -105,7 +106,7 @@ export function leadRoutes(app: FastifyInstance, service: Service): void {
       },
     },
     async (req) => {
-      const ws = req.user?.workspaceId ?? "default";
+      const ws = workspaceOf(req);
       return leadDetail(service.db, ws, await loadLead(service.db, ws, req.params.id));
     },
   );
@@ -124,7 +125,7 @@ export function leadRoutes(app: FastifyInstance, service: Service): void {
       },
     },
     async (req) => {
-      const ws = req.user?.workspaceId ?? "default";
+      const ws = workspaceOf(req);
       const lead = await loadLead(service.db, ws, req.params.id);
       const at = parseTime("at", req.query.at) ?? service.clock();
       const m = await service.pipeline.model(ws);
@@ -148,7 +149,7 @@ export function leadRoutes(app: FastifyInstance, service: Service): void {
       },
     },
     async (req) => {
-      const ws = req.user?.workspaceId ?? "default";
+      const ws = workspaceOf(req);
       const lead = await loadLead(service.db, ws, req.params.id);
       const m = await service.pipeline.model(ws);
       const inputs = await leadInputs(service.db, ws, lead.id);
@@ -170,7 +171,7 @@ export function leadRoutes(app: FastifyInstance, service: Service): void {
       },
     },
     async (req) => {
-      const ws = req.user?.workspaceId ?? "default";
+      const ws = workspaceOf(req);
       const lead = await loadLead(service.db, ws, req.params.id);
       const now = service.clock();
       const input: FactInput = {
@@ -223,7 +224,7 @@ export function leadRoutes(app: FastifyInstance, service: Service): void {
       },
     },
     async (req) => {
-      const ws = req.user?.workspaceId ?? "default";
+      const ws = workspaceOf(req);
       const { pendingDeleted, ...erased } = await service.pipeline.exclusive(() =>
         eraseLead(service.db, ws, req.params.id),
       );

@@ -4,7 +4,7 @@ import * as z from "zod";
 import { QualifyError } from "../../errors.js";
 import { addModel, getModel, listModels } from "../../pipeline/model-store.js";
 import { previewModel, publishModel } from "../../pipeline/publish-model.js";
-import { ANY_ROLE, MARKETING, requireRole } from "../authenticate.js";
+import { ANY_ROLE, MARKETING, requireRole, workspaceOf } from "../authenticate.js";
 import type { Service } from "../service.js";
 
 const versionParams = z.object({ version: z.coerce.number().int().min(1) });
@@ -48,12 +48,11 @@ export function modelRoutes(app: FastifyInstance, service: Service): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const tags = ["models"];
   const security = [{ bearer: [] }];
-  const ws = (u: { workspaceId: string } | null) => u?.workspaceId ?? "default";
 
   r.get(
     "/api/models",
     { preHandler: requireRole(service, ANY_ROLE), schema: { tags, security, summary: "Model versions" } },
-    async (req) => (await listModels(service.db, ws(req.user))).map(({ source: _, ...m }) => m),
+    async (req) => (await listModels(service.db, workspaceOf(req))).map(({ source: _, ...m }) => m),
   );
 
   r.get(
@@ -63,7 +62,7 @@ export function modelRoutes(app: FastifyInstance, service: Service): void {
       schema: { tags, security, summary: "Publishes, newest first: who, when, and what they changed" },
     },
     async (req) =>
-      (await listModels(service.db, ws(req.user)))
+      (await listModels(service.db, workspaceOf(req)))
         .filter((m) => m.publishedAt !== null)
         .sort((a, b) => ((a.publishedAt as string) < (b.publishedAt as string) ? 1 : -1))
         .map(({ source: _, ...m }) => m),
@@ -75,7 +74,7 @@ export function modelRoutes(app: FastifyInstance, service: Service): void {
       preHandler: requireRole(service, ANY_ROLE),
       schema: { tags, security, summary: "One model version, with its YAML source", params: versionParams },
     },
-    async (req) => getModel(service.db, ws(req.user), req.params.version),
+    async (req) => getModel(service.db, workspaceOf(req), req.params.version),
   );
 
   r.post(
@@ -90,7 +89,7 @@ export function modelRoutes(app: FastifyInstance, service: Service): void {
       },
     },
     async (req, reply) => {
-      const w = ws(req.user);
+      const w = workspaceOf(req);
       // A version is numbered max + 1: under the workspace row's lock, concurrent stores take turns
       // instead of colliding on the same number (a 500 on PostgreSQL).
       const model = await service.db.transaction(async (tx) => {
@@ -119,7 +118,7 @@ export function modelRoutes(app: FastifyInstance, service: Service): void {
     },
     async (req, reply) =>
       withProgress(req.headers.accept, reply, (onProgress) =>
-        previewModel(service.db, ws(req.user), req.params.version, {
+        previewModel(service.db, workspaceOf(req), req.params.version, {
           activeDays: req.query.activeDays,
           now: service.clock(),
           onProgress,
@@ -144,7 +143,7 @@ export function modelRoutes(app: FastifyInstance, service: Service): void {
       },
     },
     async (req, reply) => {
-      const w = ws(req.user);
+      const w = workspaceOf(req);
       const by = req.user?.email ?? "unknown";
       await getModel(service.db, w, req.params.version);
       return withProgress(req.headers.accept, reply, (onProgress) =>
