@@ -1,11 +1,13 @@
 import type { Database } from "./database.js";
 import { sql as workspaces } from "./migrations/001-workspaces.js";
 import { sql as liveService } from "./migrations/002-live-service.js";
+import { sql as scaleOut } from "./migrations/003-scale-out.js";
 
 /** Every migration, in order. Ids never change once released; add new ones at the end. */
 export const MIGRATIONS: readonly { id: string; sql: string }[] = [
   { id: "001-workspaces", sql: workspaces },
   { id: "002-live-service", sql: liveService },
+  { id: "003-scale-out", sql: scaleOut },
 ];
 
 /** A stable key for PostgreSQL's advisory lock, so that processes starting together migrate once. */

@@ -1,0 +1,13 @@
+/**
+ * Scale-out: events carry the partition that decides which processing process takes them, and a
+ * stage fact's outcome is kept so that an API process can answer for a fact another process ran.
+ */
+export const sql = `
+-- The partition an event belongs to (0..63), from the identity it names: a browser's anonymousId,
+-- else the userId, else the lead (facts and account changes). Processing processes lease partitions.
+alter table events add column partition smallint generated always as (
+  (abs(hashtextextended(coalesce(anonymous_id, user_id, lead_id, message_id), 0)) % 64)::smallint
+) stored;
+-- What processing made of a stage fact: its transitions and what was ignored.
+alter table events add column outcome jsonb;
+`;
