@@ -1,3 +1,4 @@
+import { holdWorkspace } from "../db/advisory-locks.js";
 import type { Database } from "../db/database.js";
 import { addTombstones, type TombstoneKind } from "../pipeline/tombstones.js";
 import { loadLead } from "./lead-queries.js";
@@ -6,10 +7,12 @@ import { loadLead } from "./lead-queries.js";
  * Erasure (GDPR): the lead's events, traits, state, identities, transitions, merges and
  * notifications are deleted, with the leads merged into it. Hashed tombstones of its userIds,
  * anonymousIds and email stop retries and late events from recreating it; only anonymised counts
- * are kept. Runs between pipeline batches.
+ * are kept. Runs between pipeline batches, in every process.
  */
 export async function eraseLead(db: Database, ws: string, id: string) {
   return db.transaction(async (tx) => {
+    // No batch of any process runs in the workspace while the lead and its events are deleted.
+    await holdWorkspace(tx, ws, "exclusive");
     const lead = await loadLead(tx, ws, id);
     const family = await tx.query<{ id: string; email: string | null }>(
       `with recursive fam(id) as (select $2::text union select l.id from leads l join fam on l.merged_into = fam.id

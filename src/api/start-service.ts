@@ -5,7 +5,8 @@ import { advertiseLock } from "../db/data-dir-lock.js";
 import type { Database } from "../db/database.js";
 import { openDatabase } from "../db/open-database.js";
 import { EventWriter } from "../ingest/append-events.js";
-import { Pipeline } from "../pipeline/run-pipeline.js";
+import { createPipeline } from "../pipeline/create-pipeline.js";
+import type { Pipeline } from "../pipeline/run-pipeline.js";
 import { type BootstrapResult, bootstrapWorkspace } from "./bootstrap-workspace.js";
 import { buildApp } from "./build-app.js";
 import { Metrics } from "./metrics.js";
@@ -22,11 +23,12 @@ export interface RunningService {
 
 /**
  * Opens (and migrates) the database, bootstraps the workspace at first start, starts live
- * processing, and serves HTTP unless `listen` is false (the CLI runs the API in-process that way).
+ * processing (unless `processing` is false: an API-only process beside workers), and serves HTTP
+ * unless `listen` is false (the CLI runs the API in-process that way).
  */
 export async function startService(
   config: Config,
-  opts: { listen?: boolean; clock?: () => number; db?: Database } = {},
+  opts: { listen?: boolean; clock?: () => number; db?: Database; processing?: boolean } = {},
 ): Promise<RunningService> {
   const clock = opts.clock ?? Date.now;
   // Tests pass a database of their own (a clone of the migrated template); it is closed with the service.
@@ -39,14 +41,8 @@ export async function startService(
       writeKey: config.writeKey,
       adminToken: config.adminToken,
     });
-    const workspaces = (await db.query<{ id: string }>("select id from workspaces order by id")).map(
-      (w) => w.id,
-    );
     const metrics = new Metrics();
-    const p = new Pipeline(db, workspaces, {
-      batchSize: config.pipelineBatch,
-      clock,
-      decaySweepMs: config.decaySweepMinutes * 60_000,
+    const p = await createPipeline(config, db, clock, {
       onError: (e) => app?.log.error({ err: e }, "pipeline batch failed; it will be retried"),
       onBatch: (processed, transitions, lag) => {
         metrics.processed.inc(processed);
@@ -66,7 +62,7 @@ export async function startService(
       localToken: `local_${randomBytes(24).toString("base64url")}`,
     };
     app = await buildApp(service);
-    p.start();
+    if (opts.processing !== false) p.start();
     let url: string | null = null;
     if (opts.listen !== false) {
       await app.listen({ port: config.port, host: config.host });

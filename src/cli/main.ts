@@ -7,6 +7,7 @@ import { registerModelCheck } from "./commands/model-check.js";
 import { registerModelPublish } from "./commands/model-publish.js";
 import { registerScore } from "./commands/score.js";
 import { registerStart } from "./commands/start.js";
+import { registerWorker } from "./commands/worker.js";
 
 export function buildProgram(): Command {
   const program = new Command("qualify")
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerModelPublish(model);
   registerScore(program);
   registerStart(program);
+  registerWorker(program);
   registerLeads(program);
   registerImport(program);
   registerAdmin(program);

@@ -30,3 +30,42 @@ export async function lockIdentities(tx: Queryable, ws: string, keys: readonly s
     [ws, keys],
   );
 }
+
+/** Events fall into this many partitions (migration 003 computes `events.partition` modulo it). */
+export const PARTITIONS = 64;
+const PARTITION = 81_002;
+const MEMBER = 81_003;
+
+/** Marks the session as a processing process, for as long as it lasts (see `countProcessing`). */
+export async function joinProcessing(session: Queryable, member: number): Promise<void> {
+  await session.query("select pg_advisory_lock($1, $2)", [MEMBER, member]);
+}
+
+/** How many processing processes are connected to this database now. */
+export async function countProcessing(session: Queryable): Promise<number> {
+  const rows = await session.query<{ n: number }>(
+    `select count(*)::int as n from pg_locks
+     where locktype = 'advisory' and classid = $1 and objsubid = 2 and granted
+       and database = (select oid from pg_database where datname = current_database())`,
+    [MEMBER],
+  );
+  return rows[0]?.n ?? 1;
+}
+
+/**
+ * Takes up to `max` of the partitions offered that no other process holds, trying them in the order
+ * given (the scan stops at `max`); returns those taken.
+ */
+export async function leasePartitions(session: Queryable, offered: number[], max: number): Promise<number[]> {
+  if (max <= 0 || offered.length === 0) return [];
+  const rows = await session.query<{ p: number }>(
+    "select p from unnest($2::int[]) as p where pg_try_advisory_lock($1, p) limit $3",
+    [PARTITION, offered, max],
+  );
+  return rows.map((r) => r.p);
+}
+
+export async function releasePartitions(session: Queryable, partitions: number[]): Promise<void> {
+  if (partitions.length === 0) return;
+  await session.query("select pg_advisory_unlock($1, p) from unnest($2::int[]) p", [PARTITION, partitions]);
+}

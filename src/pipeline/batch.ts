@@ -35,6 +35,13 @@ export interface DerivedInput {
   notify: boolean;
 }
 
+/** An event the batch processed: its lead, and for a stage fact, what came of it. */
+export interface ProcessedEvent {
+  seq: number;
+  leadId: string;
+  outcome: unknown;
+}
+
 export interface LeadContext {
   lead: LeadRecord;
   /** Inputs already processed for this lead, in ingest order; loaded when a late input needs them. */
@@ -77,8 +84,9 @@ export class Batch {
   private async loadLeads(ids: string[]): Promise<void> {
     const missing = ids.filter((id) => !this.leads.has(id));
     if (missing.length === 0) return;
+    // Locked until the batch commits: a batch in another process waits for it, then reads it fresh.
     const rows = await this.tx.query<LeadRow>(
-      "select * from leads where workspace_id = $1 and id = any($2)",
+      "select * from leads where workspace_id = $1 and id = any($2) order by id for update",
       [this.ws, missing],
     );
     for (const r of rows)
@@ -178,7 +186,7 @@ export class Batch {
   }
 
   /** Writes everything the batch changed. */
-  async flush(processed: { seq: number; leadId: string }[], dropped: number[]): Promise<void> {
+  async flush(processed: ProcessedEvent[], dropped: number[]): Promise<void> {
     const tx = this.tx;
     const ws = this.ws;
     const created = [...this.leads.values()].filter((c) => c.isNew);
@@ -233,14 +241,16 @@ export class Batch {
         [processed.length],
       );
       await tx.query(
-        `update events e set processed = true, lead_id = p.lead_id, processed_order = p.n
-         from (select unnest($2::bigint[]) as seq, unnest($3::text[]) as lead_id, unnest($4::bigint[]) as n) p
+        `update events e set processed = true, lead_id = p.lead_id, processed_order = p.n, outcome = p.outcome
+         from (select unnest($2::bigint[]) as seq, unnest($3::text[]) as lead_id, unnest($4::bigint[]) as n,
+                      unnest($5::jsonb[]) as outcome) p
          where e.workspace_id = $1 and e.seq = p.seq`,
         [
           ws,
           processed.map((p) => p.seq),
           processed.map((p) => p.leadId),
           order.map((o) => o.n).sort((a, b) => a - b),
+          processed.map((p) => (p.outcome === null ? null : JSON.stringify(p.outcome))),
         ],
       );
     }

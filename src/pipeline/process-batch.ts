@@ -1,3 +1,4 @@
+import { holdWorkspace, lockIdentities } from "../db/advisory-locks.js";
 import type { Database } from "../db/database.js";
 import {
   type EventInput,
@@ -9,7 +10,7 @@ import {
   summarize,
   type Transition,
 } from "../engine/index.js";
-import { Batch, type LeadContext } from "./batch.js";
+import { Batch, type LeadContext, type ProcessedEvent } from "./batch.js";
 import { applyGroupCall, matchByDomain } from "./link-account.js";
 import type { ActiveModel } from "./model-store.js";
 import { resolveLead } from "./resolve-identity.js";
@@ -19,6 +20,12 @@ import { anyTombstones, isTombstoned } from "./tombstones.js";
 /**
  * One pass of live processing: the oldest pending events, in ingest order, each through the engine
  * with its lead, all written in one transaction with the events marked processed.
+ *
+ * Several processes may run batches at once (PostgreSQL). Each takes the events of the partitions
+ * it leases, skipping rows another batch holds; the identities its events name are locked before
+ * they are read, and every lead it loads is locked (`for update`), so no two batches work on one
+ * lead at once and the later one sees what the earlier one wrote. `processed_order` is drawn at the
+ * end, with every lock held, so it is each lead's true processing order.
  */
 
 export interface PendingEvent {
@@ -47,6 +54,8 @@ export interface BatchResult {
   /** Oldest receive time among the events processed, for the lag metric. */
   oldestReceivedAt: number | null;
   transitions: number;
+  /** Set when another process published a model: nothing was processed; reload the model and retry. */
+  staleModel?: boolean;
 }
 
 function applyProfile(ctx: LeadContext, e: EventInput): boolean {
@@ -114,14 +123,24 @@ export async function processBatch(
   active: ActiveModel,
   now: number,
   limit: number,
+  /** The partitions this process leases; null takes every partition (one process, PGlite). */
+  partitions: readonly number[] | null = null,
 ): Promise<BatchResult> {
   return db.transaction(async (tx) => {
+    const result: BatchResult = { processed: 0, outcomes: new Map(), oldestReceivedAt: null, transitions: 0 };
+    // A publish or an erasure in any process holds the gate alone; batches wait for it to end.
+    await holdWorkspace(tx, ws, "shared");
+    const current = await tx.query<{ version: number }>(
+      "select version from models where workspace_id = $1 and active",
+      [ws],
+    );
+    if (current[0]?.version !== active.version) return { ...result, staleModel: true };
     const pending = await tx.query<PendingEvent & { received_at: number }>(
       `select seq, kind, user_id, anonymous_id, previous_id, lead_id, notify, input, received_at from events
-       where workspace_id = $1 and not processed order by seq limit $2 for update skip locked`,
-      [ws, limit],
+       where workspace_id = $1 and not processed ${partitions ? "and partition = any($3::int[])" : ""}
+       order by seq limit $2 for update skip locked`,
+      partitions ? [ws, limit, partitions] : [ws, limit],
     );
-    const result: BatchResult = { processed: 0, outcomes: new Map(), oldestReceivedAt: null, transitions: 0 };
     if (pending.length === 0) return result;
     const batch = new Batch(tx, ws, active, now);
     const users = new Set<string>();
@@ -130,8 +149,12 @@ export async function processBatch(
       for (const id of [p.user_id, p.previous_id]) if (id !== null) users.add(id);
       for (const id of [p.anonymous_id, p.previous_id]) if (id !== null) anons.add(id);
     }
+    await lockIdentities(tx, ws, [
+      ...[...users].map((u) => `user:${u}`),
+      ...[...anons].map((a) => `anonymous:${a}`),
+    ]);
     await batch.prefetch([...users], [...anons]);
-    const processed: { seq: number; leadId: string }[] = [];
+    const processed: ProcessedEvent[] = [];
     const dropped: number[] = [];
     const checkErased = await anyTombstones(tx, ws);
     // Events of an erased lead are deleted, not processed.
@@ -180,7 +203,12 @@ export async function processBatch(
         ctx.lead.eventCount++;
       }
       ctx.dirty = true;
-      processed.push({ seq: p.seq, leadId: ctx.lead.id });
+      // A fact's outcome is kept, for the API process waiting on it (it may not be this one).
+      processed.push({
+        seq: p.seq,
+        leadId: ctx.lead.id,
+        outcome: p.kind === "fact" ? { transitions: outcome.transitions, ignored: outcome.ignored } : null,
+      });
     }
     // Only leads the batch changed are written, so only they need their summary.
     for (const ctx of batch.leads.values()) if (ctx.dirty) refreshSummary(batch, ctx);

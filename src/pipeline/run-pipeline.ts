@@ -1,17 +1,23 @@
+import { isContention } from "../db/contention.js";
 import type { Database } from "../db/database.js";
 import { type ActiveModel, activeModel } from "./model-store.js";
 import { Mutex } from "./mutex.js";
+import { OutcomeWaiters } from "./outcome-waiters.js";
+import type { PartitionLeases } from "./partition-leases.js";
 import { type EventOutcome, processBatch } from "./process-batch.js";
-import { sweepDecay } from "./sweep-decay.js";
+import { claimSweep, sweepDecay } from "./sweep-decay.js";
 
 /**
  * Live processing: a loop that takes pending events in ingest order and runs them through the
  * engine, woken by ingest after each commit (and polling, for events another process stored).
- * One batch at a time, so each lead is serialized; model publishing and erasure run between
- * batches through `exclusive`.
+ * One batch at a time in this process; model publishing and erasure run between batches through
+ * `exclusive`. On PostgreSQL several processes may process at once: each takes the partitions it
+ * leases (`PartitionLeases`), and row and advisory locks keep each lead serialized across them
+ * (see `processBatch`).
  */
 
-const RECENT = 10_000;
+/** A batch that lost a lock race (deadlock, serialization failure) is run again this many times. */
+const CONTENTION_RETRIES = 5;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -24,6 +30,12 @@ export interface PipelineStats {
   errors: number;
   /** Events set aside because processing them failed repeatedly (see `events.error`). */
   quarantined: number;
+  /** Batches run again after losing a lock race with another process. */
+  retries: number;
+  /** Partitions this process leases (all of them with one process). */
+  partitions: number;
+  /** Processing processes connected to the database, this one included. */
+  processes: number;
 }
 
 export interface PipelineOptions {
@@ -35,14 +47,17 @@ export interface PipelineOptions {
   decaySweepMs?: number;
   onError?: (e: unknown) => void;
   onBatch?: (processed: number, transitions: number, lagSeconds: number) => void;
+  /** Shares partitions out with other processes (PostgreSQL); without it this process takes all. */
+  leases?: PartitionLeases | null;
+  /** How often waiters check for events that another process finished (PostgreSQL). */
+  waiterPollMs?: number;
 }
 
 export class Pipeline {
   private readonly mutex = new Mutex();
   private readonly models = new Map<string, ActiveModel>();
-  private readonly waiters = new Map<number, (o: EventOutcome | undefined) => void>();
-  /** Outcomes of the latest events, for a waiter that asks after its event was processed. */
-  private readonly recent = new Map<number, EventOutcome>();
+  private readonly waiters = new OutcomeWaiters();
+  private waiterPoll: NodeJS.Timeout | null = null;
   private readonly failures = new Map<string, { attempts: number }>();
   private running = false;
   private loop: Promise<void> | null = null;
@@ -56,6 +71,9 @@ export class Pipeline {
     batches: 0,
     errors: 0,
     quarantined: 0,
+    retries: 0,
+    partitions: 0,
+    processes: 1,
   };
 
   constructor(
@@ -64,8 +82,16 @@ export class Pipeline {
     private readonly options: PipelineOptions,
   ) {}
 
+  /** The workspace's active model; a version published by another process is picked up here too. */
   async model(ws: string): Promise<ActiveModel> {
     let m = this.models.get(ws);
+    if (m && this.db.kind === "postgres") {
+      const rows = await this.db.query<{ version: number }>(
+        "select version from models where workspace_id = $1 and active",
+        [ws],
+      );
+      if (rows[0]?.version !== m.version) m = undefined;
+    }
     if (!m) {
       m = await activeModel(this.db, ws);
       this.models.set(ws, m);
@@ -89,8 +115,9 @@ export class Pipeline {
     this.running = false;
     this.wake();
     await this.loop;
-    for (const w of this.waiters.values()) w(undefined);
+    if (this.waiterPoll) clearInterval(this.waiterPoll);
     this.waiters.clear();
+    await this.options.leases?.close();
   }
 
   wake(): void {
@@ -98,14 +125,22 @@ export class Pipeline {
     this.wakeUp?.();
   }
 
-  /** Resolves once the event with this seq is processed, with what happened to it. */
-  waitFor(seq: number): Promise<EventOutcome | undefined> {
-    const done = this.recent.get(seq);
-    if (done) return Promise.resolve(done);
-    return new Promise((resolve) => {
-      this.waiters.set(seq, resolve);
-      this.wake();
-    });
+  /** Resolves once the event with this seq is processed (by any process), with what happened to it. */
+  waitFor(ws: string, seq: number): Promise<EventOutcome | undefined> {
+    const outcome = this.waiters.wait(ws, seq);
+    this.wake();
+    // On PostgreSQL another process may be the one that processes it.
+    if (this.db.kind === "postgres" && !this.waiterPoll) {
+      this.waiterPoll = setInterval(() => {
+        if (this.waiters.size === 0) {
+          if (this.waiterPoll) clearInterval(this.waiterPoll);
+          this.waiterPoll = null;
+          return;
+        }
+        this.waiters.poll(this.db).catch((e) => this.options.onError?.(e));
+      }, this.options.waiterPollMs ?? 100);
+    }
+    return outcome;
   }
 
   /**
@@ -113,18 +148,7 @@ export class Pipeline {
    * aside after failing. Without this, a request waiting on such an event would wait forever.
    */
   settle(seqs: readonly number[], outcome: EventOutcome): void {
-    for (const seq of seqs) this.answer(seq, outcome);
-  }
-
-  /** Remembers what happened to an event and tells whoever waits for it. */
-  private answer(seq: number, outcome: EventOutcome): void {
-    this.recent.set(seq, outcome);
-    if (this.recent.size > RECENT) this.recent.delete(this.recent.keys().next().value as number);
-    const w = this.waiters.get(seq);
-    if (w) {
-      this.waiters.delete(seq);
-      w(outcome);
-    }
+    for (const seq of seqs) this.waiters.answer(seq, outcome);
   }
 
   /** Runs `fn` between batches, with processing held off until it ends. */
@@ -144,9 +168,16 @@ export class Pipeline {
 
   private async once(): Promise<number> {
     return this.mutex.run(async () => {
+      let partitions: number[] | null = null;
+      if (this.options.leases) {
+        partitions = await this.options.leases.current(this.options.clock());
+        this.stats.partitions = partitions.length;
+        this.stats.processes = this.options.leases.processes;
+        if (partitions.length === 0) return 0;
+      }
       let n = 0;
       for (const ws of this.workspaces) {
-        const r = await this.batchOf(ws);
+        const r = await this.batchOf(ws, partitions);
         if (r.processed === 0) continue;
         n += r.processed;
         const lag =
@@ -156,7 +187,7 @@ export class Pipeline {
         this.stats.lagSeconds = lag;
         this.stats.batches++;
         this.options.onBatch?.(r.processed, r.transitions, lag);
-        for (const [seq, outcome] of r.outcomes) this.answer(seq, outcome);
+        for (const [seq, outcome] of r.outcomes) this.waiters.answer(seq, outcome);
       }
       if (n === 0) this.stats.lagSeconds = 0;
       return n;
@@ -168,18 +199,31 @@ export class Pipeline {
    * find the event that fails; one that fails three times while the database answers is set aside
    * (marked processed, with its error kept in `events.error`) so that it cannot stall the rest.
    */
-  private async batchOf(ws: string) {
+  private async batchOf(ws: string, partitions: number[] | null) {
     const isolating = this.failures.get(ws);
     try {
-      const r = await processBatch(
-        this.db,
-        ws,
-        await this.model(ws),
-        this.options.clock(),
-        isolating ? 1 : this.options.batchSize,
-      );
-      this.failures.delete(ws);
-      return r;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const r = await processBatch(
+            this.db,
+            ws,
+            await this.model(ws),
+            this.options.clock(),
+            isolating ? 1 : this.options.batchSize,
+            partitions,
+          );
+          if (r.staleModel) {
+            this.forgetModel(ws);
+            continue;
+          }
+          this.failures.delete(ws);
+          return r;
+        } catch (e) {
+          // Losing a lock race to another process is no fault of the events: run the batch again.
+          if (!isContention(e) || attempt >= CONTENTION_RETRIES) throw e;
+          this.stats.retries++;
+        }
+      }
     } catch (e) {
       const f = this.failures.get(ws) ?? { attempts: 0 };
       f.attempts = isolating ? f.attempts + 1 : 0;
@@ -250,16 +294,14 @@ export class Pipeline {
     const now = this.options.clock();
     if (every === undefined || now - this.lastSweep < every) return;
     this.lastSweep = now;
-    await this.sweep(now);
+    for (const ws of this.workspaces)
+      if (await claimSweep(this.db, ws, now, every)) await sweepDecay(this.db, ws, await this.model(ws), now);
   }
 
-  /** Refreshes every lead's stored scores to `now` (decay), between batches. */
+  /** Refreshes every lead's stored scores to `now` (decay), alongside processing. */
   async sweep(now: number): Promise<number> {
     let n = 0;
-    for (const ws of this.workspaces) {
-      const m = await this.model(ws);
-      n += await this.exclusive(() => sweepDecay(this.db, ws, m, now));
-    }
+    for (const ws of this.workspaces) n += await sweepDecay(this.db, ws, await this.model(ws), now);
     return n;
   }
 }

@@ -76,7 +76,7 @@ describe.each(DATABASE_KINDS)("a request waiting on its stage fact always gets a
           notify: true,
         },
       ]);
-      const r = await within(s.service.pipeline.waitFor(seq as number), 10_000);
+      const r = await within(s.service.pipeline.waitFor("default", seq as number), 10_000);
       expect(r).not.toBe("hung");
       expect(s.service.pipeline.stats.quarantined).toBe(1);
     } finally {

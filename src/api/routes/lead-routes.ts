@@ -197,7 +197,7 @@ export function leadRoutes(app: FastifyInstance, service: Service): void {
           notify: true,
         },
       ]);
-      const outcome = seq == null ? undefined : await service.pipeline.waitFor(seq);
+      const outcome = seq == null ? undefined : await service.pipeline.waitFor(ws, seq);
       // A server-side failure: a 500, logged (the fact stays stored, set aside, with its error).
       if (outcome?.failed) throw new Error(outcome.failed);
       const ignored = outcome?.ignored[0];

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { startService } from "../../api/start-service.js";
 import { loadConfig } from "../../config/load-config.js";
+import { QualifyError } from "../../errors.js";
 
 /** `qualify start`: the server and live processing, until SIGINT or SIGTERM. */
 export function registerStart(program: Command): void {
@@ -8,9 +9,16 @@ export function registerStart(program: Command): void {
     .command("start")
     .description("run the server (Segment ingest, API, live processing); configured by environment variables")
     .option("-p, --port <port>", "port to listen on (overrides PORT)")
-    .action(async (opts: { port?: string }) => {
+    .option("--no-processing", "serve ingest and the API only; `qualify worker` processes (PostgreSQL)")
+    .action(async (opts: { port?: string; processing: boolean }) => {
       const env = { ...process.env, ...(opts.port === undefined ? {} : { PORT: opts.port }) };
-      const running = await startService(loadConfig(env));
+      const config = loadConfig(env);
+      if (!opts.processing && !config.databaseUrl)
+        throw new QualifyError(
+          "CONFIG_INVALID",
+          "--no-processing needs PostgreSQL (DATABASE_URL), where `qualify worker` can process; the embedded database has only this process",
+        );
+      const running = await startService(config, { processing: opts.processing });
       const { bootstrap, url } = running;
       const out = process.stdout;
       out.write(

@@ -1,0 +1,44 @@
+import type { Command } from "commander";
+import pino from "pino";
+import { loadConfig } from "../../config/load-config.js";
+import { openDatabase } from "../../db/open-database.js";
+import { QualifyError } from "../../errors.js";
+import { createPipeline } from "../../pipeline/create-pipeline.js";
+
+/** How often the worker logs what it is doing. */
+const STATUS_MS = 30_000;
+
+/**
+ * `qualify worker`: live processing only, beside `qualify start` processes, against one PostgreSQL.
+ * The processes share the event partitions out among themselves; stop it with SIGINT or SIGTERM.
+ */
+export function registerWorker(program: Command): void {
+  program
+    .command("worker")
+    .description(
+      "run live processing only (no HTTP), sharing the work with the other processes on the same PostgreSQL",
+    )
+    .action(async () => {
+      const config = loadConfig(process.env);
+      if (!config.databaseUrl)
+        throw new QualifyError(
+          "CONFIG_INVALID",
+          "qualify worker needs PostgreSQL: set DATABASE_URL. With the embedded database, `qualify start` processes events itself.",
+        );
+      const log = pino({ level: config.logLevel });
+      const db = await openDatabase(config);
+      const pipeline = await createPipeline(config, db, Date.now, {
+        onError: (e) => log.error({ err: e }, "pipeline batch failed; it will be retried"),
+      });
+      pipeline.start();
+      process.stdout.write("Qualify worker processing (PostgreSQL)\n");
+      const status = setInterval(() => log.info({ pipeline: pipeline.stats }, "worker status"), STATUS_MS);
+      await new Promise<void>((resolve) => {
+        process.once("SIGINT", () => resolve());
+        process.once("SIGTERM", () => resolve());
+      });
+      clearInterval(status);
+      await pipeline.stop();
+      await db.close();
+    });
+}
