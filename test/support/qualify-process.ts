@@ -54,8 +54,12 @@ export const baseEnv = (): Record<string, string> => ({
  * 127.0.0.1 unless given). The one way tests start the server as a child process: crash-recovery
  * uses it directly, `startLiveServer` (live-cli.ts) on top of it.
  */
-export function spawnQualify(env: Record<string, string>, args: string[] = []): QualifyProcess {
-  const child = spawn(process.execPath, ["bin/qualify.js", "start", ...args], {
+export function spawnQualify(
+  env: Record<string, string>,
+  args: string[] = [],
+  command: "start" | "worker" = "start",
+): QualifyProcess {
+  const child = spawn(process.execPath, ["bin/qualify.js", command, ...args], {
     cwd: process.cwd(),
     env: { ...baseEnv(), HOST: "127.0.0.1", ...env },
     stdio: ["ignore", "pipe", "pipe"],
