@@ -18,6 +18,10 @@ export const ERROR_CODES = {
   CONFLICT: { status: 409, summary: "The request conflicts with what is stored." },
   ERASED: { status: 410, summary: "The lead was erased; it cannot be recreated." },
   NOT_READY: { status: 503, summary: "The service is starting or its database is unreachable." },
+  DATABASE_TIMEOUT: {
+    status: 503,
+    summary: "A database statement, or the wait for a free pooled connection, ran over its limit.",
+  },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -34,8 +38,8 @@ export class QualifyError extends Error {
   readonly code: ErrorCode;
   readonly details: ErrorDetail[];
 
-  constructor(code: ErrorCode, message: string, details: ErrorDetail[] = []) {
-    super(message);
+  constructor(code: ErrorCode, message: string, details: ErrorDetail[] = [], options?: ErrorOptions) {
+    super(message, options);
     this.name = "QualifyError";
     this.code = code;
     this.details = details;

@@ -70,9 +70,12 @@ const BAD_VALUE_SQLSTATES = new Set(["22021", "22P05", "22003"]);
 
 function fromDatabase(e: unknown): QualifyError | null {
   if (isDatabaseUnavailable(e))
-    return new QualifyError("NOT_READY", "the database is unavailable; retry shortly", [
-      { path: "(database)", message: "unreachable or not accepting connections" },
-    ]);
+    return new QualifyError(
+      "NOT_READY",
+      "the database is unavailable; retry shortly",
+      [{ path: "(database)", message: "unreachable or not accepting connections" }],
+      { cause: e },
+    );
   const code = (e as { code?: unknown }).code;
   if (typeof code !== "string" || !BAD_VALUE_SQLSTATES.has(code)) return null;
   return new QualifyError("INPUT_INVALID", `a value in the request cannot be used: ${(e as Error).message}`, [
@@ -85,8 +88,15 @@ export function installErrorHandler(app: FastifyInstance): void {
     const e =
       error instanceof QualifyError ? error : (fromFastify(error as FastifyError) ?? fromDatabase(error));
     if (e) {
-      // SDKs retry a 503 after Retry-After; nothing was stored, so the retry loses nothing.
-      if (e.status === 503) reply.header("Retry-After", "5");
+      // SDKs retry a 503 after Retry-After; nothing was stored, so the retry loses nothing. The
+      // operator sees why in the log (an unreachable database, a timeout and its setting).
+      if (e.status === 503) {
+        reply.header("Retry-After", "5");
+        req.log.warn(
+          { code: e.code, cause: e.cause instanceof Error ? e.cause.message : undefined },
+          e.message,
+        );
+      }
       return reply.status(e.status).send(errorBody(e));
     }
     req.log.error({ err: error }, "unhandled error");

@@ -11,9 +11,24 @@ import { openPostgres } from "./open-postgres.js";
  */
 export async function openDatabase(config: Config): Promise<Database> {
   if (config.databaseUrl) {
-    const db = openPostgres(config.databaseUrl);
-    await migrate(db);
-    return db;
+    const connectTimeoutMs = config.dbConnectTimeoutMs;
+    // Migrations may run long (an index on a big table, or waiting for another process that
+    // migrates): they get a connection of their own without the statement timeout.
+    const migrator = openPostgres(config.databaseUrl, {
+      poolSize: 1,
+      statementTimeoutMs: 0,
+      connectTimeoutMs,
+    });
+    try {
+      await migrate(migrator);
+    } finally {
+      await migrator.close();
+    }
+    return openPostgres(config.databaseUrl, {
+      poolSize: config.dbPoolSize,
+      statementTimeoutMs: config.dbStatementTimeoutMs,
+      connectTimeoutMs,
+    });
   }
   const unlock = lockDataDir(config.dataDir);
   try {
