@@ -18,10 +18,14 @@ const MIGRATION_LOCK = 7_263_110_001;
  * Returns the ids it applied.
  */
 export async function migrate(db: Database): Promise<string[]> {
-  await db.exec(`create table if not exists qualify_migrations (
-    id text primary key,
-    applied_at timestamptz not null default now()
-  )`);
+  // Under the lock too: two first starts at once would otherwise race to create the table.
+  await db.transaction(async (tx) => {
+    if (db.kind === "postgres") await tx.query("select pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
+    await tx.exec(`create table if not exists qualify_migrations (
+      id text primary key,
+      applied_at timestamptz not null default now()
+    )`);
+  });
   const applied: string[] = [];
   for (const m of MIGRATIONS) {
     const done = await db.transaction(async (tx) => {

@@ -12,10 +12,13 @@ export interface SessionConnection extends Queryable {
   close(): Promise<void>;
 }
 
-export async function openSessionConnection(connectionString: string): Promise<SessionConnection> {
+export async function openSessionConnection(
+  connectionString: string,
+  connectTimeoutMs: number,
+): Promise<SessionConnection> {
   const client = new pg.Client({
     connectionString,
-    connectionTimeoutMillis: 5_000,
+    connectionTimeoutMillis: connectTimeoutMs,
     // A dead peer is noticed within seconds even when nothing is being sent.
     keepAlive: true,
     keepAliveInitialDelayMillis: 1_000,

@@ -67,9 +67,8 @@ export class Batch {
     readonly now: number,
   ) {}
 
-  /** Loads, in two queries, the identities and leads the batch's events name. */
-  async prefetch(users: string[], anons: string[]): Promise<void> {
-    if (users.length + anons.length === 0) return;
+  /** Loads, in two queries, the identities and leads the batch's events name (`leads`: by id). */
+  async prefetch(users: string[], anons: string[], leads: string[]): Promise<void> {
     const rows = await this.tx.query<{ kind: IdentityKind; value: string; lead_id: string }>(
       `select kind, value, lead_id from identities
        where workspace_id = $1 and ((kind = 'user' and value = any($2)) or (kind = 'anonymous' and value = any($3)))`,
@@ -78,7 +77,7 @@ export class Batch {
     for (const u of users) this.identities.set(`user:${u}`, null);
     for (const a of anons) this.identities.set(`anonymous:${a}`, null);
     for (const r of rows) this.identities.set(`${r.kind}:${r.value}`, r.lead_id);
-    await this.loadLeads([...new Set(rows.map((r) => r.lead_id))]);
+    await this.loadLeads([...new Set([...rows.map((r) => r.lead_id), ...leads])]);
   }
 
   private async loadLeads(ids: string[]): Promise<void> {
@@ -189,23 +188,17 @@ export class Batch {
   async flush(processed: ProcessedEvent[], dropped: number[]): Promise<void> {
     const tx = this.tx;
     const ws = this.ws;
-    const created = [...this.leads.values()].filter((c) => c.isNew);
+    // New and changed leads in one upsert (a statement per row was most of a batch's time).
+    const changed = [...this.leads.values()].filter((c) => c.isNew || c.dirty);
     await insertRows(
       tx,
       "leads",
       LEAD_COLUMNS,
-      created.map((c) => toValues(ws, c.lead)),
+      changed.map((c) => toValues(ws, c.lead)),
+      `on conflict (workspace_id, id) do update set ${LEAD_COLUMNS.slice(2)
+        .map((c) => `${c} = excluded.${c}`)
+        .join(", ")}, updated_at = now()`,
     );
-    const set = LEAD_COLUMNS.slice(2)
-      .map((c, i) => `${c} = $${i + 3}`)
-      .join(", ");
-    for (const c of this.leads.values()) {
-      if (c.isNew || !c.dirty) continue;
-      await tx.query(
-        `update leads set ${set}, updated_at = now() where workspace_id = $1 and id = $2`,
-        toValues(ws, c.lead),
-      );
-    }
     await insertRows(
       tx,
       "identities",

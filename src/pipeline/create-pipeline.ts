@@ -23,7 +23,7 @@ export async function createPipeline(
     batchSize: config.pipelineBatch,
     clock,
     decaySweepMs: config.decaySweepMinutes * 60_000,
-    leases: url ? new PartitionLeases(() => openSessionConnection(url)) : null,
+    leases: url ? new PartitionLeases(() => openSessionConnection(url, config.dbConnectTimeoutMs)) : null,
     ...hooks,
   });
 }

@@ -153,7 +153,8 @@ export async function processBatch(
       ...[...users].map((u) => `user:${u}`),
       ...[...anons].map((a) => `anonymous:${a}`),
     ]);
-    await batch.prefetch([...users], [...anons]);
+    const named = pending.flatMap((p) => (p.kind !== "event" && p.lead_id !== null ? [p.lead_id] : []));
+    await batch.prefetch([...users], [...anons], named);
     const processed: ProcessedEvent[] = [];
     const dropped: number[] = [];
     const checkErased = await anyTombstones(tx, ws);

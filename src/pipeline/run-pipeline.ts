@@ -1,5 +1,7 @@
 import { isContention } from "../db/contention.js";
 import type { Database } from "../db/database.js";
+import { isDatabaseUnavailable } from "../db/database-unavailable.js";
+import { QualifyError } from "../errors.js";
 import { type ActiveModel, activeModel } from "./model-store.js";
 import { Mutex } from "./mutex.js";
 import { OutcomeWaiters } from "./outcome-waiters.js";
@@ -18,6 +20,10 @@ import { claimSweep, sweepDecay } from "./sweep-decay.js";
 
 /** A batch that lost a lock race (deadlock, serialization failure) is run again this many times. */
 const CONTENTION_RETRIES = 5;
+
+/** A failure of the database rather than of the batch: unreachable, or a statement over its time. */
+const isTransient = (e: unknown) =>
+  isDatabaseUnavailable(e) || (e instanceof QualifyError && e.code === "DATABASE_TIMEOUT");
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -225,6 +231,8 @@ export class Pipeline {
         }
       }
     } catch (e) {
+      // The database being down or slow is no fault of an event: nothing is counted against it.
+      if (isTransient(e)) throw e;
       const f = this.failures.get(ws) ?? { attempts: 0 };
       f.attempts = isolating ? f.attempts + 1 : 0;
       this.failures.set(ws, f);
@@ -262,24 +270,29 @@ export class Pipeline {
 
   private async run(): Promise<void> {
     const pollMs = this.options.pollMs ?? 250;
+    let failing = 0;
     while (this.running) {
       let n = 0;
       try {
         this.woken = false;
         n = await this.once();
         await this.maybeSweep();
+        failing = 0;
       } catch (e) {
         this.stats.errors++;
         this.options.onError?.(e);
+        failing++;
       }
       if (!this.running || n >= this.options.batchSize) continue;
-      if (n > 0 || this.woken) {
+      if (failing === 0 && (n > 0 || this.woken)) {
         // Let events that arrive together gather, so that one transaction takes them all.
         await sleep(this.options.coalesceMs ?? 15);
         continue;
       }
+      // After failures (the database down, say) the next try waits longer each time, up to 5 s.
+      const wait = failing === 0 ? pollMs : Math.min(5_000, pollMs * 2 ** (failing - 1));
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, pollMs);
+        const timer = setTimeout(resolve, wait);
         this.wakeUp = () => {
           clearTimeout(timer);
           resolve();

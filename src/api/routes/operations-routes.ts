@@ -21,7 +21,15 @@ export function operationsRoutes(app: FastifyInstance, service: Service): void {
           pipelineErrors: service.pipeline.stats.errors,
         };
       } catch (e) {
-        return reply.status(503).send({ ready: false, error: "NOT_READY", message: (e as Error).message });
+        return reply
+          .status(503)
+          .header("retry-after", "5")
+          .send({
+            ready: false,
+            error: "NOT_READY",
+            message: "the database does not answer; the service recovers by itself once it does",
+            reason: (e as Error).message,
+          });
       }
     },
   );

@@ -1,0 +1,94 @@
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import { startService } from "../src/api/start-service.js";
+import { loadConfig } from "../src/config/load-config.js";
+import { withDatabase } from "../src/db/database-url.js";
+import { generateDataset } from "./generate-events.js";
+import { segmentCalls } from "./segment-calls.js";
+
+/**
+ * Processing alone, for profiling: stores a dataset's Segment calls with processing stopped, then
+ * drains the pipeline in this process and prints events/s. Run under `node --cpu-prof` (see
+ * bench/README.md). Needs DATABASE_URL; BENCH_LEADS and BENCH_EVENTS size it.
+ */
+const LEADS = Number(process.env.BENCH_LEADS ?? 5_000);
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 50_000);
+const WRITE_KEY = "wk_bench_0123456789abcdef";
+
+async function main() {
+  const base = process.env.DATABASE_URL;
+  if (!base) throw new Error("set DATABASE_URL");
+  const name = `qualify_bench_${randomBytes(4).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  try {
+    const config = loadConfig({
+      DATABASE_URL: withDatabase(base, name),
+      LOG_LEVEL: "warn",
+      QUALIFY_WRITE_KEY: WRITE_KEY,
+      QUALIFY_PIPELINE_BATCH: process.env.QUALIFY_PIPELINE_BATCH ?? "500",
+    });
+    const running = await startService(config, { listen: false, processing: false });
+    const day = 86_400_000;
+    const data = generateDataset({
+      seed: 7,
+      leads: LEADS,
+      events: EVENTS,
+      days: 30,
+      start: Date.now() - 31 * day,
+    });
+    const calls = segmentCalls(data);
+    const auth = `Basic ${Buffer.from(`${WRITE_KEY}:`).toString("base64")}`;
+    for (let i = 0; i < calls.length; i += 100) {
+      const res = await running.app.inject({
+        method: "POST",
+        url: "/v1/batch",
+        headers: { authorization: auth, "content-type": "application/json" },
+        payload: JSON.stringify({ batch: calls.slice(i, i + 100) }),
+      });
+      if (res.statusCode !== 200) throw new Error(res.body);
+    }
+    // As autovacuum would have by now: the planner knows the table is large.
+    await running.service.db.query("analyze events");
+    const timing = new Map<string, { n: number; ms: number }>();
+    if (process.env.BENCH_SQL_TIMES) {
+      const db = running.service.db as { transaction: typeof running.service.db.transaction };
+      const original = db.transaction.bind(db);
+      db.transaction = (fn) =>
+        original((tx) =>
+          fn({
+            ...tx,
+            async query(sql, params) {
+              const t = performance.now();
+              try {
+                return await tx.query(sql, params);
+              } finally {
+                const key = sql.replace(/\s+/g, " ").slice(0, 90);
+                const e = timing.get(key) ?? { n: 0, ms: 0 };
+                e.n++;
+                e.ms += performance.now() - t;
+                timing.set(key, e);
+              }
+            },
+          }),
+        );
+    }
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const n = await running.service.pipeline.drain();
+    const s = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    process.stdout.write(
+      `processed ${n} events over ${LEADS} leads in ${s.toFixed(1)} s: ${Math.round(n / s)} events/s; this process used ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s of CPU\n`,
+    );
+    for (const [k, v] of [...timing].sort((a, b) => b[1].ms - a[1].ms).slice(0, 15))
+      process.stdout.write(`${v.ms.toFixed(0).padStart(7)} ms ${String(v.n).padStart(7)}x  ${k}\n`);
+    await running.close();
+  } finally {
+    await admin.query(`drop database if exists ${name} with (force)`);
+    await admin.end();
+  }
+}
+
+await main();
