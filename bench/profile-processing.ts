@@ -3,15 +3,14 @@ import pg from "pg";
 import { startService } from "../src/api/start-service.js";
 import { loadConfig } from "../src/config/load-config.js";
 import { withDatabase } from "../src/db/database-url.js";
-import { generateDataset } from "./generate-events.js";
-import { segmentCalls } from "./segment-calls.js";
+import { LiveStream } from "./live-stream.js";
 
 /**
  * Processing alone, for profiling: stores a dataset's Segment calls with processing stopped, then
- * drains the pipeline in this process and prints events/s. Run under `node --cpu-prof` (see
- * bench/README.md). Needs DATABASE_URL; BENCH_LEADS and BENCH_EVENTS size it.
+ * drains the pipeline in this process and prints events/s (BENCH_SQL_TIMES=1 adds the time spent
+ * in each statement). Run under `node --cpu-prof` (see bench/README.md). Needs DATABASE_URL;
+ * BENCH_EVENTS sizes it.
  */
-const LEADS = Number(process.env.BENCH_LEADS ?? 5_000);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 50_000);
 const WRITE_KEY = "wk_bench_0123456789abcdef";
 
@@ -30,22 +29,14 @@ async function main() {
       QUALIFY_PIPELINE_BATCH: process.env.QUALIFY_PIPELINE_BATCH ?? "500",
     });
     const running = await startService(config, { listen: false, processing: false });
-    const day = 86_400_000;
-    const data = generateDataset({
-      seed: 7,
-      leads: LEADS,
-      events: EVENTS,
-      days: 30,
-      start: Date.now() - 31 * day,
-    });
-    const calls = segmentCalls(data);
+    const stream = new LiveStream(7, "profile");
     const auth = `Basic ${Buffer.from(`${WRITE_KEY}:`).toString("base64")}`;
-    for (let i = 0; i < calls.length; i += 100) {
+    for (let i = 0; i < EVENTS; i += 100) {
       const res = await running.app.inject({
         method: "POST",
         url: "/v1/batch",
         headers: { authorization: auth, "content-type": "application/json" },
-        payload: JSON.stringify({ batch: calls.slice(i, i + 100) }),
+        payload: JSON.stringify({ batch: stream.batch(100, Date.now()) }),
       });
       if (res.statusCode !== 200) throw new Error(res.body);
     }
@@ -80,7 +71,7 @@ async function main() {
     const s = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     process.stdout.write(
-      `processed ${n} events over ${LEADS} leads in ${s.toFixed(1)} s: ${Math.round(n / s)} events/s; this process used ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s of CPU\n`,
+      `processed ${n} events in ${s.toFixed(1)} s: ${Math.round(n / s)} events/s; this process used ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s of CPU\n`,
     );
     for (const [k, v] of [...timing].sort((a, b) => b[1].ms - a[1].ms).slice(0, 15))
       process.stdout.write(`${v.ms.toFixed(0).padStart(7)} ms ${String(v.n).padStart(7)}x  ${k}\n`);

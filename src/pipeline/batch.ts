@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { lockIdentities } from "../db/advisory-locks.js";
 import type { Queryable } from "../db/database.js";
 import { insertRows } from "../db/insert-rows.js";
 import { type Input, newLeadState } from "../engine/index.js";
@@ -59,6 +60,7 @@ export class Batch {
   readonly newIdentities: [IdentityKind, string, string][] = [];
   readonly outbox: OutboxRow[] = [];
   readonly derived: DerivedInput[] = [];
+  private readonly locked = new Set<string>();
 
   constructor(
     readonly tx: Queryable,
@@ -66,6 +68,17 @@ export class Batch {
     readonly active: ActiveModel,
     readonly now: number,
   ) {}
+
+  /**
+   * Locks identity and domain keys (see `lockIdentities`) until the batch commits; keys it holds
+   * already are skipped. The batch locks every key its events name at once, in one sorted pass.
+   */
+  async lock(keys: readonly string[]): Promise<void> {
+    const fresh = [...new Set(keys)].filter((k) => !this.locked.has(k));
+    if (fresh.length === 0) return;
+    await lockIdentities(this.tx, this.ws, fresh);
+    for (const k of fresh) this.locked.add(k);
+  }
 
   /** Loads, in two queries, the identities and leads the batch's events name (`leads`: by id). */
   async prefetch(users: string[], anons: string[], leads: string[]): Promise<void> {
@@ -177,6 +190,27 @@ export class Batch {
     ctx.history = [...stored.map((r) => r.input), ...ctx.fresh];
     ctx.fresh = [];
     return ctx.history;
+  }
+
+  /**
+   * Loads the histories of these leads in one query (account inputs and stage facts are mostly late:
+   * they replay their lead's history).
+   */
+  async prefetchHistories(ids: readonly string[]): Promise<void> {
+    const wanted = ids.filter((id) => this.leads.get(id)?.history === null);
+    if (wanted.length === 0) return;
+    const rows = await this.tx.query<{ lead_id: string; input: Input }>(
+      `select lead_id, input from events where workspace_id = $1 and lead_id = any($2) and processed
+       order by lead_id, processed_order`,
+      [this.ws, wanted],
+    );
+    const byLead = new Map<string, Input[]>(wanted.map((id) => [id, []]));
+    for (const r of rows) byLead.get(r.lead_id)?.push(r.input);
+    for (const [id, inputs] of byLead) {
+      const ctx = this.leads.get(id) as LeadContext;
+      ctx.history = [...inputs, ...ctx.fresh];
+      ctx.fresh = [];
+    }
   }
 
   /** Records an input as processed for the lead, for a later replay in this batch. */

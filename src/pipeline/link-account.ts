@@ -1,4 +1,3 @@
-import { lockIdentities } from "../db/advisory-locks.js";
 import type { AccountInput, EventInput } from "../engine/index.js";
 import type { Batch, LeadContext } from "./batch.js";
 import { accountDomain, companyDomain } from "./free-mail-domains.js";
@@ -42,7 +41,7 @@ export async function applyGroupCall(
   const { tx, ws } = batch;
   const named = accountDomain(traits);
   // Serialized with processes matching leads of that domain at the same time (see matchByDomain).
-  if (named !== null) await lockIdentities(tx, ws, [`domain:${named}`]);
+  if (named !== null) await batch.lock([`domain:${named}`]);
   const rows = await tx.query<AccountRow>(
     `insert into accounts (workspace_id, id, domain, traits) values ($1, $2, $3, $4)
      on conflict (workspace_id, id) do update
@@ -52,8 +51,7 @@ export async function applyGroupCall(
     [ws, groupId, named, JSON.stringify(traits)],
   );
   const account = rows[0] as AccountRow;
-  if (account.domain !== null && account.domain !== named)
-    await lockIdentities(tx, ws, [`domain:${account.domain}`]);
+  if (account.domain !== null) await batch.lock([`domain:${account.domain}`]);
   ctx.lead.accountId = groupId;
   ctx.lead.accountSource = "group";
   ctx.dirty = true;
@@ -123,7 +121,7 @@ export async function matchByDomain(
   const { tx, ws } = batch;
   const domain = lead.emailDomain;
   // Another process may be linking an account to this domain now: it finishes first.
-  await lockIdentities(tx, ws, [`domain:${domain}`]);
+  await batch.lock([`domain:${domain}`]);
   let account = (
     await tx.query<AccountRow>(
       `select id, domain, traits from accounts where workspace_id = $1 and domain = $2

@@ -1,0 +1,65 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import { withDatabase } from "../src/db/database-url.js";
+
+/** Real `qualify` processes for the service benchmarks, and a fresh database for them. */
+
+export const WRITE_KEY = "wk_bench_0123456789abcdef";
+export const ADMIN_TOKEN = "qlf_bench_admin_token_0123456789";
+
+export interface Running {
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts `qualify <command>` and resolves once its output says it is up. */
+export function startQualify(command: "start" | "worker", env: Record<string, string>, args: string[] = []) {
+  const child = spawn(process.execPath, ["bin/qualify.js", command, ...args], {
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "",
+      HOST: "127.0.0.1",
+      LOG_LEVEL: "warn",
+      QUALIFY_WRITE_KEY: WRITE_KEY,
+      QUALIFY_ADMIN_TOKEN: ADMIN_TOKEN,
+      ...env,
+    },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  return new Promise<Running>((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`qualify ${command} did not start:\n${out}`)), 60_000);
+    child.stdout?.setEncoding("utf8").on("data", (d: string) => {
+      out += d;
+      if (/listening|processing/.test(out)) {
+        clearTimeout(timer);
+        resolve({
+          child,
+          async stop() {
+            child.kill("SIGTERM");
+            await exited;
+          },
+        });
+      }
+    });
+    child.once("exit", (code) => reject(new Error(`qualify ${command} exited (${code}):\n${out}`)));
+  });
+}
+
+/** A new empty database on the server of `base`; `drop` removes it. */
+export async function freshDatabase(base: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `qualify_bench_${randomBytes(4).toString("hex")}`;
+  const admin = async (sql: string) => {
+    const c = new pg.Client({ connectionString: base });
+    await c.connect();
+    try {
+      await c.query(sql);
+    } finally {
+      await c.end();
+    }
+  };
+  await admin(`create database ${name}`);
+  return { url: withDatabase(base, name), drop: () => admin(`drop database if exists ${name} with (force)`) };
+}
