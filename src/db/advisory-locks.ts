@@ -18,9 +18,8 @@ export async function holdWorkspace(tx: Queryable, ws: string, mode: "shared" | 
 }
 
 /**
- * Serializes work on identities (`user:…`, `anonymous:…`) and company domains (`domain:…`) across
- * processes until the transaction ends, so two processes cannot both create a lead for the same
- * person, or link one domain's leads to two accounts. Taken in one sorted pass, so two batches
+ * Serializes work on identities (`user:…`, `anonymous:…`) across processes until the transaction
+ * ends, so two processes cannot both create a lead for the same person. Taken in one sorted pass, so two batches
  * locking overlapping sets wait for each other rather than deadlock.
  */
 export async function lockIdentities(tx: Queryable, ws: string, keys: readonly string[]): Promise<void> {

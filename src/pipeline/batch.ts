@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { lockIdentities } from "../db/advisory-locks.js";
 import type { Queryable } from "../db/database.js";
 import { insertRows } from "../db/insert-rows.js";
 import { type Input, newLeadState } from "../engine/index.js";
@@ -60,7 +59,6 @@ export class Batch {
   readonly newIdentities: [IdentityKind, string, string][] = [];
   readonly outbox: OutboxRow[] = [];
   readonly derived: DerivedInput[] = [];
-  private readonly locked = new Set<string>();
 
   constructor(
     readonly tx: Queryable,
@@ -68,17 +66,6 @@ export class Batch {
     readonly active: ActiveModel,
     readonly now: number,
   ) {}
-
-  /**
-   * Locks identity and domain keys (see `lockIdentities`) until the batch commits; keys it holds
-   * already are skipped. The batch locks every key its events name at once, in one sorted pass.
-   */
-  async lock(keys: readonly string[]): Promise<void> {
-    const fresh = [...new Set(keys)].filter((k) => !this.locked.has(k));
-    if (fresh.length === 0) return;
-    await lockIdentities(this.tx, this.ws, fresh);
-    for (const k of fresh) this.locked.add(k);
-  }
 
   /** Loads, in two queries, the identities and leads the batch's events name (`leads`: by id). */
   async prefetch(users: string[], anons: string[], leads: string[]): Promise<void> {

@@ -40,8 +40,6 @@ export async function applyGroupCall(
   const traits = e.traits ?? {};
   const { tx, ws } = batch;
   const named = accountDomain(traits);
-  // Serialized with processes matching leads of that domain at the same time (see matchByDomain).
-  if (named !== null) await batch.lock([`domain:${named}`]);
   const rows = await tx.query<AccountRow>(
     `insert into accounts (workspace_id, id, domain, traits) values ($1, $2, $3, $4)
      on conflict (workspace_id, id) do update
@@ -51,7 +49,6 @@ export async function applyGroupCall(
     [ws, groupId, named, JSON.stringify(traits)],
   );
   const account = rows[0] as AccountRow;
-  if (account.domain !== null) await batch.lock([`domain:${account.domain}`]);
   ctx.lead.accountId = groupId;
   ctx.lead.accountSource = "group";
   ctx.dirty = true;
@@ -63,12 +60,26 @@ export async function applyGroupCall(
       notify,
     });
 
-  const members = await tx.query<{ id: string }>(
-    `select id from leads where workspace_id = $1 and merged_into is null and id <> $2 and (
-       (account_id = $3 and $4::boolean)
-       or ($5::text is not null and email_domain = $5 and (account_id is null or account_source = 'domain') and account_id is distinct from $3))`,
-    [ws, ctx.lead.id, groupId, Object.keys(traits).length > 0, account.domain],
-  );
+  // Leads matched by the account's domain join it. The update waits for a batch of another process
+  // that holds one of them, then sees it as that batch left it, so none is missed.
+  const joined =
+    account.domain === null
+      ? []
+      : await tx.query<{ id: string }>(
+          `update leads set account_id = $2, account_source = 'domain'
+           where workspace_id = $1 and email_domain = $3 and id <> $4 and merged_into is null
+             and (account_id is null or account_source = 'domain') and account_id is distinct from $2
+           returning id`,
+          [ws, groupId, account.domain, ctx.lead.id],
+        );
+  // Members already in it hear of changed traits.
+  const members =
+    Object.keys(traits).length === 0
+      ? joined
+      : await tx.query<{ id: string }>(
+          "select id from leads where workspace_id = $1 and account_id = $2 and id <> $3 and merged_into is null",
+          [ws, groupId, ctx.lead.id],
+        );
   // `member`: a lead matched by domain joins the account; for a member already in it, nothing moves.
   for (const { id } of members)
     batch.derived.push({
@@ -76,13 +87,6 @@ export async function applyGroupCall(
       input: accountInput(`${e.id}#account@${id}`, e.at, account, true),
       notify,
     });
-  if (account.domain !== null)
-    await tx.query(
-      `update leads set account_id = $2, account_source = 'domain'
-       where workspace_id = $1 and email_domain = $3 and id <> $4 and merged_into is null
-         and (account_id is null or account_source = 'domain')`,
-      [ws, groupId, account.domain, ctx.lead.id],
-    );
   // Leads of this batch: the table does not have them yet (or not as they are now), so the query
   // above may have missed them; they join and hear of the change the same way.
   const told = new Set(members.map((m) => m.id));
@@ -120,12 +124,12 @@ export async function matchByDomain(
   if (lead.accountSource === "group" || lead.emailDomain === null) return;
   const { tx, ws } = batch;
   const domain = lead.emailDomain;
-  // Another process may be linking an account to this domain now: it finishes first.
-  await batch.lock([`domain:${domain}`]);
   let account = (
     await tx.query<AccountRow>(
+      // Shared-locked: a group call changing the account's traits in another process waits until
+      // this lead is linked, and then tells it (or this waits, and reads the new traits).
       `select id, domain, traits from accounts where workspace_id = $1 and domain = $2
-       order by (id like 'domain:%'), created_at limit 1`,
+       order by (id like 'domain:%'), created_at limit 1 for share`,
       [ws, domain],
     )
   )[0];

@@ -1,4 +1,4 @@
-import { holdWorkspace } from "../db/advisory-locks.js";
+import { holdWorkspace, lockIdentities } from "../db/advisory-locks.js";
 import type { Database } from "../db/database.js";
 import {
   type EventInput,
@@ -11,7 +11,6 @@ import {
   type Transition,
 } from "../engine/index.js";
 import { Batch, type LeadContext, type ProcessedEvent } from "./batch.js";
-import { accountDomain, companyDomain } from "./free-mail-domains.js";
 import { applyGroupCall, matchByDomain } from "./link-account.js";
 import type { ActiveModel } from "./model-store.js";
 import { resolveLead } from "./resolve-identity.js";
@@ -25,7 +24,8 @@ import { anyTombstones, isTombstoned } from "./tombstones.js";
  * Several processes may run batches at once (PostgreSQL). Each takes the events of the partitions
  * it leases, skipping rows another batch holds; the identities its events name are locked before
  * they are read, and every lead it loads is locked (`for update`), so no two batches work on one
- * lead at once and the later one sees what the earlier one wrote. `processed_order` is drawn at the
+ * lead at once and the later one sees what the earlier one wrote. Accounts are linked under row
+ * locks too (see `link-account.ts`). `processed_order` is drawn at the
  * end, with every lock held, so it is each lead's true processing order.
  */
 
@@ -57,19 +57,6 @@ export interface BatchResult {
   transitions: number;
   /** Set when another process published a model: nothing was processed; reload the model and retry. */
   staleModel?: boolean;
-}
-
-/** The company domains an event may link accounts by (its email's, its group's), as lock keys. */
-function domainKeys(input: Input): string[] {
-  if (input.kind !== "event" || !input.traits) return [];
-  const email = input.type === "identify" ? input.traits.email : undefined;
-  const domain =
-    input.type === "group"
-      ? accountDomain(input.traits)
-      : typeof email === "string"
-        ? companyDomain(email.trim())
-        : null;
-  return domain === null ? [] : [`domain:${domain}`];
 }
 
 function applyProfile(ctx: LeadContext, e: EventInput): boolean {
@@ -163,10 +150,9 @@ export async function processBatch(
       for (const id of [p.user_id, p.previous_id]) if (id !== null) users.add(id);
       for (const id of [p.anonymous_id, p.previous_id]) if (id !== null) anons.add(id);
     }
-    await batch.lock([
+    await lockIdentities(tx, ws, [
       ...[...users].map((u) => `user:${u}`),
       ...[...anons].map((a) => `anonymous:${a}`),
-      ...pending.flatMap((p) => domainKeys(p.input)),
     ]);
     const named = pending.flatMap((p) => (p.kind !== "event" && p.lead_id !== null ? [p.lead_id] : []));
     await batch.prefetch([...users], [...anons], named);
