@@ -144,6 +144,21 @@ async function processedCount(db: pg.Client): Promise<number> {
   return Number(rows.rows[0]?.n ?? 0);
 }
 
+/** What each stored row costs on disk (heap, TOAST and indexes), for sizing (docs/scaling.md). */
+async function storage(db: pg.Client): Promise<void> {
+  out("4. Storage after the run (table with its indexes, per row)");
+  for (const table of ["events", "leads", "identities", "transitions", "outbox", "accounts"]) {
+    const { rows } = await db.query<{ n: string; bytes: string }>(
+      `select count(*) as n, pg_total_relation_size('${table}') as bytes from ${table}`,
+    );
+    const n = Number(rows[0]?.n ?? 0);
+    const bytes = Number(rows[0]?.bytes ?? 0);
+    out(
+      `   ${table.padEnd(12)} ${fmt(n).padStart(10)} rows  ${fmt(bytes / 2 ** 20).padStart(6)} MB  ${fmt(n > 0 ? bytes / n : 0).padStart(6)} bytes/row`,
+    );
+  }
+}
+
 async function main() {
   const base = process.env.DATABASE_URL;
   if (!base) {
@@ -231,6 +246,7 @@ async function main() {
       for (const w of workers) await w.stop();
       out();
     }
+    await storage(db);
   } finally {
     await db.end().catch(() => undefined);
     for (const p of processes) await p.stop();
