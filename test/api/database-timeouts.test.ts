@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { withDatabase } from "../../src/db/database-url.js";
-import { basicAuth } from "../support/ingest-http.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { callQualify } from "../support/ingest-http.js";
+import { createPostgresDatabase } from "../support/postgres-database.js";
 import { freePort, type QualifyProcess, spawnQualify, waitForHttp } from "../support/qualify-process.js";
 
 /**
@@ -30,27 +30,16 @@ async function until(what: string, ok: () => Promise<boolean>, timeoutMs: number
 }
 
 describe.skipIf(!process.env.DATABASE_URL)("database timeouts on PostgreSQL", () => {
-  const url = process.env.DATABASE_URL as string;
-  const name = `qualify_timeouts_${randomBytes(6).toString("hex")}`;
+  let database: { url: string; drop(): Promise<void> } | undefined;
   let server: QualifyProcess | undefined;
   /** Holds a table locked; another connection watches, as activity is a snapshot per transaction. */
   let locker: pg.Client | undefined;
   let watcher: pg.Client | undefined;
 
-  const admin = async (sql: string) => {
-    const c = new pg.Client({ connectionString: url });
-    await c.connect();
-    try {
-      await c.query(sql);
-    } finally {
-      await c.end();
-    }
-  };
-
   beforeAll(async () => {
-    await admin(`create database ${name} template ${inject("postgresTemplate")}`);
+    database = await createPostgresDatabase();
     server = spawnQualify({
-      DATABASE_URL: withDatabase(url, name),
+      DATABASE_URL: database.url,
       PORT: String(await freePort()),
       QUALIFY_WRITE_KEY: WRITE_KEY,
       QUALIFY_ADMIN_TOKEN: ADMIN_TOKEN,
@@ -60,9 +49,9 @@ describe.skipIf(!process.env.DATABASE_URL)("database timeouts on PostgreSQL", ()
       LOG_LEVEL: "warn",
     });
     await waitForHttp(`${server.url}/readyz`, 120_000);
-    locker = new pg.Client({ connectionString: withDatabase(url, name) });
+    locker = new pg.Client({ connectionString: database.url });
     await locker.connect();
-    watcher = new pg.Client({ connectionString: withDatabase(url, name) });
+    watcher = new pg.Client({ connectionString: database.url });
     await watcher.connect();
   }, 180_000);
 
@@ -70,30 +59,12 @@ describe.skipIf(!process.env.DATABASE_URL)("database timeouts on PostgreSQL", ()
     await locker?.end().catch(() => undefined);
     await watcher?.end().catch(() => undefined);
     await server?.stop(30_000).catch(() => undefined);
-    await admin(`drop database if exists ${name} with (force)`);
+    await database?.drop();
   }, 120_000);
 
   /** A request and how long its answer took. */
-  const call = async (method: string, path: string, body?: unknown) => {
-    const started = Date.now();
-    const res = await fetch(`${server?.url}${path}`, {
-      method,
-      headers: {
-        authorization: path.startsWith("/v1/") ? basicAuth(WRITE_KEY) : `Bearer ${ADMIN_TOKEN}`,
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(120_000),
-    });
-    const text = await res.text();
-    return {
-      status: res.status,
-      retryAfter: res.headers.get("retry-after"),
-      // biome-ignore lint/suspicious/noExplicitAny: tests read answers loosely
-      body: (text ? JSON.parse(text) : null) as any,
-      ms: Date.now() - started,
-    };
-  };
+  const call = (method: string, path: string, body?: unknown) =>
+    callQualify(server?.url as string, { writeKey: WRITE_KEY, token: ADMIN_TOKEN }, method, path, body);
 
   const lock = async (table: string) => {
     await locker?.query("begin");
@@ -104,8 +75,7 @@ describe.skipIf(!process.env.DATABASE_URL)("database timeouts on PostgreSQL", ()
   const waiting = async () =>
     (
       await (watcher as pg.Client).query<{ n: number }>(
-        "select count(*)::int as n from pg_stat_activity where datname = $1 and wait_event_type = 'Lock'",
-        [name],
+        "select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'",
       )
     ).rows[0]?.n ?? 0;
   const stored = async (messageId: string) =>

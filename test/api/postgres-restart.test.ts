@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { Analytics } from "@segment/analytics-node";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { basicAuth } from "../support/ingest-http.js";
+import { callQualify } from "../support/ingest-http.js";
 import { type PrivatePostgres, startPrivatePostgres } from "../support/private-postgres.js";
 import { freePort, type QualifyProcess, spawnQualify, waitForHttp } from "../support/qualify-process.js";
 
@@ -27,13 +27,6 @@ async function until(what: string, ok: () => boolean | Promise<boolean>, timeout
   }
 }
 
-interface Answer {
-  status: number;
-  retryAfter: string | null;
-  // biome-ignore lint/suspicious/noExplicitAny: tests read answers loosely
-  body: any;
-}
-
 describe.skipIf(!process.env.DATABASE_URL)("PostgreSQL stopped and restarted under ingest", () => {
   let db: PrivatePostgres | undefined;
   let server: QualifyProcess | undefined;
@@ -56,23 +49,8 @@ describe.skipIf(!process.env.DATABASE_URL)("PostgreSQL stopped and restarted und
     await db?.dispose();
   }, 120_000);
 
-  const call = async (method: string, path: string, body?: unknown): Promise<Answer> => {
-    const res = await fetch(`${server?.url}${path}`, {
-      method,
-      headers: {
-        authorization: path.startsWith("/v1/") ? basicAuth(WRITE_KEY) : `Bearer ${ADMIN_TOKEN}`,
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(60_000),
-    });
-    const text = await res.text();
-    return {
-      status: res.status,
-      retryAfter: res.headers.get("retry-after"),
-      body: text ? JSON.parse(text) : null,
-    };
-  };
+  const call = (method: string, path: string, body?: unknown) =>
+    callQualify(server?.url as string, { writeKey: WRITE_KEY, token: ADMIN_TOKEN }, method, path, body);
 
   it("answers 503 with Retry-After while it is down, loses nothing, and recovers by itself", async () => {
     const pgServer = db as PrivatePostgres;

@@ -33,6 +33,42 @@ export async function postRaw(
   return { status: res.status, contentType: res.headers.get("content-type") ?? "", body: parsed };
 }
 
+export interface Answer {
+  status: number;
+  retryAfter: string | null;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read answers loosely
+  body: any;
+  /** How long the answer took. */
+  ms: number;
+}
+
+/** A request to a Qualify server: with the write key for `/v1/*`, the API token otherwise. */
+export async function callQualify(
+  url: string,
+  auth: { writeKey: string; token: string },
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<Answer> {
+  const started = Date.now();
+  const res = await fetch(`${url}${path}`, {
+    method,
+    headers: {
+      authorization: path.startsWith("/v1/") ? basicAuth(auth.writeKey) : `Bearer ${auth.token}`,
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    signal: AbortSignal.timeout(120_000),
+  });
+  const text = await res.text();
+  return {
+    status: res.status,
+    retryAfter: res.headers.get("retry-after"),
+    body: text ? JSON.parse(text) : null,
+    ms: Date.now() - started,
+  };
+}
+
 /**
  * POSTs a stream of spaces that never ends (chunked, no Content-Length), gzip-compressed or not,
  * and resolves with the answer as soon as the server sends one. A server that buffered the body
