@@ -1,160 +1,242 @@
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import autocannon from "autocannon";
-import Fastify from "fastify";
 import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
-import { startService } from "../src/api/start-service.js";
+import { type RunningService, startService } from "../src/api/start-service.js";
 import { loadConfig } from "../src/config/load-config.js";
 import { withDatabase } from "../src/db/database-url.js";
+import { migrate } from "../src/db/migrate.js";
+import { openPglite } from "../src/db/open-pglite.js";
+import {
+  bareFastify,
+  batchBody,
+  COPY_COLUMNS,
+  copyText,
+  ingestRows,
+  type Load,
+  load,
+  ratio,
+  SECONDS,
+  trackBody,
+} from "./ingest-load.js";
 import { fmt, verdict } from "./measure.js";
 
 /**
- * Ingest alone, on PostgreSQL: `/v1/batch` with 100 events per request, against two limits measured
- * in the same run — a bare Fastify route that parses the same body, and a raw COPY of the same rows
- * into the same PostgreSQL. Processing is stopped, so only ingest (auth, parsing, validation,
- * dedupe, the durable append) is measured. Target: at least 50 % of the COPY rate.
+ * Ingest alone (processing stopped), each figure beside limits measured in the same run:
+ *
+ * 1. PostgreSQL, `/v1/batch` with 100 events per request: at least 50 % of a raw COPY of the same
+ *    rows into the events table (its indexes, its generated partition column); bare Fastify with the
+ *    same body beside it.
+ * 2. PostgreSQL, single `/v1/track` calls over 50 connections, each acknowledged after its commit:
+ *    at least 30 % of a bare Fastify route with the same body over the same connections.
+ * 3. PGlite (no DATABASE_URL; durable = commit + the fsync of its WAL), `/v1/batch` with 100 events
+ *    per request: at least 15,000 events/s; bare Fastify and a raw COPY into PGlite beside it.
+ *
+ * Parts 1 and 2 need DATABASE_URL (a PostgreSQL the benchmark may create a database on; it drops
+ * it after). BENCH_ONLY=batch,track,pglite runs some of the parts.
  */
 
 const BATCH = 100;
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const CONNECTIONS = 10;
+const BATCH_CONNECTIONS = 10;
+const TRACK_CONNECTIONS = 50;
 const TARGET_OF_COPY = 0.5;
+const TARGET_OF_BARE = 0.3;
+const TARGET_PGLITE = 15_000;
+const COPY_ROWS = 10_000;
+const WRITE_KEY = "wk_bench_0123456789abcdef";
+const AUTH = { authorization: `Basic ${Buffer.from(`${WRITE_KEY}:`).toString("base64")}` };
+const ONLY = new Set((process.env.BENCH_ONLY ?? "batch,track,pglite").split(","));
 
-/** A batch body whose messageIds autocannon makes unique per request (`[<id>]`). */
-function batchBody(writeKey?: string): string {
-  const batch = Array.from({ length: BATCH }, (_, k) => ({
-    type: "track",
-    messageId: `[<id>]-${k}`,
-    userId: `bench-user-${k % 37}`,
-    event: "Asset Downloaded",
-    timestamp: "2026-11-01T10:00:00.000Z",
-    properties: { type: "ebook", title: "The lead scoring handbook", path: "/resources/handbook" },
-    context: { page: { url: "https://example.com/resources/handbook" }, campaign: { source: "newsletter" } },
-  }));
-  return JSON.stringify({ batch, ...(writeKey ? { writeKey } : {}) });
+const out = (line = "") => process.stdout.write(`${line}\n`);
+const rate = (n: number, unit: string) => `${fmt(n).padStart(9)} ${unit}`;
+const latency = (l: Load) => `(p99 ${l.p99} ms per request)`;
+
+/** The service with processing stopped, so that only ingest is measured. */
+async function ingestService(env: Record<string, string>): Promise<RunningService> {
+  const running = await startService(
+    loadConfig({ PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "warn", QUALIFY_WRITE_KEY: WRITE_KEY, ...env }),
+  );
+  await running.service.pipeline.stop();
+  return running;
 }
 
-async function load(url: string, body: string, headers: Record<string, string> = {}) {
-  const result = await autocannon({
-    url: `${url}/v1/batch`,
-    method: "POST",
-    connections: CONNECTIONS,
-    duration: SECONDS,
-    idReplacement: true,
-    headers: { "content-type": "application/json", ...headers },
-    body,
-  });
-  const ok = result["2xx"];
-  if (result.non2xx > 0 || result.errors > 0)
-    throw new Error(`${url}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
-  return { eventsPerSecond: (ok * BATCH) / SECONDS, requests: ok, p99: result.latency.p99 };
-}
-
-async function bareFastify(body: string) {
-  const app = Fastify();
-  app.post("/v1/batch", async () => ({ success: true }));
-  await app.listen({ port: 0, host: "127.0.0.1" });
-  const address = app.server.address();
-  const port = typeof address === "object" && address ? address.port : 0;
+async function ingest(running: RunningService, path: string, body: string, connections: number, per: number) {
   try {
-    return await load(`http://127.0.0.1:${port}`, body);
+    return await load(running.url as string, path, body, {
+      connections,
+      eventsPerRequest: per,
+      headers: AUTH,
+    });
   } finally {
-    await app.close();
+    // Requests cut off when the load stopped may still be on their way to the writer, or committing.
+    await new Promise((r) => setTimeout(r, 300));
+    await running.service.writer.flushed();
+    await running.close();
   }
 }
 
-/** COPY of the rows ingest would write (same columns, same JSON), into a copy of the events table. */
-async function rawCopy(url: string, rows: number) {
+/** COPY of `rows` rows, as ingest stores them, into the (emptied) events table: one stream, one commit. */
+async function rawCopy(url: string, rows: number): Promise<number> {
+  const text = copyText(ingestRows(rows, Date.now()));
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    await client.query("create table bench_copy (like events including defaults including identity)");
-    const input = JSON.stringify({
-      kind: "event",
-      id: "x",
-      at: 1,
-      type: "track",
-      event: "Asset Downloaded",
-      properties: { type: "ebook", title: "The lead scoring handbook", path: "/resources/handbook" },
-      context: {
-        page: { url: "https://example.com/resources/handbook" },
-        campaign: { source: "newsletter" },
-      },
-    }).replace(/\\/g, "\\\\");
-    const lines = function* () {
-      for (let i = 0; i < rows; i++)
-        yield `default\tcopy-${i}\tevent\ttrack\tbench-user-${i % 37}\t\\N\t\\N\t\\N\t1793354400000\t1793354400000\t${input}\tt\n`;
+    await client.query("truncate events");
+    const chunks = function* () {
+      for (let at = 0; at < text.length; at += 1 << 16) yield text.slice(at, at + (1 << 16));
     };
     const started = performance.now();
     await pipeline(
-      Readable.from(lines()),
-      client.query(
-        copyFrom(
-          "copy bench_copy (workspace_id, message_id, kind, type, user_id, anonymous_id, previous_id, lead_id, at, received_at, input, notify) from stdin",
-        ),
-      ),
+      Readable.from(chunks()),
+      client.query(copyFrom(`copy events (${COPY_COLUMNS}) from stdin`)),
     );
-    return { rowsPerSecond: rows / ((performance.now() - started) / 1000) };
+    return rows / ((performance.now() - started) / 1000);
   } finally {
-    await client.query("drop table if exists bench_copy");
     await client.end();
   }
 }
 
-async function main() {
-  const base = process.env.DATABASE_URL;
-  if (!base) {
-    process.stdout.write(
-      "ingest benchmark: set DATABASE_URL (a PostgreSQL it may create a database on); skipped\n",
-    );
-    return;
-  }
+async function onPostgres(base: string) {
   const name = `qualify_bench_${randomBytes(4).toString("hex")}`;
   const admin = new pg.Client({ connectionString: base });
   await admin.connect();
   await admin.query(`create database ${name}`);
   const url = withDatabase(base, name);
   try {
-    const writeKey = "wk_bench_0123456789abcdef";
-    const running = await startService(
-      loadConfig({
-        DATABASE_URL: url,
-        PORT: "0",
-        HOST: "127.0.0.1",
-        LOG_LEVEL: "warn",
-        QUALIFY_WRITE_KEY: writeKey,
-      }),
-    );
-    await running.service.pipeline.stop();
-    const auth = { authorization: `Basic ${Buffer.from(`${writeKey}:`).toString("base64")}` };
-    let ingest: Awaited<ReturnType<typeof load>>;
-    try {
-      ingest = await load(running.url as string, batchBody(), auth);
-    } finally {
-      await running.close();
+    if (ONLY.has("batch")) {
+      const body = batchBody(BATCH);
+      const qualify = await ingest(
+        await ingestService({ DATABASE_URL: url }),
+        "/v1/batch",
+        body,
+        BATCH_CONNECTIONS,
+        BATCH,
+      );
+      const bare = await bareFastify("/v1/batch", body, {
+        connections: BATCH_CONNECTIONS,
+        eventsPerRequest: BATCH,
+      });
+      const copy = await rawCopy(url, Math.max(100_000, Math.round(qualify.eventsPerSecond * SECONDS)));
+      const ofCopy = qualify.eventsPerSecond / copy;
+      out(
+        `1. PostgreSQL, /v1/batch with ${BATCH} events, ${BATCH_CONNECTIONS} connections, ${SECONDS} s, processing stopped`,
+      );
+      out(
+        `   raw COPY into events   ${rate(copy, "rows/s")}    (one stream, one commit; indexes, partition column)`,
+      );
+      out(`   bare Fastify           ${rate(bare.eventsPerSecond, "events/s")}  ${latency(bare)}`);
+      out(
+        `   Qualify ingest         ${rate(qualify.eventsPerSecond, "events/s")}  ${latency(qualify)}  ` +
+          `${ratio(qualify.eventsPerSecond, copy)} of COPY, ${ratio(qualify.eventsPerSecond, bare.eventsPerSecond)} of bare Fastify`,
+      );
+      out(`   ingest >= ${TARGET_OF_COPY * 100}% of raw COPY: ${verdict(ofCopy >= TARGET_OF_COPY)}`);
+      out();
     }
-    const bare = await bareFastify(batchBody());
-    const copy = await rawCopy(url, Math.max(200_000, Math.round(ingest.eventsPerSecond * 2)));
-    const ofCopy = ingest.eventsPerSecond / copy.rowsPerSecond;
-    const out = process.stdout;
-    out.write(
-      `Qualify ingest benchmark (PostgreSQL), /v1/batch with ${BATCH} events, ${CONNECTIONS} connections, ${SECONDS} s\n`,
-    );
-    out.write(
-      `bare Fastify     ${fmt(bare.eventsPerSecond).padStart(9)} events/s  (p99 ${bare.p99} ms per request)\n`,
-    );
-    out.write(`raw COPY         ${fmt(copy.rowsPerSecond).padStart(9)} rows/s\n`);
-    out.write(
-      `Qualify ingest   ${fmt(ingest.eventsPerSecond).padStart(9)} events/s  (p99 ${ingest.p99} ms per request)  ` +
-        `${(100 * ofCopy).toFixed(0)}% of COPY, ${((100 * ingest.eventsPerSecond) / bare.eventsPerSecond).toFixed(0)}% of bare Fastify\n`,
-    );
-    out.write(`ingest alone >= ${TARGET_OF_COPY * 100}% of raw COPY: ${verdict(ofCopy >= TARGET_OF_COPY)}\n`);
+    if (ONLY.has("track")) {
+      const body = trackBody();
+      const opts = { connections: TRACK_CONNECTIONS, eventsPerRequest: 1 };
+      await admin.query(`drop database if exists ${name} with (force)`);
+      await admin.query(`create database ${name}`);
+      const qualify = await ingest(
+        await ingestService({ DATABASE_URL: url }),
+        "/v1/track",
+        body,
+        TRACK_CONNECTIONS,
+        1,
+      );
+      const bare = await bareFastify("/v1/track", body, opts);
+      const ofBare = qualify.eventsPerSecond / bare.eventsPerSecond;
+      out(
+        `2. PostgreSQL, /v1/track (one event per request), ${TRACK_CONNECTIONS} connections, ${SECONDS} s, durable`,
+      );
+      out(`   bare Fastify           ${rate(bare.eventsPerSecond, "events/s")}  ${latency(bare)}`);
+      out(
+        `   Qualify ingest         ${rate(qualify.eventsPerSecond, "events/s")}  ${latency(qualify)}  ` +
+          `${ratio(qualify.eventsPerSecond, bare.eventsPerSecond)} of bare Fastify`,
+      );
+      out(`   ingest >= ${TARGET_OF_BARE * 100}% of bare Fastify: ${verdict(ofBare >= TARGET_OF_BARE)}`);
+      out();
+    }
   } finally {
     await admin.query(`drop database if exists ${name} with (force)`);
     await admin.end();
   }
+}
+
+/**
+ * COPY of `rows` rows into a fresh PGlite's events table, 10,000 rows a statement (one COPY of
+ * everything makes PGlite hold a blob of tens of MB), then its durable sync: the limit on PGlite.
+ */
+async function pgliteCopy(rows: number): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), "qualify-bench-copy-"));
+  try {
+    const db = await openPglite({ dataDir: dir });
+    try {
+      await migrate(db);
+      const all = ingestRows(rows, Date.now());
+      const blobs: Blob[] = [];
+      for (let at = 0; at < all.length; at += COPY_ROWS)
+        blobs.push(new Blob([copyText(all.slice(at, at + COPY_ROWS))]));
+      const started = performance.now();
+      for (const blob of blobs)
+        await db.pglite.query(`copy events (${COPY_COLUMNS}) from '/dev/blob'`, [], { blob });
+      await db.sync();
+      return rows / ((performance.now() - started) / 1000);
+    } finally {
+      await db.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function onPglite() {
+  const dir = mkdtempSync(join(tmpdir(), "qualify-bench-"));
+  try {
+    const body = batchBody(BATCH);
+    const qualify = await ingest(
+      await ingestService({ QUALIFY_DATA_DIR: dir }),
+      "/v1/batch",
+      body,
+      BATCH_CONNECTIONS,
+      BATCH,
+    );
+    const bare = await bareFastify("/v1/batch", body, {
+      connections: BATCH_CONNECTIONS,
+      eventsPerRequest: BATCH,
+    });
+    const copy = await pgliteCopy(Math.max(50_000, Math.round(qualify.eventsPerSecond * SECONDS)));
+    out(
+      `3. PGlite (embedded, commit + WAL fsync), /v1/batch with ${BATCH} events, ${BATCH_CONNECTIONS} connections, ${SECONDS} s, processing stopped`,
+    );
+    out(
+      `   raw COPY into events   ${rate(copy, "rows/s")}    (${fmt(COPY_ROWS)} rows a COPY, then one sync)`,
+    );
+    out(`   bare Fastify           ${rate(bare.eventsPerSecond, "events/s")}  ${latency(bare)}`);
+    out(
+      `   Qualify ingest         ${rate(qualify.eventsPerSecond, "events/s")}  ${latency(qualify)}  ` +
+        `${ratio(qualify.eventsPerSecond, copy)} of COPY, ${ratio(qualify.eventsPerSecond, bare.eventsPerSecond)} of bare Fastify`,
+    );
+    out(`   ingest >= ${fmt(TARGET_PGLITE)} events/s: ${verdict(qualify.eventsPerSecond >= TARGET_PGLITE)}`);
+    out();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main() {
+  out("Qualify ingest benchmark: ingest alone, each figure beside limits measured in this run");
+  out("(load from autocannon in a worker thread; each load after a warm-up)\n");
+  const base = process.env.DATABASE_URL;
+  if (ONLY.has("batch") || ONLY.has("track")) {
+    if (base) await onPostgres(base);
+    else out("1-2. PostgreSQL: set DATABASE_URL (a PostgreSQL it may create a database on); skipped\n");
+  }
+  if (ONLY.has("pglite")) await onPglite();
 }
 
 await main();

@@ -35,3 +35,25 @@ export async function insertRows<T = Record<string, unknown>>(
   }
   return out;
 }
+
+/** The SQL types an array parameter built by `arrayLiteral` can hold. */
+export type ArrayType = "text" | "bigint" | "integer" | "boolean";
+
+const QUOTED = /["\\]/g;
+
+/**
+ * A PostgreSQL array literal (`{"a","b",NULL}`) of one column's values, to pass as a single
+ * parameter cast to `type[]` and expand with `unnest`. Much cheaper to send and to parse than one
+ * parameter per value: a statement's text and parameter count no longer grow with the rows.
+ */
+export function arrayLiteral(values: readonly unknown[], type: ArrayType): string {
+  const parts = new Array<string>(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v === null || v === undefined) parts[i] = "NULL";
+    else if (type === "text") parts[i] = `"${String(v).replace(QUOTED, "\\$&")}"`;
+    else if (type === "boolean") parts[i] = v ? "t" : "f";
+    else parts[i] = String(v);
+  }
+  return `{${parts.join(",")}}`;
+}

@@ -5,7 +5,8 @@ import type { Service } from "../api/service.js";
 import type { EventType } from "../engine/index.js";
 import { QualifyError } from "../errors.js";
 import type { NewEvent } from "./append-events.js";
-import { isRecord, type ParsedEvent, parseSegmentEvent } from "./parse-segment-event.js";
+import { jsonBytes } from "./json-bytes.js";
+import { isRecord, MAX_DEPTH, type ParsedEvent, parseSegmentEvent } from "./parse-segment-event.js";
 import { segmentBatchSchema, segmentCallSchema } from "./segment-schemas.js";
 
 /**
@@ -48,14 +49,29 @@ async function store(
   endpoint: string,
 ): Promise<{ stored: number; duplicates: number }> {
   const seqs = await service.writer.append(rows);
-  const stored = seqs.filter((s) => s !== null).length;
+  let stored = 0;
+  for (const s of seqs) if (s !== null) stored++;
   service.metrics.ingested.inc({ endpoint }, stored);
-  service.metrics.duplicates.inc(rows.length - stored);
+  if (rows.length > stored) service.metrics.duplicates.inc(rows.length - stored);
   return { stored, duplicates: rows.length - stored };
 }
 
 function reject(field: string, reason: string): never {
   throw new QualifyError("INPUT_INVALID", `${field}: ${reason}`, [{ path: field, message: reason }]);
+}
+
+/**
+ * The routes' schemas document the calls (OpenAPI) but do not validate them: every field is checked
+ * once, by `parseSegmentEvent`, which names the field and keeps a batch's valid events. What the
+ * schemas checked (the body is an object; a batch's `batch` is an array) is checked here and
+ * answered as their validation was: 400 INPUT_INVALID naming `body` or `batch`, counted as `body`.
+ */
+const noValidation = () => () => true;
+const shapeErrors = new WeakSet<QualifyError>();
+function badShape(field: "body" | "batch", reason: string): never {
+  const e = new QualifyError("INPUT_INVALID", "invalid body", [{ path: field, message: reason }]);
+  shapeErrors.add(e);
+  throw e;
 }
 
 /** The fields a rejection can name; anything else is counted as `other` (labels must stay few). */
@@ -87,6 +103,7 @@ const reasonLabel = (field: string) => (KNOWN_FIELDS.has(field) ? field : "other
 function requestRejection(e: unknown): string {
   if (!(e instanceof QualifyError))
     return (e as { statusCode?: number }).statusCode === 400 ? "body" : "error";
+  if (shapeErrors.has(e)) return "body";
   const field = e.details[0]?.path;
   if (e.code === "PAYLOAD_TOO_LARGE" && field === "batch") return "batch-too-many-events";
   if (e.code === "INPUT_INVALID" && field !== undefined) return reasonLabel(field);
@@ -116,6 +133,7 @@ export function segmentRoutes(app: FastifyInstance, service: Service): void {
       {
         config: { bodyLimit: EVENT_LIMIT },
         logLevel: "warn",
+        validatorCompiler: noValidation,
         preValidation,
         onError,
         schema: {
@@ -128,8 +146,10 @@ export function segmentRoutes(app: FastifyInstance, service: Service): void {
       async (req: FastifyRequest, reply: FastifyReply) => {
         const ws = req.workspaceId as string;
         const receivedAt = service.clock();
-        if (!isRecord(req.body)) reject("(body)", "expected a JSON object");
-        const parsed = parseSegmentEvent({ messageId: randomUUID(), ...req.body, type }, receivedAt);
+        if (!isRecord(req.body)) badShape("body", "expected a JSON object");
+        const raw: Record<string, unknown> = { ...req.body, type };
+        if (raw.messageId === undefined) raw.messageId = randomUUID();
+        const parsed = parseSegmentEvent(raw, receivedAt);
         if (!parsed.ok) reject(parsed.field, parsed.reason);
         await store(service, [toRow(ws, parsed.event, receivedAt)], type);
         return reply.send({ success: true });
@@ -142,6 +162,7 @@ export function segmentRoutes(app: FastifyInstance, service: Service): void {
     {
       config: { bodyLimit: BATCH_LIMIT },
       logLevel: "warn",
+      validatorCompiler: noValidation,
       preValidation,
       onError,
       schema: {
@@ -155,8 +176,8 @@ export function segmentRoutes(app: FastifyInstance, service: Service): void {
       const ws = req.workspaceId as string;
       const receivedAt = service.clock();
       const body = req.body;
-      if (!isRecord(body)) reject("(body)", "expected a JSON object with a batch array");
-      if (!Array.isArray(body.batch)) reject("batch", "expected an array of events");
+      if (!isRecord(body)) badShape("body", "expected a JSON object with a batch array");
+      if (!Array.isArray(body.batch)) badShape("batch", "expected an array of events");
       const batch = body.batch as unknown[];
       if (batch.length > BATCH_EVENTS) {
         throw new QualifyError(
@@ -168,7 +189,8 @@ export function segmentRoutes(app: FastifyInstance, service: Service): void {
       const shared = isRecord(body.context) ? body.context : undefined;
       const rows: NewEvent[] = [];
       const rejected: Rejection[] = [];
-      for (const [index, item] of batch.entries()) {
+      for (let index = 0; index < batch.length; index++) {
+        const item = batch[index];
         const no = (field: string, reason: string) => {
           rejected.push({ index, field, reason });
           service.metrics.rejected.inc({ reason: reasonLabel(field) });
@@ -177,24 +199,35 @@ export function segmentRoutes(app: FastifyInstance, service: Service): void {
           no("(event)", "expected a JSON object");
           continue;
         }
-        let size: number;
-        try {
-          size = Buffer.byteLength(JSON.stringify(item));
-        } catch {
-          // JSON.stringify overflows the stack on an event nested tens of thousands of levels deep.
-          no("(event)", "nested too deeply");
-          continue;
+        let size = jsonBytes(item, MAX_DEPTH);
+        if (size < 0) {
+          // Deeper than any storable event (or odd): measured by JSON.stringify itself, which
+          // overflows the stack on an event nested tens of thousands of levels deep.
+          try {
+            size = Buffer.byteLength(JSON.stringify(item));
+          } catch {
+            no("(event)", "nested too deeply");
+            continue;
+          }
         }
         if (size > EVENT_LIMIT) {
           no("(event)", "over the 32 KB event limit");
           continue;
         }
-        // A call without a messageId gets one: only a messageId makes a retry count once.
-        const raw: Record<string, unknown> = { messageId: randomUUID(), ...item };
-        // The batch's sentAt and context apply to each event that has none of its own.
-        if (raw.sentAt === undefined && body.sentAt !== undefined) raw.sentAt = body.sentAt;
-        if (shared)
-          raw.context = isRecord(raw.context) ? { ...shared, ...raw.context } : (raw.context ?? shared);
+        let raw = item;
+        if (
+          item.messageId === undefined ||
+          (item.sentAt === undefined && body.sentAt !== undefined) ||
+          shared
+        ) {
+          raw = { ...item };
+          // A call without a messageId gets one: only a messageId makes a retry count once.
+          if (raw.messageId === undefined) raw.messageId = randomUUID();
+          // The batch's sentAt and context apply to each event that has none of its own.
+          if (raw.sentAt === undefined && body.sentAt !== undefined) raw.sentAt = body.sentAt;
+          if (shared)
+            raw.context = isRecord(raw.context) ? { ...shared, ...raw.context } : (raw.context ?? shared);
+        }
         const parsed = parseSegmentEvent(raw, receivedAt);
         if (!parsed.ok) {
           no(parsed.field, parsed.reason);

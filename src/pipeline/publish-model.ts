@@ -1,7 +1,7 @@
+import { holdWorkspace } from "../db/advisory-locks.js";
 import type { Database, Queryable } from "../db/database.js";
 import {
   type CompiledModel,
-  type Input,
   type LeadState,
   newLeadState,
   replay,
@@ -9,9 +9,16 @@ import {
   summarize,
 } from "../engine/index.js";
 import { writeTransitions } from "./batch.js";
-import { fromRow, type LeadRecord, type LeadRow, type StoredTransition } from "./lead-record.js";
+import type { StoredTransition } from "./lead-record.js";
 import { stageRank } from "./merge-leads.js";
 import { activateModel, compileStored, getModel } from "./model-store.js";
+import {
+  type LeadToRescore,
+  type RescoredRow,
+  readsContext,
+  streamLeads,
+  writeLeads,
+} from "./rescore-stream.js";
 
 /**
  * Publishing a model version: a preview of what would change, then a rescore of every lead from its
@@ -20,7 +27,6 @@ import { activateModel, compileStored, getModel } from "./model-store.js";
  * it was active within `activeDays`; the others keep their stage and qualify at their next input.
  */
 
-const PAGE = 200;
 const DAY = 86_400_000;
 const PRE_MQL = new Set(["visitor", "subscriber", "lead", "recycled"]);
 
@@ -31,8 +37,8 @@ export interface PublishOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-interface Rescored {
-  lead: LeadRecord;
+export interface Rescored {
+  lead: LeadToRescore;
   state: LeadState;
   wouldHaveQualifiedAt: number | null;
   active: boolean;
@@ -46,11 +52,16 @@ export function weekOf(ms: number): string {
   return new Date(monday).toISOString().slice(0, 10);
 }
 
-function rescore(m: CompiledModel, lead: LeadRecord, inputs: Input[], opts: PublishOptions): Rescored {
+/**
+ * Rescores one lead with `m`; the new state takes over `lead.lifecycle` (read fresh from storage for
+ * this). Exported for the rescore benchmark, which times it alone.
+ */
+export function rescore(m: CompiledModel, lead: LeadToRescore, opts: Omit<PublishOptions, "by">): Rescored {
   // Scores are rebuilt from every input; the stage machine continues where the lead is.
+  const inputs = lead.inputs;
   const state = newLeadState(m);
-  if (lead.state) state.l = structuredClone(lead.state.l);
-  state.asOf = Math.max(lead.state?.asOf ?? 0, opts.now);
+  if (lead.lifecycle) state.l = lead.lifecycle;
+  state.asOf = Math.max(lead.asOf, opts.now);
   replay(m, state, inputs, [], opts.now);
   let wouldHaveQualifiedAt: number | null = null;
   if (PRE_MQL.has(lead.stage)) {
@@ -62,26 +73,6 @@ function rescore(m: CompiledModel, lead: LeadRecord, inputs: Input[], opts: Publ
   }
   const active = (lead.lastEventAt ?? lead.firstSeenAt) >= opts.now - opts.activeDays * DAY;
   return { lead, state, wouldHaveQualifiedAt, active };
-}
-
-async function* everyLead(db: Queryable, ws: string) {
-  let after = "";
-  for (;;) {
-    const rows = await db.query<LeadRow>(
-      "select * from leads where workspace_id = $1 and id > $2 and merged_into is null order by id limit $3",
-      [ws, after, PAGE],
-    );
-    if (rows.length === 0) return;
-    const ids = rows.map((r) => r.id);
-    const events = await db.query<{ lead_id: string; input: Input }>(
-      "select lead_id, input from events where workspace_id = $1 and lead_id = any($2) and processed order by processed_order",
-      [ws, ids],
-    );
-    const byLead = new Map<string, Input[]>(ids.map((id) => [id, []]));
-    for (const e of events) byLead.get(e.lead_id)?.push(e.input);
-    for (const r of rows) yield { lead: fromRow(r), inputs: byLead.get(r.id) ?? [] };
-    after = rows[rows.length - 1]?.id ?? after;
-  }
 }
 
 async function countLeads(db: Queryable, ws: string): Promise<number> {
@@ -118,24 +109,26 @@ export async function previewModel(
   let newlyActive = 0;
   let lost = 0;
   const total = await countLeads(db, ws);
-  for await (const { lead, inputs } of everyLead(db, ws)) {
-    leads++;
-    const r = rescore(m, lead, inputs, { ...opts, by: "" });
-    if (r.wouldHaveQualifiedAt !== null) {
-      newly++;
-      if (r.active) newlyActive++;
-      const w = weekOf(r.wouldHaveQualifiedAt);
-      const cur = weeks.get(w) ?? { leads: 0, active: 0 };
-      cur.leads++;
-      if (r.active) cur.active++;
-      weeks.set(w, cur);
+  for await (const batch of streamLeads(db, ws, { context: readsContext(m.spec) })) {
+    for (const lead of batch) {
+      leads++;
+      const r = rescore(m, lead, opts);
+      if (r.wouldHaveQualifiedAt !== null) {
+        newly++;
+        if (r.active) newlyActive++;
+        const w = weekOf(r.wouldHaveQualifiedAt);
+        const cur = weeks.get(w) ?? { leads: 0, active: 0 };
+        cur.leads++;
+        if (r.active) cur.active++;
+        weeks.set(w, cur);
+      }
+      if (
+        lead.stage === "mql" &&
+        !replayInIngestOrder(m, lead.inputs, opts.now).transitions.some((t) => t.to === "mql")
+      )
+        lost++;
+      opts.onProgress?.(leads, total);
     }
-    if (
-      lead.stage === "mql" &&
-      !replayInIngestOrder(m, inputs, opts.now).transitions.some((t) => t.to === "mql")
-    )
-      lost++;
-    opts.onProgress?.(leads, total);
   }
   return {
     version,
@@ -155,7 +148,13 @@ export interface PublishResult {
   skippedInactive: number;
 }
 
-/** Rescores every lead with `version` and makes it active. Run with the pipeline held (exclusive). */
+/**
+ * Rescores every lead with `version` and makes it active, in one transaction that holds the
+ * workspace's gate alone: processing batches in any process wait for it. Leads stream in pages
+ * (`rescore-stream.ts`), so memory stays bounded whatever the number of leads; while one page is
+ * scored, the database reads the next and writes the last (one statement per page), on PostgreSQL
+ * in two server processes (`withReader`). Run with the pipeline held (exclusive).
+ */
 export async function publishModel(
   db: Database,
   ws: string,
@@ -165,61 +164,98 @@ export async function publishModel(
   const stored = await getModel(db, ws, version);
   const m = compileStored(stored.source, version);
   const actor = `model:v${version}`;
-  const total = await countLeads(db, ws);
   const result: PublishResult = { version, rescored: 0, newlyQualified: 0, skippedInactive: 0 };
   await db.transaction(async (tx) => {
-    for await (const { lead, inputs } of everyLead(tx, ws)) {
-      const r = rescore(m, lead, inputs, opts);
-      const transitions: StoredTransition[] = [];
-      const summary0 = summarize(m, r.state, opts.now);
-      if (r.wouldHaveQualifiedAt !== null && r.active && stageRank(lead.stage) < stageRank("mql")) {
-        r.state.l.stage = "mql";
-        r.state.l.mqlAt = opts.now;
-        r.state.l.at = Math.max(r.state.l.at ?? opts.now, opts.now);
-        r.state.l.why = `newly qualified by model v${version}`;
-        r.state.l.whyRules = [];
-        transitions.push({
-          leadId: lead.id,
-          from: lead.stage as StoredTransition["from"],
-          to: "mql",
-          at: opts.now,
-          triggerAt: r.wouldHaveQualifiedAt,
-          inputId: `publish:v${version}`,
-          actor,
-          by: opts.by,
-          rules: [],
-          reason: `model v${version} published; it would have qualified the lead at ${new Date(r.wouldHaveQualifiedAt).toISOString()}`,
-          scores: summary0.scores,
-          grade: summary0.grade,
-          modelVersion: version,
-          wouldHaveQualifiedAt: r.wouldHaveQualifiedAt,
-          notify: true,
-        });
-        result.newlyQualified++;
-      } else if (r.wouldHaveQualifiedAt !== null) result.skippedInactive++;
-      const s = summarize(m, r.state, opts.now);
-      await tx.query(
-        `update leads set state = $3, stage = $4, scores = $5, grade = $6, scores_as_of = $7, mql_at = $8,
-           first_mql_at = coalesce(first_mql_at, $9), model_version = $10, updated_at = now()
-         where workspace_id = $1 and id = $2`,
-        [
-          ws,
-          lead.id,
-          JSON.stringify(r.state),
-          s.stage,
-          JSON.stringify(s.scores),
-          s.grade,
-          s.asOf,
-          s.mqlAt,
-          transitions.length > 0 ? opts.now : null,
-          version,
-        ],
-      );
-      await writeTransitions(tx, ws, transitions);
-      result.rescored++;
-      opts.onProgress?.(result.rescored, total);
-    }
+    await holdWorkspace(tx, ws, "exclusive");
+    const total = await countLeads(tx, ws);
+    // At most one batch's writes in flight: they run in the database while the next batch is scored.
+    let writing: Promise<void> = Promise.resolve();
+    await withReader(db, tx, async (reader) => {
+      for await (const batch of streamLeads(reader, ws, { context: readsContext(m.spec) })) {
+        const rows: RescoredRow[] = [];
+        const transitions: StoredTransition[] = [];
+        for (const lead of batch) {
+          const r = rescore(m, lead, opts);
+          let firstMqlAt: number | null = null;
+          if (r.wouldHaveQualifiedAt !== null && r.active && stageRank(lead.stage) < stageRank("mql")) {
+            r.state.l.stage = "mql";
+            r.state.l.mqlAt = opts.now;
+            r.state.l.at = Math.max(r.state.l.at ?? opts.now, opts.now);
+            r.state.l.why = `newly qualified by model v${version}`;
+            r.state.l.whyRules = [];
+            firstMqlAt = opts.now;
+          }
+          // Scores and grade depend on the score state alone, not on the stage set just above.
+          const s = summarize(m, r.state, opts.now);
+          if (firstMqlAt !== null && r.wouldHaveQualifiedAt !== null) {
+            transitions.push({
+              leadId: lead.id,
+              from: lead.stage as StoredTransition["from"],
+              to: "mql",
+              at: opts.now,
+              triggerAt: r.wouldHaveQualifiedAt,
+              inputId: `publish:v${version}`,
+              actor,
+              by: opts.by,
+              rules: [],
+              reason: `model v${version} published; it would have qualified the lead at ${new Date(r.wouldHaveQualifiedAt).toISOString()}`,
+              scores: s.scores,
+              grade: s.grade,
+              modelVersion: version,
+              wouldHaveQualifiedAt: r.wouldHaveQualifiedAt,
+              notify: true,
+            });
+            result.newlyQualified++;
+          } else if (r.wouldHaveQualifiedAt !== null) result.skippedInactive++;
+          rows.push({
+            id: lead.id,
+            state: r.state,
+            stage: s.stage,
+            scores: s.scores,
+            grade: s.grade,
+            scoresAsOf: s.asOf,
+            mqlAt: s.mqlAt,
+            firstMqlAt,
+          });
+          result.rescored++;
+          opts.onProgress?.(result.rescored, total);
+        }
+        await writing;
+        writing = (async () => {
+          await writeLeads(tx, ws, version, rows);
+          await writeTransitions(tx, ws, transitions);
+        })();
+        // A failed write is reported by the await above (next batch) or below, never as unhandled.
+        writing.catch(() => undefined);
+      }
+    });
+    await writing;
     await activateModel(tx, ws, version, opts.by, result);
   });
   return result;
+}
+
+/**
+ * Runs `fn` with a connection to read from. On PostgreSQL it is a connection of its own, in a
+ * read-only transaction on the publish transaction's snapshot (taken once the gate is held, so it
+ * sees exactly what the publish would): the database reads the next leads while the publish's own
+ * connection writes the last ones, on two server processes. On PGlite, or when the pool has no
+ * second connection to give, reads go through the publish's transaction.
+ */
+async function withReader<T>(db: Database, tx: Queryable, fn: (reader: Queryable) => Promise<T>): Promise<T> {
+  if (db.kind !== "postgres") return fn(tx);
+  const rows = await tx.query<{ s: string }>("select pg_export_snapshot() as s");
+  const snapshot = rows[0]?.s;
+  let started = false;
+  try {
+    return await db.transaction(async (reader) => {
+      started = true;
+      await reader.query("set transaction isolation level repeatable read, read only");
+      await reader.query(`set transaction snapshot '${snapshot}'`);
+      return fn(reader);
+    });
+  } catch (e) {
+    if (started) throw e;
+    return fn(tx);
+  }
 }
