@@ -2,10 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import pg from "pg";
-import { from as copyFrom } from "pg-copy-streams";
 import { type RunningService, startService } from "../src/api/start-service.js";
 import { loadConfig } from "../src/config/load-config.js";
 import { withDatabase } from "../src/db/database-url.js";
@@ -15,6 +12,7 @@ import {
   bareFastify,
   batchBody,
   COPY_COLUMNS,
+  copyRows,
   copyText,
   ingestRows,
   type Load,
@@ -80,25 +78,7 @@ async function ingest(running: RunningService, path: string, body: string, conne
 }
 
 /** COPY of `rows` rows, as ingest stores them, into the (emptied) events table: one stream, one commit. */
-async function rawCopy(url: string, rows: number): Promise<number> {
-  const text = copyText(ingestRows(rows, Date.now()));
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query("truncate events");
-    const chunks = function* () {
-      for (let at = 0; at < text.length; at += 1 << 16) yield text.slice(at, at + (1 << 16));
-    };
-    const started = performance.now();
-    await pipeline(
-      Readable.from(chunks()),
-      client.query(copyFrom(`copy events (${COPY_COLUMNS}) from stdin`)),
-    );
-    return rows / ((performance.now() - started) / 1000);
-  } finally {
-    await client.end();
-  }
-}
+const rawCopy = (url: string, rows: number) => copyRows(url, ingestRows(rows, Date.now()));
 
 async function onPostgres(base: string) {
   const name = `qualify_bench_${randomBytes(4).toString("hex")}`;

@@ -77,7 +77,7 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const rate = (n: number, ms: number) => n / (ms / 1000);
 
 // ---------------------------------------------------------------------------------------------
-// Loading (a child process, so that the generator's memory never counts in the publish's RSS)
+// Loading (in child processes, so that the generator's memory never counts in the publish's RSS)
 // ---------------------------------------------------------------------------------------------
 
 type CopyValue = string | number | boolean | null;
@@ -149,8 +149,6 @@ interface Chunk {
   eventText: string[];
   leadText: string[];
   generateMs: number;
-  /** The last `processed_order` given. */
-  order: number;
 }
 
 /** Joins lines into pieces of about 1 MB (one stream write each). */
@@ -274,7 +272,6 @@ function generateChunk(m: CompiledModel, c: number, order: number): Chunk {
     eventText: eventText.done(),
     leadText: leadText.done(),
     generateMs: performance.now() - t0,
-    order,
   };
 }
 
@@ -326,7 +323,9 @@ async function loadPart(url: string, part: number): Promise<void> {
     const chunk = generateChunk(m, c, c * ORDER_STRIDE);
     await copyInto(client, `copy events (${EVENT_COLUMNS}) from stdin`, chunk.eventText);
     await copyInto(client, `copy leads (${LEAD_COLUMNS}) from stdin`, chunk.leadText);
-    process.stderr.write(`  chunk ${c + 1}: ${fmt(chunk.leads)} leads, ${fmt(chunk.events)} events\n`);
+    process.stderr.write(
+      `  chunk ${c + 1}: ${fmt(chunk.leads)} leads, ${fmt(chunk.events)} events (generated in ${seconds(chunk.generateMs)})\n`,
+    );
   }
   await client.end();
 }

@@ -1,12 +1,9 @@
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import pg from "pg";
-import { from as copyFrom } from "pg-copy-streams";
 import { migrate } from "../src/db/migrate.js";
 import { openPostgres } from "../src/db/open-postgres.js";
 import type { NewEvent } from "../src/ingest/append-events.js";
 import { parseSegmentEvent } from "../src/ingest/parse-segment-event.js";
-import { COPY_COLUMNS, copyText, ratio } from "./ingest-load.js";
+import { copyRows, ratio } from "./ingest-load.js";
 import { LiveStream } from "./live-stream.js";
 import { fmt, quantile, verdict } from "./measure.js";
 import { drained, type LoadResult, offerLoad, postBatch } from "./offered-load.js";
@@ -81,22 +78,7 @@ async function copyLimit(base: string, rows: number): Promise<number> {
     const db = openPostgres(scratch.url, 1);
     await migrate(db);
     await db.close();
-    const text = copyText(rowsOf(new LiveStream(99, "copy"), rows));
-    const client = new pg.Client({ connectionString: scratch.url });
-    await client.connect();
-    try {
-      const chunks = function* () {
-        for (let at = 0; at < text.length; at += 1 << 16) yield text.slice(at, at + (1 << 16));
-      };
-      const started = performance.now();
-      await pipeline(
-        Readable.from(chunks()),
-        client.query(copyFrom(`copy events (${COPY_COLUMNS}) from stdin`)),
-      );
-      return rows / ((performance.now() - started) / 1000);
-    } finally {
-      await client.end();
-    }
+    return await copyRows(scratch.url, rowsOf(new LiveStream(99, "copy"), rows));
   } finally {
     await scratch.drop();
   }

@@ -51,7 +51,11 @@ export async function startService(
       },
     });
     pipeline = p;
-    const writer = new EventWriter(db, () => p.wake());
+    // Commits in flight at once: at most half the pool, so that reads and processing still get
+    // connections (PGlite takes one at a time anyway).
+    const writer = new EventWriter(db, () => p.wake(), {
+      commits: db.kind === "postgres" ? Math.max(1, Math.min(4, Math.floor(config.dbPoolSize / 2))) : 1,
+    });
     const service: Service = {
       db,
       config,
@@ -82,6 +86,8 @@ export async function startService(
       bootstrap,
       async close() {
         await running.close();
+        // Requests still committing are answered before the database closes.
+        await writer.flushed();
         await p.stop();
         await db.close();
       },
