@@ -80,6 +80,17 @@ async function ingest(running: RunningService, path: string, body: string, conne
 /** COPY of `rows` rows, as ingest stores them, into the (emptied) events table: one stream, one commit. */
 const rawCopy = (url: string, rows: number) => copyRows(url, ingestRows(rows, Date.now()));
 
+/** Qualify's ingest of 100-event batches, then bare Fastify with the same body and connections. */
+async function batchLoads(env: Record<string, string>) {
+  const body = batchBody(BATCH);
+  const qualify = await ingest(await ingestService(env), "/v1/batch", body, BATCH_CONNECTIONS, BATCH);
+  const bare = await bareFastify("/v1/batch", body, {
+    connections: BATCH_CONNECTIONS,
+    eventsPerRequest: BATCH,
+  });
+  return { qualify, bare };
+}
+
 async function onPostgres(base: string) {
   const name = `qualify_bench_${randomBytes(4).toString("hex")}`;
   const admin = new pg.Client({ connectionString: base });
@@ -88,18 +99,7 @@ async function onPostgres(base: string) {
   const url = withDatabase(base, name);
   try {
     if (ONLY.has("batch")) {
-      const body = batchBody(BATCH);
-      const qualify = await ingest(
-        await ingestService({ DATABASE_URL: url }),
-        "/v1/batch",
-        body,
-        BATCH_CONNECTIONS,
-        BATCH,
-      );
-      const bare = await bareFastify("/v1/batch", body, {
-        connections: BATCH_CONNECTIONS,
-        eventsPerRequest: BATCH,
-      });
+      const { qualify, bare } = await batchLoads({ DATABASE_URL: url });
       const copy = await rawCopy(url, Math.max(100_000, Math.round(qualify.eventsPerSecond * SECONDS)));
       const ofCopy = qualify.eventsPerSecond / copy;
       out(
@@ -177,18 +177,7 @@ async function pgliteCopy(rows: number): Promise<number> {
 async function onPglite() {
   const dir = mkdtempSync(join(tmpdir(), "qualify-bench-"));
   try {
-    const body = batchBody(BATCH);
-    const qualify = await ingest(
-      await ingestService({ QUALIFY_DATA_DIR: dir }),
-      "/v1/batch",
-      body,
-      BATCH_CONNECTIONS,
-      BATCH,
-    );
-    const bare = await bareFastify("/v1/batch", body, {
-      connections: BATCH_CONNECTIONS,
-      eventsPerRequest: BATCH,
-    });
+    const { qualify, bare } = await batchLoads({ QUALIFY_DATA_DIR: dir });
     const copy = await pgliteCopy(Math.max(50_000, Math.round(qualify.eventsPerSecond * SECONDS)));
     out(
       `3. PGlite (embedded, commit + WAL fsync), /v1/batch with ${BATCH} events, ${BATCH_CONNECTIONS} connections, ${SECONDS} s, processing stopped`,
