@@ -36,6 +36,8 @@ interface Visitor {
 export class LiveStream {
   private readonly rng: Random;
   private readonly pool: Visitor[] = [];
+  /** Each company's headcount as its group calls report it. */
+  private readonly employees = new Map<string, number>();
   private visitors = 0;
   private calls = 0;
 
@@ -58,6 +60,17 @@ export class LiveStream {
       grouped: false,
       left: 10 + this.rng.int(31),
     };
+  }
+
+  /**
+   * A company's headcount: the same for all its people, except that now and then (2 % of group
+   * calls) an enrichment refresh reports growth, a trait change that reaches every member.
+   */
+  private headcount(domain: string): number {
+    const known = this.employees.get(domain);
+    const n = known === undefined ? 50 + this.rng.int(20) * 100 : this.rng.chance(0.02) ? known + 10 : known;
+    this.employees.set(domain, n);
+    return n;
   }
 
   next(now: number): SegmentCall {
@@ -98,7 +111,12 @@ export class LiveStream {
         ...ids,
         type: "group",
         groupId: `acct-${v.domain}`,
-        traits: { name: v.domain, domain: v.domain, employees: 50 + (v.n % 20) * 100, industry: "Software" },
+        traits: {
+          name: v.domain,
+          domain: v.domain,
+          employees: this.headcount(v.domain),
+          industry: "Software",
+        },
       };
     }
     if (r.chance(0.005)) return { ...ids, type: "track", event: "Demo Requested", properties: {} };

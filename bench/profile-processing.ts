@@ -9,7 +9,7 @@ import { LiveStream } from "./live-stream.js";
  * Processing alone, for profiling: stores a dataset's Segment calls with processing stopped, then
  * drains the pipeline in this process and prints events/s (BENCH_SQL_TIMES=1 adds the time spent
  * in each statement). Run under `node --cpu-prof` (see bench/README.md). Needs DATABASE_URL;
- * BENCH_EVENTS sizes it.
+ * BENCH_EVENTS sizes it; BENCH_KEEP=1 keeps its database for a look afterwards.
  */
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 50_000);
 const WRITE_KEY = "wk_bench_0123456789abcdef";
@@ -77,7 +77,8 @@ async function main() {
       process.stdout.write(`${v.ms.toFixed(0).padStart(7)} ms ${String(v.n).padStart(7)}x  ${k}\n`);
     await running.close();
   } finally {
-    await admin.query(`drop database if exists ${name} with (force)`);
+    if (process.env.BENCH_KEEP) process.stdout.write(`kept database ${name}\n`);
+    else await admin.query(`drop database if exists ${name} with (force)`);
     await admin.end();
   }
 }

@@ -24,6 +24,7 @@ export {
   type StepResult,
   step,
   summarize,
+  takesInOrder,
 } from "./run-engine.js";
 export * from "./types.js";
 

@@ -100,6 +100,15 @@ function run(
 }
 
 /**
+ * Whether `step` can take this input on the state as it is, without the lead's history: the state
+ * was built by this model and the input sorts after its watermark. Callers use it to load only the
+ * histories a batch will need.
+ */
+export function takesInOrder(m: CompiledModel, state: LeadState | null, input: Input): boolean {
+  return state !== null && state.model === m.key && isInOrder(state.s, input);
+}
+
+/**
  * Incremental scoring. Inputs given in one call become known together. The state alone is used:
  * an input that sorts before the state's watermark returns `needsReplayFrom` (and leaves the state
  * as it was), and the caller replays with `replay`. Otherwise the state is updated in place and

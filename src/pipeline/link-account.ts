@@ -4,7 +4,8 @@ import { accountDomain, companyDomain } from "./free-mail-domains.js";
 
 /**
  * Accounts. A `group` call links its lead to the account and merges the account's traits; a change
- * to those traits reaches every other member as an account input (rescoring it). A lead without a
+ * to those traits (not a call that repeats them) reaches every other member as an account input
+ * (rescoring it). A lead without a
  * group is matched to an account by its company email domain (free mail excluded); when no account
  * has that domain yet, an implicit `domain:<domain>` account is made, and a later `group` account
  * naming the domain takes its members over.
@@ -40,15 +41,26 @@ export async function applyGroupCall(
   const traits = e.traits ?? {};
   const { tx, ws } = batch;
   const named = accountDomain(traits);
-  const rows = await tx.query<AccountRow>(
+  // Written only when it changes something (the row is locked either way); most group calls
+  // repeat what the account already says, and then no member needs to hear of it.
+  const written = await tx.query<AccountRow>(
     `insert into accounts (workspace_id, id, domain, traits) values ($1, $2, $3, $4)
      on conflict (workspace_id, id) do update
        set traits = accounts.traits || excluded.traits,
            domain = coalesce(excluded.domain, accounts.domain), updated_at = now()
+       where accounts.traits || excluded.traits is distinct from accounts.traits
+          or coalesce(excluded.domain, accounts.domain) is distinct from accounts.domain
      returning id, domain, traits`,
     [ws, groupId, named, JSON.stringify(traits)],
   );
-  const account = rows[0] as AccountRow;
+  const changed = written.length > 0;
+  const account = (written[0] ??
+    (
+      await tx.query<AccountRow>(
+        "select id, domain, traits from accounts where workspace_id = $1 and id = $2",
+        [ws, groupId],
+      )
+    )[0]) as AccountRow;
   ctx.lead.accountId = groupId;
   ctx.lead.accountSource = "group";
   ctx.dirty = true;
@@ -73,13 +85,12 @@ export async function applyGroupCall(
           [ws, groupId, account.domain, ctx.lead.id],
         );
   // Members already in it hear of changed traits.
-  const members =
-    Object.keys(traits).length === 0
-      ? joined
-      : await tx.query<{ id: string }>(
-          "select id from leads where workspace_id = $1 and account_id = $2 and id <> $3 and merged_into is null",
-          [ws, groupId, ctx.lead.id],
-        );
+  const members = !changed
+    ? joined
+    : await tx.query<{ id: string }>(
+        "select id from leads where workspace_id = $1 and account_id = $2 and id <> $3 and merged_into is null",
+        [ws, groupId, ctx.lead.id],
+      );
   // `member`: a lead matched by domain joins the account; for a member already in it, nothing moves.
   for (const { id } of members)
     batch.derived.push({
@@ -98,8 +109,8 @@ export async function applyGroupCall(
       const moved = l.accountId !== groupId;
       l.accountId = groupId;
       l.accountSource = "domain";
-      if (!moved && Object.keys(traits).length === 0) continue;
-    } else if (l.accountId !== groupId || Object.keys(traits).length === 0) continue;
+      if (!moved && !changed) continue;
+    } else if (l.accountId !== groupId || !changed) continue;
     if (told.has(l.id)) continue;
     told.add(l.id);
     batch.derived.push({

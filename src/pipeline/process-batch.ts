@@ -9,6 +9,7 @@ import {
   step,
   summarize,
   type Transition,
+  takesInOrder,
 } from "../engine/index.js";
 import { Batch, type LeadContext, type ProcessedEvent } from "./batch.js";
 import { applyGroupCall, matchByDomain } from "./link-account.js";
@@ -154,9 +155,22 @@ export async function processBatch(
       ...[...users].map((u) => `user:${u}`),
       ...[...anons].map((a) => `anonymous:${a}`),
     ]);
-    const named = pending.flatMap((p) => (p.kind !== "event" && p.lead_id !== null ? [p.lead_id] : []));
-    await batch.prefetch([...users], [...anons], named);
-    await batch.prefetchHistories(named);
+    const named = pending.filter((p) => p.kind !== "event" && p.lead_id !== null);
+    await batch.prefetch(
+      [...users],
+      [...anons],
+      named.map((p) => p.lead_id as string),
+    );
+    // Account changes and stage facts are often late for their lead: load, in one query, the
+    // histories of those that will replay (an account change reaches every member of the account).
+    await batch.prefetchHistories(
+      named.flatMap((p) => {
+        const ctx = batch.leads.get(p.lead_id as string);
+        return ctx && !ctx.lead.mergedInto && takesInOrder(active.model, ctx.lead.state, p.input)
+          ? []
+          : [p.lead_id as string];
+      }),
+    );
     const processed: ProcessedEvent[] = [];
     const dropped: number[] = [];
     const checkErased = await anyTombstones(tx, ws);

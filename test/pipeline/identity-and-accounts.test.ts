@@ -407,6 +407,10 @@ describe.each(DATABASE_KINDS)("identity and accounts on %s", (kind) => {
   it("accounts: group calls, company email domains, free mail, and account changes rescore members", async () => {
     const fitOf = (l: LeadRow) => l.scores.fit as number;
     let before: Record<string, number> = {};
+    let heard: Record<string, number> = {};
+    const accountInputs = async (w: World, u: string) =>
+      (await processedInputs(w.service.service.db, (await w.lead(u)).id)).filter((i) => i.kind === "account")
+        .length;
     await runSteps(kind, [
       {
         name: "a group call links the lead to the account",
@@ -498,6 +502,19 @@ describe.each(DATABASE_KINDS)("identity and accounts on %s", (kind) => {
           expect(fitOf(await w.lead("pam"))).toBe(60);
           expect((await w.lead("pam")).account_source).toBe("group");
           expect(fitOf(await w.lead("oli"))).toBe(-5);
+          heard = { ned: await accountInputs(w, "ned"), pam: await accountInputs(w, "pam") };
+        },
+      },
+      {
+        name: "a group call that repeats the account's traits tells no other member",
+        day: 4,
+        send: [
+          group({ userId: "max" }, "acc-initech", { employees: 1200, industry: "software" }, T0 + 3 * DAY),
+        ],
+        async check(w) {
+          expect(await accountInputs(w, "ned")).toBe(heard.ned);
+          expect(await accountInputs(w, "pam")).toBe(heard.pam);
+          expect(fitOf(await w.lead("ned"))).toBe((before.ned as number) + 25);
         },
       },
     ]);
