@@ -6,10 +6,12 @@ import { registerBodyParser } from "../ingest/read-body.js";
 import { segmentRoutes } from "../ingest/segment-routes.js";
 import { installErrorHandler } from "./http-errors.js";
 import { adminRoutes } from "./routes/admin-routes.js";
+import { handoffRoutes } from "./routes/handoff-routes.js";
 import { importRoutes } from "./routes/import-routes.js";
 import { leadRoutes } from "./routes/lead-routes.js";
 import { modelRoutes } from "./routes/model-routes.js";
 import { operationsRoutes } from "./routes/operations-routes.js";
+import { routingRoutes } from "./routes/routing-routes.js";
 import type { Service } from "./service.js";
 
 /** Secrets never reach the log. */
@@ -74,6 +76,8 @@ export async function buildApp(service: Service): Promise<FastifyInstance> {
   leadRoutes(app, service);
   modelRoutes(app, service);
   adminRoutes(app, service);
+  routingRoutes(app, service);
+  handoffRoutes(app, service);
   importRoutes(app, service);
   operationsRoutes(app, service);
   return app;

@@ -2,6 +2,7 @@ import type { Config } from "../config/load-config.js";
 import type { Database } from "../db/database.js";
 import type { EventWriter } from "../ingest/append-events.js";
 import type { Pipeline } from "../pipeline/run-pipeline.js";
+import type { Scheduler } from "../scheduler/run-scheduler.js";
 import type { Metrics } from "./metrics.js";
 
 /** What the HTTP routes work with: built once at start by `startService`, passed in, never global. */
@@ -9,6 +10,11 @@ export interface Service {
   db: Database;
   config: Config;
   pipeline: Pipeline;
+  /**
+   * Durable scheduled jobs: register handlers here. It runs them only in a processing process; an
+   * API-only one (`--no-processing`) still schedules jobs, in its transactions, for the others.
+   */
+  scheduler: Scheduler;
   writer: EventWriter;
   metrics: Metrics;
   /** Epoch milliseconds; the one clock of the service (tests may pass their own). */

@@ -7,6 +7,7 @@ import { openDatabase } from "../db/open-database.js";
 import { EventWriter } from "../ingest/append-events.js";
 import { createPipeline } from "../pipeline/create-pipeline.js";
 import type { Pipeline } from "../pipeline/run-pipeline.js";
+import { createScheduler } from "../scheduler/create-scheduler.js";
 import { type BootstrapResult, bootstrapWorkspace } from "./bootstrap-workspace.js";
 import { buildApp } from "./build-app.js";
 import { Metrics } from "./metrics.js";
@@ -35,6 +36,7 @@ export async function startService(
   const db = opts.db ?? (await openDatabase(config));
   let app: FastifyInstance | null = null;
   let pipeline: Pipeline | null = null;
+  const jobs = createScheduler(config, db, clock, () => app?.log);
   try {
     const bootstrap = await bootstrapWorkspace(db, {
       modelFile: config.modelFile,
@@ -60,13 +62,17 @@ export async function startService(
       db,
       config,
       pipeline: p,
+      scheduler: jobs,
       writer,
       metrics,
       clock,
       localToken: `local_${randomBytes(24).toString("base64url")}`,
     };
     app = await buildApp(service);
-    if (opts.processing !== false) p.start();
+    if (opts.processing !== false) {
+      p.start();
+      jobs.start();
+    }
     let url: string | null = null;
     if (opts.listen !== false) {
       await app.listen({ port: config.port, host: config.host });
@@ -88,12 +94,14 @@ export async function startService(
         await running.close();
         // Requests still committing are answered before the database closes.
         await writer.flushed();
+        await jobs.stop();
         await p.stop();
         await db.close();
       },
     };
   } catch (e) {
     await app?.close().catch(() => undefined);
+    await jobs.stop().catch(() => undefined);
     await pipeline?.stop().catch(() => undefined);
     await db.close();
     throw e;

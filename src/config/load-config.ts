@@ -40,6 +40,7 @@ const schema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   QUALIFY_DECAY_SWEEP_MINUTES: wholeNumber(1, 1_000_000_000, 1440),
   QUALIFY_PIPELINE_BATCH: wholeNumber(1, 10_000, 500),
+  QUALIFY_SCHEDULER_POLL_MS: wholeNumber(10, 3_600_000, 1_000),
   QUALIFY_DB_POOL_SIZE: wholeNumber(1, 1_000, 10),
   QUALIFY_DB_STATEMENT_TIMEOUT_MS: wholeNumber(1, 86_400_000, 60_000),
   QUALIFY_DB_CONNECT_TIMEOUT_MS: wholeNumber(1, 600_000, 5_000),
@@ -65,6 +66,8 @@ export interface Config {
   decaySweepMinutes: number;
   /** Events the pipeline takes per transaction. */
   pipelineBatch: number;
+  /** How often the scheduler looks for due jobs. */
+  schedulerPollMs: number;
   /** PostgreSQL only: connections in the pool. */
   dbPoolSize: number;
   /** PostgreSQL only: the longest a statement may run. */
@@ -96,6 +99,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     decaySweepMinutes: e.QUALIFY_DECAY_SWEEP_MINUTES,
     pipelineBatch: e.QUALIFY_PIPELINE_BATCH,
+    schedulerPollMs: e.QUALIFY_SCHEDULER_POLL_MS,
     dbPoolSize: e.QUALIFY_DB_POOL_SIZE,
     dbStatementTimeoutMs: e.QUALIFY_DB_STATEMENT_TIMEOUT_MS,
     dbConnectTimeoutMs: e.QUALIFY_DB_CONNECT_TIMEOUT_MS,

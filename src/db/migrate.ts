@@ -2,12 +2,16 @@ import type { Database } from "./database.js";
 import { sql as workspaces } from "./migrations/001-workspaces.js";
 import { sql as liveService } from "./migrations/002-live-service.js";
 import { sql as scaleOut } from "./migrations/003-scale-out.js";
+import { sql as scheduler } from "./migrations/004-scheduler.js";
+import { sql as handoff } from "./migrations/005-handoff.js";
 
 /** Every migration, in order. Ids never change once released; add new ones at the end. */
 export const MIGRATIONS: readonly { id: string; sql: string }[] = [
   { id: "001-workspaces", sql: workspaces },
   { id: "002-live-service", sql: liveService },
   { id: "003-scale-out", sql: scaleOut },
+  { id: "004-scheduler", sql: scheduler },
+  { id: "005-handoff", sql: handoff },
 ];
 
 /** A stable key for PostgreSQL's advisory lock, so that processes starting together migrate once. */

@@ -5,12 +5,13 @@
 import { type CompiledModel, compileModel } from "./model/compile-model.js";
 import { loadModel } from "./model/load-model.js";
 
-export { describeCondition } from "./evaluate-condition.js";
-export { FACT_MOVES } from "./lifecycle.js";
+export { type ConditionContext, describeCondition, explainCondition } from "./evaluate-condition.js";
+export { FACT_MOVES, isHandRaiserReason } from "./lifecycle.js";
 export type { CompiledModel } from "./model/compile-model.js";
 export { compileModel } from "./model/compile-model.js";
 export { formatPath, loadModel } from "./model/load-model.js";
 export type { ModelSpec } from "./model/model-schema.js";
+export { fromCents, toCents } from "./points.js";
 export {
   compareInputs,
   contributionsOf,

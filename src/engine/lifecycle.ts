@@ -64,6 +64,12 @@ export const FACT_MOVES: Record<Exclude<Fact, "reinstated">, { from: readonly St
   },
 };
 
+/** How the reason of a hand-raiser's qualification begins. */
+const HAND_RAISER = "hand-raiser";
+
+/** Whether an MQL transition's reason says a hand-raiser qualified the lead (handoffs may have a shorter SLA). */
+export const isHandRaiserReason = (reason: string) => reason.startsWith(`${HAND_RAISER} `);
+
 /** Stages where the system itself may disqualify or qualify; later stages belong to sales. */
 const SYSTEM_STAGES: ReadonlySet<Stage> = new Set(["visitor", "subscriber", "lead", "mql", "recycled"]);
 const PRE_LEAD: ReadonlySet<Stage> = new Set(["visitor", "subscriber"]);
@@ -254,7 +260,7 @@ export function checkInput(
   if ((L.stage !== "lead" && L.stage !== "recycled") || facts.blockers.length > 0) return;
   // A hand-raise waits for a later input; a late input from before it cannot use it (`settle` may).
   if (L.hr !== null && L.hrAt !== null && input.at >= L.hrAt) {
-    move(c, "mql", "system", [L.hr], `hand-raiser ${L.hr}`);
+    move(c, "mql", "system", [L.hr], `${HAND_RAISER} ${L.hr}`);
     return;
   }
   if (L.stage === "recycled" && L.cool !== null && input.at < L.cool) return;
@@ -300,7 +306,7 @@ export function settle(m: CompiledModel, L: LifecycleState, s: ScoreState, out: 
   const c: Check = { m, L, s, out, at: s.at, triggerAt: hrAt, inputId: L.hrId ?? hr, sheet: null };
   if (PRE_LEAD.has(L.stage)) move(c, "lead", "system", [], m.leadReason);
   if (facts.blockers.length > 0) return;
-  move(c, "mql", "system", [hr], `hand-raiser ${hr}`);
+  move(c, "mql", "system", [hr], `${HAND_RAISER} ${hr}`);
 }
 
 /**

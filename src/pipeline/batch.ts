@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto";
 import type { Queryable } from "../db/database.js";
 import { insertRows } from "../db/insert-rows.js";
-import { type Input, newLeadState } from "../engine/index.js";
+import { type OutboxRow, writeOutbox } from "../db/outbox.js";
+import { type Input, isHandRaiserReason, newLeadState } from "../engine/index.js";
+import { scheduleRouting } from "../handoff/schedule-routing.js";
 import { leadInputs } from "./lead-inputs.js";
 import {
   fromRow,
@@ -20,13 +22,6 @@ import type { ActiveModel } from "./model-store.js";
  */
 
 export type IdentityKind = "user" | "anonymous";
-
-export interface OutboxRow {
-  topic: string;
-  leadId: string | null;
-  payload: unknown;
-  key: string;
-}
 
 /** An input the batch derived for another lead (account changes); processed by a later batch. */
 export interface DerivedInput {
@@ -284,14 +279,19 @@ export async function writeTransitions(
   messages: readonly OutboxRow[] = [],
 ): Promise<void> {
   await insertTransitions(tx, ws, transitions);
-  const outbox = [...messages, ...transitions.filter((t) => t.notify).flatMap(transitionMessages)];
-  await insertRows(
-    tx,
-    "outbox",
-    ["workspace_id", "topic", "lead_id", "payload", "idempotency_key"],
-    outbox.map((o) => [ws, o.topic, o.leadId, JSON.stringify(o.payload), o.key]),
-    "on conflict (workspace_id, idempotency_key) do nothing",
-  );
+  await writeOutbox(tx, ws, [
+    ...messages,
+    ...transitions.filter((t) => t.notify).flatMap(transitionMessages),
+  ]);
+  // Each MQL goes to sales: routing runs within seconds (a historical import notifies nobody).
+  for (const t of transitions)
+    if (t.to === "mql" && t.notify)
+      await scheduleRouting(tx, ws, {
+        leadId: t.leadId,
+        sourceKey: `${t.leadId}:${t.inputId}:${t.at}`,
+        mqlAt: t.at,
+        handRaiser: isHandRaiserReason(t.reason),
+      });
 }
 
 async function insertTransitions(tx: Queryable, ws: string, transitions: StoredTransition[]): Promise<void> {

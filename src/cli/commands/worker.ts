@@ -4,6 +4,7 @@ import { loadConfig } from "../../config/load-config.js";
 import { openDatabase } from "../../db/open-database.js";
 import { QualifyError } from "../../errors.js";
 import { createPipeline } from "../../pipeline/create-pipeline.js";
+import { createScheduler } from "../../scheduler/create-scheduler.js";
 
 /** How often the worker logs what it is doing. */
 const STATUS_MS = 30_000;
@@ -30,14 +31,20 @@ export function registerWorker(program: Command): void {
       const pipeline = await createPipeline(config, db, Date.now, {
         onError: (e) => log.error({ err: e }, "pipeline batch failed; it will be retried"),
       });
+      const scheduler = createScheduler(config, db, Date.now, () => log);
       pipeline.start();
+      scheduler.start();
       process.stdout.write("Qualify worker processing (PostgreSQL)\n");
-      const status = setInterval(() => log.info({ pipeline: pipeline.stats }, "worker status"), STATUS_MS);
+      const status = setInterval(
+        () => log.info({ pipeline: pipeline.stats, jobs: scheduler.stats }, "worker status"),
+        STATUS_MS,
+      );
       await new Promise<void>((resolve) => {
         process.once("SIGINT", () => resolve());
         process.once("SIGTERM", () => resolve());
       });
       clearInterval(status);
+      await scheduler.stop();
       await pipeline.stop();
       await db.close();
     });

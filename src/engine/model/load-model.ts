@@ -1,64 +1,18 @@
-import { type Document, isMap, isNode, isScalar, LineCounter, parseDocument } from "yaml";
-import { type ErrorDetail, QualifyError } from "../../errors.js";
 import { checkReferences } from "./check-references.js";
+import { loadYaml } from "./load-yaml.js";
 import { type ModelSpec, modelSchema } from "./model-schema.js";
-import { type FieldIssue, toFieldIssues } from "./schema-issues.js";
 
-/** `rules[3].decay.halfLife`: the path as a user reads it. */
-export function formatPath(path: (string | number)[]): string {
-  return path.reduce<string>(
-    (acc, p) => (typeof p === "number" ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p),
-    "",
-  );
-}
-
-/**
- * The line of the offending node: the key of a map entry (so that a block-style value points at
- * its key), an item of a list, or for a missing field the nearest node that exists.
- */
-function lineOf(doc: Document, counter: LineCounter, path: (string | number)[]): number | undefined {
-  for (let n = path.length; n >= 0; n--) {
-    if (n > 0) {
-      const parent = doc.getIn(path.slice(0, n - 1), true);
-      const last = String(path[n - 1]);
-      if (isMap(parent)) {
-        const key = parent.items.find((p) => isScalar(p.key) && String(p.key.value) === last)?.key;
-        if (isNode(key) && key.range) return counter.linePos(key.range[0]).line;
-      }
-    }
-    const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
-    if (isNode(node) && node.range) return counter.linePos(node.range[0]).line;
-  }
-  return undefined;
-}
+export { formatPath } from "./load-yaml.js";
 
 /**
  * Parses and validates a model written in YAML. A bad model throws one MODEL_INVALID error that
  * lists every problem, each with the line of the offending node.
  */
 export function loadModel(text: string, source = "model"): ModelSpec {
-  const counter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const details = doc.errors.map((e) => ({
-      path: "",
-      message: e.message.split("\n")[0] ?? e.message,
-      line: counter.linePos(e.pos[0]).line,
-    }));
-    throw new QualifyError("MODEL_INVALID", `${source}: not valid YAML`, details);
-  }
-  const raw: unknown = doc.toJS();
-  const parsed = modelSchema.safeParse(raw, { reportInput: true });
-  const issues: FieldIssue[] = [
-    ...(parsed.success ? [] : parsed.error.issues.flatMap(toFieldIssues)),
-    ...checkReferences(raw),
-  ];
-  if (issues.length > 0 || !parsed.success) {
-    const details: ErrorDetail[] = issues
-      .map((i) => ({ path: formatPath(i.path), message: i.message, line: lineOf(doc, counter, i.path) }))
-      .sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
-    const count = details.length === 1 ? "1 error" : `${details.length} errors`;
-    throw new QualifyError("MODEL_INVALID", `${source}: the model is invalid (${count})`, details);
-  }
-  return parsed.data;
+  return loadYaml(text, modelSchema, {
+    source,
+    code: "MODEL_INVALID",
+    what: "the model",
+    check: checkReferences,
+  });
 }

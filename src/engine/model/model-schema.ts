@@ -34,7 +34,8 @@ const positivePoints = points.refine((p) => p > 0, {
   error: (iss) => `expected a positive number, got ${show(iss.input)}`,
 });
 
-function condition(allowed: readonly Subject[]) {
+/** A condition of the model language, checked where it is used (`allowed` subjects only). */
+export function conditionSchema(allowed: readonly Subject[]) {
   return z.unknown().transform((v, ctx) => {
     const errors: ConditionError[] = [];
     const parsed = parseCondition(v, allowed, [], errors);
@@ -67,7 +68,7 @@ const matcherObject = z
       .default("track"),
     event: nameList.optional(),
     name: nameList.optional(),
-    where: condition(EVENT_SUBJECTS).optional(),
+    where: conditionSchema(EVENT_SUBJECTS).optional(),
   })
   .superRefine((m, ctx) => {
     if (m.event !== undefined && m.type !== "track")
@@ -150,14 +151,18 @@ const rule = z
       });
   });
 
-const fitCase = z.strictObject({ label: z.string().optional(), when: condition(TRAIT_SUBJECTS), points });
+const fitCase = z.strictObject({
+  label: z.string().optional(),
+  when: conditionSchema(TRAIT_SUBJECTS),
+  points,
+});
 
 const fitRule = z
   .strictObject({
     id,
     description: z.string().optional(),
     group: id.optional(),
-    when: condition(TRAIT_SUBJECTS).optional(),
+    when: conditionSchema(TRAIT_SUBJECTS).optional(),
     points: points.optional(),
     cases: z.array(fitCase).min(1).optional(),
   })
@@ -184,7 +189,7 @@ const disqualifier = z
     mode: z.enum(["block", "terminal"], {
       error: (iss) => `expected block or terminal, got ${show(iss.input)}`,
     }),
-    when: condition(TRAIT_SUBJECTS).optional(),
+    when: conditionSchema(TRAIT_SUBJECTS).optional(),
     match: matcher.optional(),
   })
   .superRefine((d, ctx) => {
@@ -256,7 +261,7 @@ export const modelSchema = z.strictObject({
     })
     .default({ lead: { traits: ["email"], events: DEFAULT_LEAD_EVENTS } }),
   qualification: z.strictObject({
-    mql: condition(MQL_SUBJECTS),
+    mql: conditionSchema(MQL_SUBJECTS),
     handRaisers: z
       .array(z.strictObject({ id, description: z.string().optional(), match: matcher }))
       .default([]),

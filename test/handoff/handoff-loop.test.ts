@@ -1,0 +1,243 @@
+import { Analytics as SegmentAnalytics } from "@segment/analytics-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DATABASE_KINDS } from "../support/test-database.js";
+import { startTestService, type TestService } from "../support/test-service.js";
+
+/**
+ * The handoff's whole loop over real HTTP, on a clock the test moves: SDK events make a lead an
+ * MQL; routing gives it to a rep; the SLA runs out and it goes to the next rep; that rep accepts,
+ * converts, opens an opportunity and wins it; the lead's stage history shows every step.
+ */
+
+const HOUR = 3_600_000;
+const ALL_DAY = ["00:00-24:00"];
+const ROUTING = `
+teams:
+  enterprise:
+    timeZone: Europe/Berlin
+    hours: { mon: ${JSON.stringify(ALL_DAY)}, tue: ${JSON.stringify(ALL_DAY)}, wed: ${JSON.stringify(ALL_DAY)},
+             thu: ${JSON.stringify(ALL_DAY)}, fri: ${JSON.stringify(ALL_DAY)}, sat: ${JSON.stringify(ALL_DAY)},
+             sun: ${JSON.stringify(ALL_DAY)} }
+    sla: { businessHours: 4 }
+    onBreach: reassign
+  sdr:
+    timeZone: America/New_York
+    hours: { mon: ["09:00-17:00"], tue: ["09:00-17:00"], wed: ["09:00-17:00"], thu: ["09:00-17:00"], fri: ["09:00-17:00"] }
+    sla: { businessHours: 8 }
+rules:
+  - id: big-companies
+    when: { trait: company_size, gte: 200 }
+    team: enterprise
+fallback: { team: sdr }
+rejectionReasons:
+  no budget: recycle
+  not a buyer: disqualify
+`;
+
+describe.each(DATABASE_KINDS)("the handoff loop on %s", (kind) => {
+  let service: TestService;
+  const clock = { now: Date.now() };
+  const tokens: Record<string, string> = {};
+  const userIds: Record<string, string> = {};
+
+  beforeAll(async () => {
+    service = await startTestService(kind, { clock: () => clock.now });
+    for (const [email, teams] of [
+      ["alice@corp.example", ["enterprise"]],
+      ["bob@corp.example", ["enterprise"]],
+      ["sam@corp.example", ["sdr"]],
+    ] as const) {
+      const user = await service.api("POST", "/api/users", { email, role: "sales", teams });
+      expect(user.status).toBe(201);
+      userIds[email] = user.body.id;
+      tokens[email] = (await service.api("POST", "/api/tokens", { user: email })).body.token;
+    }
+    const saved = await service.api("POST", "/api/routing", { source: ROUTING });
+    expect(saved.status, JSON.stringify(saved.body)).toBe(201);
+  });
+  afterAll(async () => {
+    await service?.close();
+  });
+
+  it("MQL → routed → breached and reassigned → accepted, converted, won; every step in the history", async () => {
+    // 1. SDK events make a lead an MQL (a demo request is a hand-raiser).
+    const analytics = new SegmentAnalytics({
+      writeKey: service.writeKey,
+      host: service.url,
+      flushAt: 10,
+      maxRetries: 0,
+    });
+    const t = clock.now;
+    analytics.identify({
+      userId: "u-dana",
+      traits: { email: "dana@bigco.example", title: "VP Marketing", company_size: 5000 },
+      timestamp: new Date(t - 3000),
+    });
+    analytics.track({
+      userId: "u-dana",
+      event: "Asset Downloaded",
+      properties: { type: "ebook" },
+      timestamp: new Date(t - 2000),
+    });
+    analytics.track({ userId: "u-dana", event: "Demo Requested", timestamp: new Date(t - 1000) });
+    await analytics.closeAndFlush({ timeout: 10_000 });
+    await service.drain();
+    const leads = await service.api("GET", "/api/leads?email=dana@bigco.example");
+    const lead = leads.body.items[0];
+    expect(lead.stage).toBe("mql");
+
+    // 2. Routing: the rule for big companies, round robin in enterprise: alice first (by email).
+    await service.service.scheduler.runDue(clock.now);
+    const mine = await service.api("GET", "/api/handoffs", undefined, tokens["alice@corp.example"]);
+    expect(mine.body.handoffs).toHaveLength(1);
+    const handoff = mine.body.handoffs[0];
+    expect(handoff).toMatchObject({
+      leadId: lead.id,
+      status: "pending",
+      kind: "mql",
+      handRaiser: true,
+      team: "enterprise",
+      rule: "big-companies",
+      owner: { email: "alice@corp.example" },
+      sla: { basis: "business", minutes: 240 },
+    });
+    expect(Date.parse(handoff.dueAt) - Date.parse(handoff.assignedAt)).toBe(4 * HOUR);
+    expect(handoff.routing.why).toContain("company_size");
+    // bob sees none; sam's team got nothing.
+    expect(
+      (await service.api("GET", "/api/handoffs", undefined, tokens["bob@corp.example"])).body.handoffs,
+    ).toEqual([]);
+    // Only its owner (or an admin) may act on it.
+    const notYours = await service.api(
+      "POST",
+      `/api/handoffs/${handoff.id}/accept`,
+      {},
+      tokens["bob@corp.example"],
+    );
+    expect(notYours.status).toBe(403);
+
+    // 3. The SLA runs out: breached, and reassigned to bob, whose clock starts afresh.
+    clock.now += 4 * HOUR - 60_000;
+    await service.service.scheduler.runDue(clock.now);
+    expect((await service.api("GET", `/api/handoffs/${handoff.id}`)).body.breaches).toBe(0);
+    clock.now += 2 * 60_000;
+    await service.service.scheduler.runDue(clock.now);
+    const breached = (await service.api("GET", `/api/handoffs/${handoff.id}`)).body;
+    expect(breached).toMatchObject({ status: "pending", breaches: 1, owner: { email: "bob@corp.example" } });
+    expect(Date.parse(breached.dueAt)).toBe(clock.now + 4 * HOUR);
+    expect(breached.history.map((h: { action: string }) => h.action)).toEqual([
+      "assigned",
+      "breached",
+      "reassigned",
+    ]);
+
+    // A move that does not fit the status is a 409, and nothing changes.
+    const early = await service.api(
+      "POST",
+      `/api/handoffs/${handoff.id}/won`,
+      {},
+      tokens["bob@corp.example"],
+    );
+    expect(early.status).toBe(409);
+    expect(early.body.message).toContain("pending");
+
+    // 4. bob accepts, converts, opens an opportunity and wins it.
+    const steps: [string, object, string][] = [
+      ["accept", {}, "sal"],
+      ["convert", {}, "sql"],
+      ["opportunity", { amount: 48_000, currency: "EUR" }, "opportunity"],
+      ["won", { amount: 52_000, currency: "EUR" }, "customer"],
+    ];
+    for (const [action, body, stage] of steps) {
+      clock.now += HOUR;
+      const res = await service.api(
+        "POST",
+        `/api/handoffs/${handoff.id}/${action}`,
+        body,
+        tokens["bob@corp.example"],
+      );
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      expect(res.body.engine.transitions.map((x: { to: string }) => x.to)).toEqual([stage]);
+    }
+    const won = (await service.api("GET", `/api/handoffs/${handoff.id}`)).body;
+    expect(won).toMatchObject({ status: "won", amount: 52_000, currency: "EUR" });
+    expect(won.closedAt).not.toBeNull();
+    // The SLA job of a handoff acted on never fires again.
+    clock.now += 24 * HOUR;
+    await service.service.scheduler.runDue(clock.now);
+    expect((await service.api("GET", `/api/handoffs/${handoff.id}`)).body.breaches).toBe(1);
+
+    // 5. The lead's stage history: every step with its actor and time.
+    const detail = (await service.api("GET", `/api/leads/${lead.id}`)).body;
+    const history = detail.history.map((x: { to: string; actor: string; by: string | null }) => [
+      x.to,
+      x.actor,
+      x.by,
+    ]);
+    expect(history.slice(-5)).toEqual([
+      ["mql", "system", null],
+      ["sal", "user", "bob@corp.example"],
+      ["sql", "user", "bob@corp.example"],
+      ["opportunity", "user", "bob@corp.example"],
+      ["customer", "user", "bob@corp.example"],
+    ]);
+    expect(detail.owner).toBe(userIds["bob@corp.example"]);
+  });
+
+  it("a rejection recycles or disqualifies by its reason; an unknown reason is a 400", async () => {
+    const send = async (userId: string, email: string) => {
+      const res = await fetch(`${service.url}/v1/batch`, {
+        method: "POST",
+        headers: {
+          authorization: `Basic ${Buffer.from(`${service.writeKey}:`).toString("base64")}`,
+          "content-type": "application/json",
+        },
+        body: JSON.stringify({
+          batch: [
+            {
+              type: "identify",
+              userId,
+              traits: { email, company_size: 20 },
+              timestamp: new Date(clock.now - 2000).toISOString(),
+              messageId: `${userId}-1`,
+            },
+            {
+              type: "track",
+              userId,
+              event: "Demo Requested",
+              timestamp: new Date(clock.now - 1000).toISOString(),
+              messageId: `${userId}-2`,
+            },
+          ],
+        }),
+      });
+      expect(res.status).toBe(200);
+      await service.drain();
+      await service.service.scheduler.runDue(clock.now);
+      const lead = (await service.api("GET", `/api/leads?email=${email}`)).body.items[0];
+      const list = await service.api("GET", `/api/handoffs?leadId=${lead.id}`);
+      expect(list.body.handoffs).toHaveLength(1);
+      return list.body.handoffs[0];
+    };
+    const first = await send("u-rex", "rex@small.example");
+    // Small company: no rule matched, so the fallback queue (sdr) took it.
+    expect(first).toMatchObject({ team: "sdr", rule: "fallback", owner: { email: "sam@corp.example" } });
+    const sam = tokens["sam@corp.example"];
+    const unknown = await service.api("POST", `/api/handoffs/${first.id}/reject`, { reason: "meh" }, sam);
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.details[0].path).toBe("reason");
+    const recycled = await service.api(
+      "POST",
+      `/api/handoffs/${first.id}/reject`,
+      { reason: "no budget" },
+      sam,
+    );
+    expect(recycled.status).toBe(200);
+    expect(recycled.body.handoff).toMatchObject({ status: "rejected", disposition: "recycle" });
+    expect(recycled.body.engine.transitions.map((x: { to: string }) => x.to)).toEqual(["recycled"]);
+
+    const second = await send("u-tom", "tom@small.example");
+    const dq = await service.api("POST", `/api/handoffs/${second.id}/reject`, { reason: "not a buyer" }, sam);
+    expect(dq.body.engine.transitions.map((x: { to: string }) => x.to)).toEqual(["disqualified"]);
+  });
+});
