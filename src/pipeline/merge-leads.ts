@@ -1,4 +1,5 @@
 import { type Input, replay, type Stage } from "../engine/index.js";
+import { mergeHandoffs } from "../handoff/merge-handoffs.js";
 import type { Batch, LeadContext } from "./batch.js";
 import { storeTransitions } from "./store-transitions.js";
 
@@ -86,6 +87,7 @@ export async function mergeLeads(
     a.id,
     b.id,
   ]);
+  await mergeHandoffs(tx, ws, a.id, b.id, at);
   batch.rebind(a.id, b.id);
   await tx.query(
     "insert into lead_merges (workspace_id, from_lead, into_lead, at, reason) values ($1, $2, $3, $4, $5)",

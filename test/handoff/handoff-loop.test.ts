@@ -184,45 +184,48 @@ describe.each(DATABASE_KINDS)("the handoff loop on %s", (kind) => {
     expect(detail.owner).toBe(userIds["bob@corp.example"]);
   });
 
-  it("a rejection recycles or disqualifies by its reason; an unknown reason is a 400", async () => {
-    const send = async (userId: string, email: string) => {
-      const res = await fetch(`${service.url}/v1/batch`, {
-        method: "POST",
-        headers: {
-          authorization: `Basic ${Buffer.from(`${service.writeKey}:`).toString("base64")}`,
-          "content-type": "application/json",
-        },
-        body: JSON.stringify({
-          batch: [
-            {
-              type: "identify",
-              userId,
-              traits: { email, company_size: 20 },
-              timestamp: new Date(clock.now - 2000).toISOString(),
-              messageId: `${userId}-1`,
-            },
-            {
-              type: "track",
-              userId,
-              event: "Demo Requested",
-              timestamp: new Date(clock.now - 1000).toISOString(),
-              messageId: `${userId}-2`,
-            },
-          ],
-        }),
-      });
-      expect(res.status).toBe(200);
-      await service.drain();
-      await service.service.scheduler.runDue(clock.now);
-      const lead = (await service.api("GET", `/api/leads?email=${email}`)).body.items[0];
-      const list = await service.api("GET", `/api/handoffs?leadId=${lead.id}`);
-      expect(list.body.handoffs).toHaveLength(1);
-      return list.body.handoffs[0];
-    };
-    const first = await send("u-rex", "rex@small.example");
-    // Small company: no rule matched, so the fallback queue (sdr) took it.
-    expect(first).toMatchObject({ team: "sdr", rule: "fallback", owner: { email: "sam@corp.example" } });
+  let seq = 0;
+  /** Segment calls for a user, stamped just before the test's clock, through /v1/batch. */
+  async function send(userId: string, calls: Record<string, unknown>[]) {
+    const batch = calls.map((c, i) => ({
+      userId,
+      messageId: `${userId}-${++seq}`,
+      timestamp: new Date(clock.now - 1000 * (calls.length - i)).toISOString(),
+      ...c,
+    }));
+    const res = await fetch(`${service.url}/v1/batch`, {
+      method: "POST",
+      headers: {
+        authorization: `Basic ${Buffer.from(`${service.writeKey}:`).toString("base64")}`,
+        "content-type": "application/json",
+      },
+      body: JSON.stringify({ batch }),
+    });
+    expect(res.status).toBe(200);
+    await service.drain();
+    await service.service.scheduler.runDue(clock.now);
+  }
+  const demo = { type: "track", event: "Demo Requested" };
+  const identify = (email: string, size = 20) => ({
+    type: "identify",
+    traits: { email, company_size: size },
+  });
+  async function handoffsOf(email: string) {
+    const lead = (await service.api("GET", `/api/leads?email=${email}`)).body.items[0];
+    return (await service.api("GET", `/api/handoffs?leadId=${lead.id}`)).body.handoffs;
+  }
+
+  it("a rejection recycles (a re-MQL follows) or disqualifies (never again); an unknown reason is a 400", async () => {
     const sam = tokens["sam@corp.example"];
+    await send("u-rex", [identify("rex@small.example"), demo]);
+    const [first] = await handoffsOf("rex@small.example");
+    // Small company: no rule matched, so the fallback queue (sdr) took it.
+    expect(first).toMatchObject({
+      team: "sdr",
+      rule: "fallback",
+      kind: "mql",
+      owner: { email: "sam@corp.example" },
+    });
     const unknown = await service.api("POST", `/api/handoffs/${first.id}/reject`, { reason: "meh" }, sam);
     expect(unknown.status).toBe(400);
     expect(unknown.body.details[0].path).toBe("reason");
@@ -235,9 +238,49 @@ describe.each(DATABASE_KINDS)("the handoff loop on %s", (kind) => {
     expect(recycled.status).toBe(200);
     expect(recycled.body.handoff).toMatchObject({ status: "rejected", disposition: "recycle" });
     expect(recycled.body.engine.transitions.map((x: { to: string }) => x.to)).toEqual(["recycled"]);
+    // A later hand-raise re-qualifies the recycled lead: a second handoff, counted as a re-MQL.
+    clock.now += 3_600_000;
+    await send("u-rex", [demo]);
+    const again = await handoffsOf("rex@small.example");
+    expect(again.map((h: { kind: string; status: string }) => [h.kind, h.status])).toEqual([
+      ["re-mql", "pending"],
+      ["mql", "rejected"],
+    ]);
 
-    const second = await send("u-tom", "tom@small.example");
+    await send("u-tom", [identify("tom@small.example"), demo]);
+    const [second] = await handoffsOf("tom@small.example");
     const dq = await service.api("POST", `/api/handoffs/${second.id}/reject`, { reason: "not a buyer" }, sam);
+    expect(dq.body.handoff.disposition).toBe("disqualify");
     expect(dq.body.engine.transitions.map((x: { to: string }) => x.to)).toEqual(["disqualified"]);
+    // Disqualified leads never re-qualify by themselves, hand-raise or not.
+    await send("u-tom", [demo, demo]);
+    expect(await handoffsOf("tom@small.example")).toHaveLength(1);
+    const tom = (await service.api("GET", "/api/leads?email=tom@small.example")).body.items[0];
+    expect(tom.stage).toBe("disqualified");
+  });
+
+  it("a merge of two leads with open handoffs keeps the more advanced one and closes the other as merged", async () => {
+    await send("u-kim-work", [identify("kim@mid.example"), demo]);
+    await send("u-kim-home", [identify("kim.home@mid.example"), demo]);
+    const [work] = await handoffsOf("kim@mid.example");
+    const [home] = await handoffsOf("kim.home@mid.example");
+    expect(work.status).toBe("pending");
+    expect(home.status).toBe("pending");
+    const accepted = await service.api(
+      "POST",
+      `/api/handoffs/${home.id}/accept`,
+      {},
+      tokens["sam@corp.example"],
+    );
+    expect(accepted.status).toBe(200);
+    // An alias ties the two userIds together: the leads merge.
+    await send("u-kim-work", [{ type: "alias", previousId: "u-kim-home" }]);
+    const merged = (await service.api("GET", `/api/handoffs/${work.id}`)).body;
+    expect(merged).toMatchObject({ status: "merged", mergedInto: home.id });
+    expect(merged.history.at(-1)).toMatchObject({ action: "merged", actor: "system" });
+    const kept = (await service.api("GET", `/api/handoffs/${home.id}`)).body;
+    expect(kept.status).toBe("accepted");
+    // Both now belong to the surviving lead.
+    expect(kept.leadId).toBe(merged.leadId);
   });
 });
