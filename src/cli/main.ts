@@ -1,10 +1,12 @@
 import { Command, CommanderError } from "commander";
 import { QualifyError } from "../errors.js";
 import { registerAdmin } from "./commands/admin.js";
+import { registerHandoffs } from "./commands/handoffs.js";
 import { registerImport } from "./commands/import.js";
 import { registerLeads } from "./commands/leads.js";
 import { registerModelCheck } from "./commands/model-check.js";
 import { registerModelPublish } from "./commands/model-publish.js";
+import { registerRouting } from "./commands/routing.js";
 import { registerScore } from "./commands/score.js";
 import { registerStart } from "./commands/start.js";
 import { registerWorker } from "./commands/worker.js";
@@ -24,6 +26,8 @@ export function buildProgram(): Command {
   registerLeads(program);
   registerImport(program);
   registerAdmin(program);
+  registerRouting(program);
+  registerHandoffs(program);
   return program;
 }
 

@@ -3,9 +3,45 @@ import { withClient } from "../with-client.js";
 
 /** `qualify users create`, `qualify tokens create`, `qualify keys create`: through the admin API. */
 export function registerAdmin(program: Command): void {
-  program
-    .command("users")
-    .description("manage users")
+  const users = program.command("users").description("manage users");
+  users
+    .command("set")
+    .description("a user's availability for routing, weekly capacity, or teams")
+    .argument("<user>", "user id or email")
+    .option("--available", "takes new leads")
+    .option("--unavailable", "takes no new leads (away)")
+    .option("--capacity <n>", "most handoffs a week; 'none' for no limit")
+    .option(
+      "--team <team>",
+      "replace the teams (repeat for several)",
+      (v: string, all: string[]) => [...all, v],
+      [] as string[],
+    )
+    .action(
+      async (
+        user: string,
+        o: { available?: boolean; unavailable?: boolean; capacity?: string; team: string[] },
+      ) => {
+        await withClient(async (client) => {
+          const u = await client.call<{
+            email: string;
+            available: boolean;
+            weeklyCapacity: number | null;
+            teams: string[];
+          }>("PATCH", `/api/users/${encodeURIComponent(user)}`, {
+            ...(o.available ? { available: true } : o.unavailable ? { available: false } : {}),
+            ...(o.capacity === undefined
+              ? {}
+              : { weeklyCapacity: o.capacity === "none" ? null : Number(o.capacity) }),
+            ...(o.team.length ? { teams: o.team } : {}),
+          });
+          process.stdout.write(
+            `${u.email}: ${u.available ? "available" : "unavailable"}, capacity ${u.weeklyCapacity ?? "no limit"}, teams ${u.teams.join(", ") || "-"}\n`,
+          );
+        });
+      },
+    );
+  users
     .command("create")
     .description("create a user with a role (admin, marketer, sales) and optional teams")
     .requiredOption("--email <email>", "the user's email")
