@@ -1,5 +1,6 @@
 import type { Queryable } from "../db/database.js";
 import { QualifyError } from "../errors.js";
+import { listHandoffs } from "../handoff/handoff-queries.js";
 import { fromRow, type LeadRecord, type LeadRow } from "../pipeline/lead-record.js";
 
 /** Reading leads for the API: lists with filters and keyset paging, one lead in full, its history. */
@@ -173,11 +174,18 @@ export async function leadDetail(db: Queryable, ws: string, lead: LeadRecord) {
     lead.accountId === null
       ? null
       : ((
-          await db.query<{ id: string; domain: string | null; traits: Record<string, unknown> }>(
-            "select id, domain, traits from accounts where workspace_id = $1 and id = $2",
+          await db.query<{
+            id: string;
+            domain: string | null;
+            traits: Record<string, unknown>;
+            ownerId: string | null;
+            customer: boolean;
+          }>(
+            `select id, domain, traits, owner_id as "ownerId", customer from accounts
+             where workspace_id = $1 and id = $2`,
             [ws, lead.accountId],
           )
-        )[0] ?? { id: lead.accountId, domain: null, traits: {} });
+        )[0] ?? { id: lead.accountId, domain: null, traits: {}, ownerId: null, customer: false });
   const merged = await db.query<{ id: string }>(
     "select id from leads where workspace_id = $1 and merged_into = $2 order by id",
     [ws, lead.id],
@@ -199,5 +207,6 @@ export async function leadDetail(db: Queryable, ws: string, lead: LeadRecord) {
     modelVersion: lead.modelVersion,
     mergedFrom: merged.map((m) => m.id),
     history: await stageHistory(db, ws, lead.id),
+    handoffs: (await listHandoffs(db, ws, { leadId: lead.id, limit: 20 })).handoffs,
   };
 }

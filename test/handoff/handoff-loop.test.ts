@@ -182,6 +182,9 @@ describe.each(DATABASE_KINDS)("the handoff loop on %s", (kind) => {
       ["customer", "user", "bob@corp.example"],
     ]);
     expect(detail.owner).toBe(userIds["bob@corp.example"]);
+    expect(detail.handoffs.map((h: { id: string; status: string }) => [h.id, h.status])).toEqual([[handoff.id, "won"]]);
+    // The account became a customer, owned by the rep who first got one of its leads.
+    expect(detail.account).toMatchObject({ customer: true });
   });
 
   let seq = 0;
