@@ -1,9 +1,6 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { basicAuth } from "../support/lead-fixtures.js";
-import { freePort, type LiveServer, qualify, startLiveServer } from "../support/live-cli.js";
+import { type LiveServer, qualify, startServerInTempDir } from "../support/live-cli.js";
 import { tempFiles } from "../support/run-cli.js";
 
 /**
@@ -33,27 +30,22 @@ fallback: { team: outside }
 const file = (name: string) => files[name] as string;
 
 describe("the handoff CLI against a running server", () => {
-  let dataDir: string;
+  let running: Awaited<ReturnType<typeof startServerInTempDir>>;
   let server: LiveServer;
   let env: Record<string, string>;
+  let dataDir: string;
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), "qualify-handoff-cli-"));
-    env = { QUALIFY_DATA_DIR: dataDir };
-    server = await startLiveServer({
-      QUALIFY_DATA_DIR: dataDir,
-      PORT: String(await freePort()),
-      HOST: "127.0.0.1",
-      QUALIFY_WRITE_KEY: WRITE_KEY,
-      QUALIFY_ADMIN_TOKEN: ADMIN_TOKEN,
-      QUALIFY_SCHEDULER_POLL_MS: "100",
-      LOG_LEVEL: "info",
-    });
+    running = await startServerInTempDir(
+      "qualify-handoff-cli-",
+      { writeKey: WRITE_KEY, adminToken: ADMIN_TOKEN },
+      { QUALIFY_SCHEDULER_POLL_MS: "100" },
+    );
+    ({ server, env, dataDir } = running);
   }, 120_000);
 
   afterAll(async () => {
-    await server?.stop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    await running?.stop();
   }, 60_000);
 
   it("checks and saves routing, routes an MQL, and lets its owner accept it", async () => {

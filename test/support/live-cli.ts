@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { baseEnv, freePort, type QualifyProcess, spawnQualify } from "./qualify-process.js";
 
@@ -107,4 +108,34 @@ export async function waitForPipeline(url: string, token: string, timeoutMs = 30
     if (Date.now() > deadline) throw new Error(`events still pending after ${timeoutMs} ms`);
     await sleep(100);
   }
+}
+
+/**
+ * A live server on a fresh PGlite data directory of its own, with known credentials; `stop` stops it
+ * and removes the directory. `env` is what a CLI process needs to find it (the data directory).
+ */
+export async function startServerInTempDir(
+  prefix: string,
+  credentials: { writeKey: string; adminToken: string },
+  extraEnv: Record<string, string> = {},
+): Promise<{ server: LiveServer; dataDir: string; env: Record<string, string>; stop(): Promise<void> }> {
+  const dataDir = mkdtempSync(join(tmpdir(), prefix));
+  const server = await startLiveServer({
+    QUALIFY_DATA_DIR: dataDir,
+    PORT: String(await freePort()),
+    HOST: "127.0.0.1",
+    QUALIFY_WRITE_KEY: credentials.writeKey,
+    QUALIFY_ADMIN_TOKEN: credentials.adminToken,
+    LOG_LEVEL: "info",
+    ...extraEnv,
+  });
+  return {
+    server,
+    dataDir,
+    env: { QUALIFY_DATA_DIR: dataDir },
+    async stop() {
+      await server.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }
