@@ -116,6 +116,22 @@ export async function listLeads(db: Queryable, ws: string, f: LeadFilters) {
 }
 
 /** The lead, following merges; 404 when there is none (or it was erased). */
+/** The live lead with this email (case-insensitive); the most recently active one if several. */
+export async function loadLeadByEmail(db: Queryable, ws: string, email: string): Promise<LeadRecord> {
+  const row = (
+    await db.query<LeadRow>(
+      `select * from leads where workspace_id = $1 and lower(email) = lower($2) and merged_into is null
+       order by last_event_at desc nulls last limit 1`,
+      [ws, email],
+    )
+  )[0];
+  if (!row)
+    throw new QualifyError("NOT_FOUND", `no lead with email ${email}`, [
+      { path: "email", message: "no such lead (or it was erased)" },
+    ]);
+  return fromRow(row);
+}
+
 export async function loadLead(db: Queryable, ws: string, id: string): Promise<LeadRecord> {
   for (let current = id, hops = 0; hops < 100; hops++) {
     const row = (

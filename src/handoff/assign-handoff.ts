@@ -179,16 +179,17 @@ export async function routeMql(
       ? []
       : await tx.query<{
           id: string;
+          domain: string | null;
           traits: Record<string, TraitValue>;
           owner_id: string | null;
           customer: boolean;
-        }>("select id, traits, owner_id, customer from accounts where workspace_id = $1 and id = $2", [
-          ws,
-          lead.account_id,
-        ]);
+        }>(
+          "select id, domain, traits, owner_id, customer from accounts where workspace_id = $1 and id = $2",
+          [ws, lead.account_id],
+        );
   const a = accountRows[0];
   const account: AccountToRoute | null = a
-    ? { id: a.id, traits: a.traits, ownerId: a.owner_id, customer: a.customer }
+    ? { id: a.id, traits: { domain: a.domain, ...a.traits }, ownerId: a.owner_id, customer: a.customer }
     : null;
   const routing = active.routing;
   const decision = routeLead(

@@ -182,7 +182,9 @@ describe.each(DATABASE_KINDS)("the handoff loop on %s", (kind) => {
       ["customer", "user", "bob@corp.example"],
     ]);
     expect(detail.owner).toBe(userIds["bob@corp.example"]);
-    expect(detail.handoffs.map((h: { id: string; status: string }) => [h.id, h.status])).toEqual([[handoff.id, "won"]]);
+    expect(detail.handoffs.map((h: { id: string; status: string }) => [h.id, h.status])).toEqual([
+      [handoff.id, "won"],
+    ]);
     // The account became a customer, owned by the rep who first got one of its leads.
     expect(detail.account).toMatchObject({ customer: true });
   });
@@ -285,5 +287,60 @@ describe.each(DATABASE_KINDS)("the handoff loop on %s", (kind) => {
     expect(kept.status).toBe("accepted");
     // Both now belong to the surviving lead.
     expect(kept.leadId).toBe(merged.leadId);
+  });
+
+  it("CRM updates move the open handoff and the lead with actor crm; a lead without a handoff gets the fact", async () => {
+    await send("u-cara", [identify("cara@crm.example"), demo]);
+    const [h] = await handoffsOf("cara@crm.example");
+    expect(
+      (await service.api("POST", `/api/handoffs/${h.id}/accept`, {}, tokens["sam@corp.example"])).status,
+    ).toBe(200);
+    const created = await service.api("POST", "/api/crm/updates", {
+      email: "cara@crm.example",
+      type: "opportunity.created",
+      amount: 10_000,
+      currency: "USD",
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(200);
+    expect(created.body.handoff).toMatchObject({ status: "opportunity", amount: 10_000, currency: "USD" });
+    expect(created.body.engine.transitions).toMatchObject([{ to: "opportunity", actor: "crm" }]);
+    const won = await service.api("POST", "/api/crm/updates", {
+      email: "cara@crm.example",
+      type: "opportunity.won",
+    });
+    expect(won.body.handoff.status).toBe("won");
+    const history = (await service.api("GET", `/api/handoffs/${h.id}`)).body.history;
+    expect(history.slice(-2).map((e: { action: string; actor: string }) => [e.action, e.actor])).toEqual([
+      ["opportunity", "crm"],
+      ["won", "crm"],
+    ]);
+
+    await send("u-lou", [
+      identify("lou@crm.example"),
+      { type: "track", event: "Asset Downloaded", properties: { type: "ebook" } },
+    ]);
+    const lone = await service.api("POST", "/api/crm/updates", {
+      email: "lou@crm.example",
+      type: "opportunity.created",
+    });
+    expect(lone.status).toBe(200);
+    expect(lone.body.handoff).toBeNull();
+    expect(lone.body.engine.transitions).toMatchObject([{ to: "opportunity", actor: "crm" }]);
+
+    const nobody = await service.api("POST", "/api/crm/updates", {
+      email: "nobody@crm.example",
+      type: "opportunity.won",
+    });
+    expect(nobody.status).toBe(404);
+    const unnamed = await service.api("POST", "/api/crm/updates", { type: "opportunity.won" });
+    expect(unnamed.status).toBe(400);
+    expect(unnamed.body.details[0].path).toBe("leadId");
+    const asSales = await service.api(
+      "POST",
+      "/api/crm/updates",
+      { email: "lou@crm.example", type: "opportunity.won" },
+      tokens["sam@corp.example"],
+    );
+    expect(asSales.status).toBe(403);
   });
 });

@@ -15,7 +15,7 @@ import { listHandoffs, openHandoffOf } from "../../handoff/handoff-queries.js";
 import { ADMIN, ANY_ROLE, requireRole, workspaceOf } from "../authenticate.js";
 import { findUser } from "../credentials.js";
 import { parseTime } from "../explain-lead.js";
-import { leadDetail, loadLead } from "../lead-queries.js";
+import { leadDetail, loadLead, loadLeadByEmail } from "../lead-queries.js";
 import type { Service } from "../service.js";
 
 const idParams = z.object({ id: z.string().min(1).describe("handoff id") });
@@ -205,7 +205,10 @@ export function handoffRoutes(app: FastifyInstance, service: Service): void {
         throw new QualifyError("INPUT_INVALID", "name the lead by leadId or email", [
           { path: "leadId", message: "leadId or email is required" },
         ]);
-      const lead = await loadLead(service.db, ws, b.leadId ?? (b.email as string));
+      const lead =
+        b.leadId !== undefined
+          ? await loadLead(service.db, ws, b.leadId)
+          : await loadLeadByEmail(service.db, ws, b.email as string);
       const action: Action =
         b.type === "opportunity.created" ? "opportunity" : b.type === "opportunity.won" ? "won" : "lost";
       const open = await openHandoffOf(service.db, ws, lead.id);
