@@ -1,5 +1,6 @@
 import { isContention } from "../db/contention.js";
 import type { Database, Queryable } from "../db/database.js";
+import { Mutex } from "../pipeline/mutex.js";
 import { type Backoff, DEFAULT_BACKOFF, retryDelay } from "./backoff.js";
 import { claimJobs, releaseJobs } from "./claim-jobs.js";
 import { completeJob, failJob, lockClaimed } from "./finish-job.js";
@@ -78,6 +79,7 @@ export class Scheduler {
   private stopping = false;
   private loop: Promise<void> | null = null;
   private readonly timer = new PollTimer();
+  private readonly passes = new Mutex();
   private lastPrune: number | null = null;
   readonly stats: SchedulerStats = { done: 0, retried: 0, failed: 0, lost: 0, errors: 0 };
 
@@ -98,7 +100,13 @@ export class Scheduler {
    * due meanwhile, then returns how many handlers it ran. Without `at`, each batch is claimed at
    * the clock's time then, so that leases stay current through a long backlog.
    */
-  async runDue(at?: number): Promise<number> {
+  runDue(at?: number): Promise<number> {
+    // One pass at a time in this process: a test's pass waits for the loop's, so that when it
+    // returns, every job due at `at` has committed (none is still running in the loop).
+    return this.passes.run(() => this.runDuePass(at));
+  }
+
+  private async runDuePass(at?: number): Promise<number> {
     let ran = 0;
     while (!this.stopping) {
       const now = at ?? this.options.clock();
