@@ -234,7 +234,8 @@ export async function routeMql(
     detail: routingRecord(decision),
   });
   if (decision.ownerId !== null) {
-    await advancePointer(tx, ws, decision.team, decision.ownerId);
+    // An account owner's lead is not the team's turn: round robin goes on where it was.
+    if (decision.rule !== "account-owner") await advancePointer(tx, ws, decision.team, decision.ownerId);
     await claimAccount(tx, ws, lead.account_id, decision.ownerId);
   }
   await tx.query("update leads set owner = $3 where workspace_id = $1 and id = $2", [

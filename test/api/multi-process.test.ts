@@ -108,6 +108,19 @@ describe.skipIf(!process.env.DATABASE_URL)("several processes on one PostgreSQL"
       }),
     ).toEqual([16, 16, 16, 16]);
 
+    // Routing: three reps in one round-robin team, so that every MQL becomes a handoff.
+    const admin = (path: string, body: unknown) =>
+      fetch(`${first.url}${path}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    for (const email of ["r1@corp.example", "r2@corp.example", "r3@corp.example"])
+      expect((await admin("/api/users", { email, role: "sales", teams: ["all"] })).status).toBe(201);
+    const week = '["00:00-24:00"]';
+    const routing = `teams:\n  all:\n    timeZone: UTC\n    hours: { mon: ${week}, tue: ${week}, wed: ${week}, thu: ${week}, fri: ${week}, sat: ${week}, sun: ${week} }\n    sla: { businessHours: 8 }\nfallback: { team: all }\n`;
+    expect((await admin("/api/routing", { source: routing })).status).toBe(201);
+
     const seed = Number(process.env.QUALIFY_TEST_SEED ?? Math.floor(Math.random() * 2 ** 31));
     const planned = Array.from({ length: WORKLOADS }, (_, i) => workload(seed + i).planned).flat();
     planned.sort((a, b) => a.sendAt - b.sendAt);
@@ -172,6 +185,33 @@ describe.skipIf(!process.env.DATABASE_URL)("several processes on one PostgreSQL"
          group by lead_id, input_id, to_stage, at having count(*) > 1`,
     );
     expect(twice, `${label}: transitions stored twice`).toEqual([]);
+
+    // Every MQL was routed once, by whichever process ran its job: each lead at MQL has one open
+    // handoff, no job failed, and round robin (serialized across processes) kept the reps level
+    // (leads of an account that has an owner go to that owner, outside the rotation).
+    await until("every routing job run", 60_000, async () => {
+      const rows = await db.query<{ n: number }>(
+        "select count(*)::int as n from jobs where kind = 'handoff.route' and state in ('scheduled', 'running')",
+      );
+      return rows[0]?.n === 0 ? true : undefined;
+    });
+    expect(await db.query("select kind, last_error from jobs where state = 'failed'"), label).toEqual([]);
+    const unrouted = await db.query(
+      `select l.id, (select count(*)::int from handoffs h where h.lead_id = l.id and h.status = 'pending') as open
+       from leads l where l.stage = 'mql' and l.merged_into is null`,
+    );
+    expect(
+      unrouted.filter((l) => (l as { open: number }).open !== 1),
+      label,
+    ).toEqual([]);
+    const perRep = await db.query<{ n: number }>(
+      "select count(*)::int as n from handoffs where rule = 'fallback' group by owner_id order by n",
+    );
+    expect(perRep.length, label).toBe(3);
+    expect(
+      (perRep[2]?.n ?? 0) - (perRep[0]?.n ?? 0),
+      `${label}: round robin across processes`,
+    ).toBeLessThanOrEqual(1);
 
     // A stage fact sent to the API-only process is processed elsewhere, and answered all the same.
     const mql = await db.query<{ id: string }>(
