@@ -123,7 +123,7 @@ const SEP = "\x1e";
 
 /**
  * Updates the leads' state and summary columns, and their model version, in one statement. The state
- * is the bulk of it: parsing it into jsonb is most of the database's work here.
+ * is the bulk of it; it is stored as json (migration 007), checked rather than parsed into jsonb.
  */
 export async function writeLeads(
   tx: Queryable,
@@ -133,7 +133,7 @@ export async function writeLeads(
 ): Promise<void> {
   if (rows.length === 0) return;
   await tx.query(
-    `update leads l set state = u.state::jsonb, stage = u.stage, scores = u.scores::jsonb, grade = u.grade,
+    `update leads l set state = u.state::json, stage = u.stage, scores = u.scores::jsonb, grade = u.grade,
        scores_as_of = u.scores_as_of, mql_at = u.mql_at, first_mql_at = coalesce(l.first_mql_at, u.first_mql_at),
        model_version = $2, updated_at = now()
      from unnest($3::text[], string_to_array($4, E'\\x1e'), string_to_array($5, E'\\x1e'),
