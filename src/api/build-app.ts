@@ -12,6 +12,7 @@ import { leadRoutes } from "./routes/lead-routes.js";
 import { modelRoutes } from "./routes/model-routes.js";
 import { operationsRoutes } from "./routes/operations-routes.js";
 import { routingRoutes } from "./routes/routing-routes.js";
+import { webhookRoutes } from "./routes/webhook-routes.js";
 import type { Service } from "./service.js";
 
 /** Secrets never reach the log. */
@@ -78,6 +79,7 @@ export async function buildApp(service: Service): Promise<FastifyInstance> {
   adminRoutes(app, service);
   routingRoutes(app, service);
   handoffRoutes(app, service);
+  webhookRoutes(app, service);
   importRoutes(app, service);
   operationsRoutes(app, service);
   return app;

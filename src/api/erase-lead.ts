@@ -47,6 +47,8 @@ export async function eraseLead(db: Database, ws: string, id: string) {
     // (which name its userIds and anonymousIds). Their idempotency keys are moot: tombstones stop
     // the lead from coming back.
     await tx.query("delete from outbox where workspace_id = $1 and lead_id = any($2)", [ws, ids]);
+    // And their webhook deliveries, sent or not: each body is a copy of the lead.
+    await tx.query("delete from webhook_deliveries where workspace_id = $1 and lead_id = any($2)", [ws, ids]);
     await tx.query(
       "delete from lead_merges where workspace_id = $1 and (from_lead = any($2) or into_lead = any($2))",
       [ws, ids],

@@ -1,5 +1,6 @@
 import type { Config } from "../config/load-config.js";
 import type { Database } from "../db/database.js";
+import type { WebhookDispatcher } from "../handoff/webhooks/dispatcher.js";
 import type { EventWriter } from "../ingest/append-events.js";
 import type { Pipeline } from "../pipeline/run-pipeline.js";
 import type { Scheduler } from "../scheduler/run-scheduler.js";
@@ -15,6 +16,11 @@ export interface Service {
    * API-only one (`--no-processing`) still schedules jobs, in its transactions, for the others.
    */
   scheduler: Scheduler;
+  /**
+   * Webhook and email notifications from the outbox: sends only in a processing process; routes
+   * call `wake()` after making a delivery due.
+   */
+  webhooks: WebhookDispatcher;
   writer: EventWriter;
   metrics: Metrics;
   /** Epoch milliseconds; the one clock of the service (tests may pass their own). */

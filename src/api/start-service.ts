@@ -4,6 +4,7 @@ import type { Config } from "../config/load-config.js";
 import { advertiseLock } from "../db/data-dir-lock.js";
 import type { Database } from "../db/database.js";
 import { openDatabase } from "../db/open-database.js";
+import { createWebhookDispatcher } from "../handoff/webhooks/create-dispatcher.js";
 import { EventWriter } from "../ingest/append-events.js";
 import { createPipeline } from "../pipeline/create-pipeline.js";
 import type { Pipeline } from "../pipeline/run-pipeline.js";
@@ -37,6 +38,7 @@ export async function startService(
   let app: FastifyInstance | null = null;
   let pipeline: Pipeline | null = null;
   const jobs = createScheduler(config, db, clock, () => app?.log);
+  const webhooks = createWebhookDispatcher(config, db, clock, () => app?.log);
   try {
     const bootstrap = await bootstrapWorkspace(db, {
       modelFile: config.modelFile,
@@ -50,6 +52,8 @@ export async function startService(
         metrics.processed.inc(processed);
         metrics.transitions.inc(transitions);
         metrics.lag.set(lag);
+        // The batch may have written outbox messages: fan them out now.
+        webhooks.wake();
       },
     });
     pipeline = p;
@@ -63,6 +67,7 @@ export async function startService(
       config,
       pipeline: p,
       scheduler: jobs,
+      webhooks,
       writer,
       metrics,
       clock,
@@ -72,6 +77,7 @@ export async function startService(
     if (opts.processing !== false) {
       p.start();
       jobs.start();
+      webhooks.start();
     }
     let url: string | null = null;
     if (opts.listen !== false) {
@@ -95,6 +101,7 @@ export async function startService(
         // Requests still committing are answered before the database closes.
         await writer.flushed();
         await jobs.stop();
+        await webhooks.stop();
         await p.stop();
         await db.close();
       },
@@ -102,6 +109,7 @@ export async function startService(
   } catch (e) {
     await app?.close().catch(() => undefined);
     await jobs.stop().catch(() => undefined);
+    await webhooks.stop().catch(() => undefined);
     await pipeline?.stop().catch(() => undefined);
     await db.close();
     throw e;

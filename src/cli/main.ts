@@ -9,6 +9,7 @@ import { registerModelPublish } from "./commands/model-publish.js";
 import { registerRouting } from "./commands/routing.js";
 import { registerScore } from "./commands/score.js";
 import { registerStart } from "./commands/start.js";
+import { registerWebhooks } from "./commands/webhooks.js";
 import { registerWorker } from "./commands/worker.js";
 
 export function buildProgram(): Command {
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerLeads(program);
   registerImport(program);
   registerAdmin(program);
+  registerWebhooks(program);
   registerRouting(program);
   registerHandoffs(program);
   return program;

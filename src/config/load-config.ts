@@ -41,6 +41,17 @@ const schema = z.object({
   QUALIFY_DECAY_SWEEP_MINUTES: wholeNumber(1, 1_000_000_000, 1440),
   QUALIFY_PIPELINE_BATCH: wholeNumber(1, 10_000, 500),
   QUALIFY_SCHEDULER_POLL_MS: wholeNumber(10, 3_600_000, 1_000),
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, {
+      error: (iss) => `expected an smtp:// or smtps:// URL, got '${String(iss.input)}'`,
+    })
+    .optional(),
+  QUALIFY_SMTP_FROM: z.string().min(3).default("Qualify <qualify@localhost>"),
+  QUALIFY_WEBHOOK_TIMEOUT_MS: wholeNumber(100, 300_000, 10_000),
+  QUALIFY_WEBHOOK_RETRY_HOURS: wholeNumber(1, 720, 24),
+  QUALIFY_WEBHOOK_POLL_MS: wholeNumber(10, 3_600_000, 1_000),
+  QUALIFY_WEBHOOK_CONCURRENCY: wholeNumber(1, 1_000, 16),
   QUALIFY_DB_POOL_SIZE: wholeNumber(1, 1_000, 10),
   QUALIFY_DB_STATEMENT_TIMEOUT_MS: wholeNumber(1, 86_400_000, 60_000),
   QUALIFY_DB_CONNECT_TIMEOUT_MS: wholeNumber(1, 600_000, 5_000),
@@ -68,6 +79,18 @@ export interface Config {
   pipelineBatch: number;
   /** How often the scheduler looks for due jobs. */
   schedulerPollMs: number;
+  /** Where notification emails are sent from (SMTP); unset: email subscriptions cannot send. */
+  smtpUrl: string | undefined;
+  /** The From address of notification emails. */
+  smtpFrom: string;
+  /** The longest one webhook request (or SMTP exchange) may take. */
+  webhookTimeoutMs: number;
+  /** How long a failing delivery is retried before it is dead-lettered. */
+  webhookRetryHours: number;
+  /** How often the notification sender looks for work when nothing wakes it. */
+  webhookPollMs: number;
+  /** Webhook requests in flight at once per subscription. */
+  webhookConcurrency: number;
   /** PostgreSQL only: connections in the pool. */
   dbPoolSize: number;
   /** PostgreSQL only: the longest a statement may run. */
@@ -100,6 +123,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     decaySweepMinutes: e.QUALIFY_DECAY_SWEEP_MINUTES,
     pipelineBatch: e.QUALIFY_PIPELINE_BATCH,
     schedulerPollMs: e.QUALIFY_SCHEDULER_POLL_MS,
+    smtpUrl: e.SMTP_URL,
+    smtpFrom: e.QUALIFY_SMTP_FROM,
+    webhookTimeoutMs: e.QUALIFY_WEBHOOK_TIMEOUT_MS,
+    webhookRetryHours: e.QUALIFY_WEBHOOK_RETRY_HOURS,
+    webhookPollMs: e.QUALIFY_WEBHOOK_POLL_MS,
+    webhookConcurrency: e.QUALIFY_WEBHOOK_CONCURRENCY,
     dbPoolSize: e.QUALIFY_DB_POOL_SIZE,
     dbStatementTimeoutMs: e.QUALIFY_DB_STATEMENT_TIMEOUT_MS,
     dbConnectTimeoutMs: e.QUALIFY_DB_CONNECT_TIMEOUT_MS,

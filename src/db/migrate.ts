@@ -4,6 +4,7 @@ import { sql as liveService } from "./migrations/002-live-service.js";
 import { sql as scaleOut } from "./migrations/003-scale-out.js";
 import { sql as scheduler } from "./migrations/004-scheduler.js";
 import { sql as handoff } from "./migrations/005-handoff.js";
+import { sql as webhooks } from "./migrations/006-webhooks.js";
 import { sql as leadStateJson } from "./migrations/007-lead-state-json.js";
 
 /** Every migration, in order. Ids never change once released; add new ones at the end. */
@@ -13,6 +14,7 @@ export const MIGRATIONS: readonly { id: string; sql: string }[] = [
   { id: "003-scale-out", sql: scaleOut },
   { id: "004-scheduler", sql: scheduler },
   { id: "005-handoff", sql: handoff },
+  { id: "006-webhooks", sql: webhooks },
   { id: "007-lead-state-json", sql: leadStateJson },
 ];
 

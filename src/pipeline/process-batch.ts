@@ -11,6 +11,7 @@ import {
   type Transition,
   takesInOrder,
 } from "../engine/index.js";
+import { watchScoreChanges } from "../handoff/webhooks/score-changes.js";
 import { Batch, type LeadContext, type ProcessedEvent } from "./batch.js";
 import { applyGroupCall, matchByDomain } from "./link-account.js";
 import type { ActiveModel } from "./model-store.js";
@@ -227,14 +228,21 @@ export async function processBatch(
         outcome: p.kind === "fact" ? { transitions: outcome.transitions, ignored: outcome.ignored } : null,
       });
     }
-    // Only leads the batch changed are written, so only they need their summary.
-    for (const ctx of batch.leads.values()) if (ctx.dirty) refreshSummary(batch, ctx);
+    // Only leads the batch changed are written, so only they need their summary. With a
+    // subscription to lead.score_changed, their scores before and after are compared.
+    const scoreChanges = await watchScoreChanges(db, tx, ws);
+    for (const ctx of batch.leads.values()) {
+      if (!ctx.dirty) continue;
+      scoreChanges?.remember(ctx.lead);
+      refreshSummary(batch, ctx);
+    }
     // Events of a lead merged later in the batch belong to the survivor.
     const survivor = (id: string): string => {
       const merged = batch.leads.get(id)?.lead.mergedInto;
       return merged ? survivor(merged) : id;
     };
     for (const p of processed) p.leadId = survivor(p.leadId);
+    if (scoreChanges) batch.outbox.push(...scoreChanges.messages(batch.leads.values(), processed));
     await batch.flush(processed, dropped);
     result.processed = pending.length;
     return result;

@@ -3,6 +3,7 @@ import pino from "pino";
 import { loadConfig } from "../../config/load-config.js";
 import { openDatabase } from "../../db/open-database.js";
 import { QualifyError } from "../../errors.js";
+import { createWebhookDispatcher } from "../../handoff/webhooks/create-dispatcher.js";
 import { createPipeline } from "../../pipeline/create-pipeline.js";
 import { createScheduler } from "../../scheduler/create-scheduler.js";
 
@@ -28,15 +29,22 @@ export function registerWorker(program: Command): void {
         );
       const log = pino({ level: config.logLevel });
       const db = await openDatabase(config);
+      const webhooks = createWebhookDispatcher(config, db, Date.now, () => log);
       const pipeline = await createPipeline(config, db, Date.now, {
         onError: (e) => log.error({ err: e }, "pipeline batch failed; it will be retried"),
+        onBatch: () => webhooks.wake(),
       });
       const scheduler = createScheduler(config, db, Date.now, () => log);
       pipeline.start();
       scheduler.start();
+      webhooks.start();
       process.stdout.write("Qualify worker processing (PostgreSQL)\n");
       const status = setInterval(
-        () => log.info({ pipeline: pipeline.stats, jobs: scheduler.stats }, "worker status"),
+        () =>
+          log.info(
+            { pipeline: pipeline.stats, jobs: scheduler.stats, webhooks: webhooks.stats },
+            "worker status",
+          ),
         STATUS_MS,
       );
       await new Promise<void>((resolve) => {
@@ -45,6 +53,7 @@ export function registerWorker(program: Command): void {
       });
       clearInterval(status);
       await scheduler.stop();
+      await webhooks.stop();
       await pipeline.stop();
       await db.close();
     });
