@@ -1,7 +1,9 @@
 import { Analytics as SegmentAnalytics } from "@segment/analytics-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { verifySignature } from "../../src/handoff/webhooks/signature.js";
 import { DATABASE_KINDS } from "../support/test-database.js";
 import { startTestService, type TestService } from "../support/test-service.js";
+import { WebhookReceiver } from "../support/webhook-receiver.js";
 
 /**
  * The handoff's whole loop over real HTTP, on a clock the test moves: SDK events make a lead an
@@ -36,6 +38,8 @@ rejectionReasons:
 
 describe.each(DATABASE_KINDS)("the handoff loop on %s", (kind) => {
   let service: TestService;
+  let receiver: WebhookReceiver;
+  let secret = "";
   const clock = { now: Date.now() };
   const tokens: Record<string, string> = {};
   const userIds: Record<string, string> = {};
@@ -54,9 +58,17 @@ describe.each(DATABASE_KINDS)("the handoff loop on %s", (kind) => {
     }
     const saved = await service.api("POST", "/api/routing", { source: ROUTING });
     expect(saved.status, JSON.stringify(saved.body)).toBe(201);
+    receiver = await WebhookReceiver.start();
+    const sub = await service.api("POST", "/api/webhooks", {
+      url: receiver.url(),
+      events: ["lead.mql", "handoff.assigned", "handoff.breached"],
+    });
+    expect(sub.status, JSON.stringify(sub.body)).toBe(201);
+    secret = sub.body.secret;
   });
   afterAll(async () => {
     await service?.close();
+    await receiver?.close();
   });
 
   it("MQL → routed → breached and reassigned → accepted, converted, won; every step in the history", async () => {
@@ -103,6 +115,29 @@ describe.each(DATABASE_KINDS)("the handoff loop on %s", (kind) => {
     });
     expect(Date.parse(handoff.dueAt) - Date.parse(handoff.assignedAt)).toBe(4 * HOUR);
     expect(handoff.routing.why).toContain("company_size");
+    // A signed webhook announces the assignment, and its signature verifies.
+    const assigned = (r: { json: { type: string; data?: unknown } }) => r.json.type === "handoff.assigned";
+    await receiver.waitFor(() => receiver.accepted.some(assigned), 10_000, "handoff.assigned delivered");
+    const hook = receiver.accepted.find(assigned);
+    expect(
+      verifySignature(
+        secret,
+        hook?.body ?? "",
+        hook?.headers["qualify-signature"] as string,
+        Math.floor(Date.now() / 1000),
+      ),
+    ).toBe(true);
+    expect(
+      verifySignature(
+        "not-the-secret",
+        hook?.body ?? "",
+        hook?.headers["qualify-signature"] as string,
+        Math.floor(Date.now() / 1000),
+      ),
+    ).toBe(false);
+    expect(hook?.json.id).toEqual(expect.any(String));
+    expect(JSON.stringify(hook?.json)).toContain(handoff.id);
+    expect(receiver.accepted.some((r) => r.json.type === "lead.mql")).toBe(true);
     // bob sees none; sam's team got nothing.
     expect(
       (await service.api("GET", "/api/handoffs", undefined, tokens["bob@corp.example"])).body.handoffs,
@@ -130,6 +165,11 @@ describe.each(DATABASE_KINDS)("the handoff loop on %s", (kind) => {
       "breached",
       "reassigned",
     ]);
+    await receiver.waitFor(
+      () => receiver.accepted.some((r) => r.json.type === "handoff.breached"),
+      10_000,
+      "handoff.breached delivered",
+    );
 
     // A move that does not fit the status is a 409, and nothing changes.
     const early = await service.api(
