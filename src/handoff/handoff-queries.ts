@@ -9,6 +9,8 @@ export interface HandoffFilter {
   status?: string[];
   team?: string;
   leadId?: string;
+  /** `mql` (a lead's first) or `re-mql` (after a recycle). */
+  kind?: string;
   breached?: boolean;
   limit: number;
   cursor?: string;
@@ -37,6 +39,7 @@ export async function listHandoffs(db: Queryable, ws: string, f: HandoffFilter) 
   if (f.status?.length) add("h.status = any(?)", f.status);
   if (f.team !== undefined) add("h.team = ?", f.team);
   if (f.leadId !== undefined) add("h.lead_id = ?", f.leadId);
+  if (f.kind !== undefined) add("h.kind = ?", f.kind);
   if (f.breached) where.push("h.breaches > 0");
   if (f.cursor !== undefined) {
     const [at, id] = decode(f.cursor);

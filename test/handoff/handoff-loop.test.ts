@@ -291,6 +291,9 @@ describe.each(DATABASE_KINDS)("the handoff loop on %s", (kind) => {
       ["re-mql", "pending"],
       ["mql", "rejected"],
     ]);
+    // Re-MQLs are counted apart from first MQLs.
+    const reMqls = (await service.api("GET", "/api/handoffs?kind=re-mql")).body.handoffs;
+    expect(reMqls.map((h: { leadId: string }) => h.leadId)).toEqual([again[0].leadId]);
 
     await send("u-tom", [identify("tom@small.example"), demo]);
     const [second] = await handoffsOf("tom@small.example");

@@ -63,6 +63,10 @@ export function handoffRoutes(app: FastifyInstance, service: Service): void {
             .describe("comma-separated: pending,accepted,converted,opportunity,won,lost,rejected,merged"),
           team: z.string().optional(),
           leadId: z.string().optional(),
+          kind: z
+            .enum(["mql", "re-mql"])
+            .optional()
+            .describe("a lead's first MQL, or a re-MQL after a recycle"),
           breached: z.coerce.boolean().optional().describe("only those breached at least once"),
           limit: z.coerce.number().int().min(1).max(500).default(50),
           cursor: z.string().optional().describe("nextCursor of the previous page"),
@@ -85,6 +89,7 @@ export function handoffRoutes(app: FastifyInstance, service: Service): void {
           .filter(Boolean),
         team: q.team,
         leadId: q.leadId,
+        kind: q.kind,
         breached: q.breached,
         limit: q.limit,
         cursor: q.cursor,

@@ -32,13 +32,14 @@ export function registerHandoffs(program: Command): void {
     .option("--owner <user>", "a user id or email")
     .option("--status <statuses>", "comma-separated, e.g. pending,accepted")
     .option("--team <team>")
+    .option("--kind <kind>", "mql (first MQLs) or re-mql (after a recycle)")
     .option("--breached", "only those breached at least once")
     .option("--limit <n>", "how many", "50")
     .option("--json", "print JSON")
     .action(async (o: Record<string, string | boolean | undefined>) => {
       const q = new URLSearchParams();
       if (o.mine) q.set("owner", "me");
-      for (const k of ["owner", "status", "team", "limit"])
+      for (const k of ["owner", "status", "team", "kind", "limit"])
         if (typeof o[k] === "string") q.set(k, o[k] as string);
       if (o.breached) q.set("breached", "true");
       await withClient(async (client) => {
