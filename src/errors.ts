@@ -6,6 +6,7 @@ export const ERROR_CODES = {
   CONFIG_INVALID: { status: 500, summary: "An environment variable has a bad value." },
   DATABASE_LOCKED: { status: 503, summary: "Another process holds the embedded database." },
   MODEL_INVALID: { status: 422, summary: "The scoring model does not validate." },
+  SEQUENCE_INVALID: { status: 422, summary: "A nurture sequence does not validate." },
   ROUTING_INVALID: { status: 422, summary: "The routing document (teams, rules, SLAs) does not validate." },
   INPUT_INVALID: { status: 400, summary: "An input (event, fact or file line) is malformed." },
   FILE_UNREADABLE: { status: 400, summary: "A file could not be read." },

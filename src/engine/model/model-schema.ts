@@ -10,11 +10,13 @@ import { dispatch } from "./schema-issues.js";
 const show = (v: unknown) => (typeof v === "string" ? `'${v}'` : (JSON.stringify(v) ?? String(v)));
 
 const ID_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
-const id = z.string({ error: (iss) => `expected an id, got ${show(iss.input)}` }).regex(ID_PATTERN, {
+/** An id of lowercase letters, digits, '-' and '_' (rules, sequences, steps). */
+export const id = z.string({ error: (iss) => `expected an id, got ${show(iss.input)}` }).regex(ID_PATTERN, {
   error: (iss) => `expected an id of lowercase letters, digits, '-' and '_', got ${show(iss.input)}`,
 });
 
-const duration = z.unknown().transform((v, ctx) => {
+/** A duration such as `30d`, `12h` or `90m`, in milliseconds. */
+export const duration = z.unknown().transform((v, ctx) => {
   const ms = typeof v === "string" ? parseDuration(v) : undefined;
   if (ms === undefined) {
     ctx.addIssue({

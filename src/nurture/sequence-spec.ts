@@ -1,0 +1,131 @@
+import * as z from "zod";
+import type { Subject } from "../engine/model/condition.js";
+import { loadYaml } from "../engine/model/load-yaml.js";
+import { conditionSchema, duration, id } from "../engine/model/model-schema.js";
+import { dispatch, type FieldIssue } from "../engine/model/schema-issues.js";
+import { STAGES } from "../engine/types.js";
+
+/**
+ * A nurture sequence as marketing writes it in YAML: who enters (a stage, a segment condition or an
+ * event), the steps (send a template, wait, wait for an event with a timeout, branch), when a lead
+ * leaves, and whether it may enter again. Pure: parsing and checking only; the runner that sends
+ * and waits comes with the rest of the nurture issue.
+ */
+
+/** What a segment condition may read: scores, grade, traits, the account and the stage. */
+export const SEGMENT_SUBJECTS = [
+  "score",
+  "grade",
+  "minGrade",
+  "trait",
+  "account",
+  "stage",
+] as const satisfies readonly Subject[];
+
+const segment = conditionSchema(SEGMENT_SUBJECTS);
+const eventNames = z
+  .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+  .transform((v) => (typeof v === "string" ? [v] : v));
+
+const entrySchema = z
+  .strictObject({
+    /** Entering one of these stages (e.g. lead, recycled). */
+    stage: z
+      .union([z.enum(STAGES), z.array(z.enum(STAGES)).min(1)])
+      .transform((v) => (typeof v === "string" ? [v] : v))
+      .optional(),
+    /** Starting to match a segment condition. */
+    when: segment.optional(),
+    /** A specific event. */
+    event: eventNames.optional(),
+  })
+  .refine((e) => e.stage !== undefined || e.when !== undefined || e.event !== undefined, {
+    message: "say how a lead enters: stage, when or event",
+  });
+
+const STEP_KINDS = {
+  send: z.strictObject({ id, send: z.string().min(1).describe("a template's id") }),
+  wait: z.strictObject({ id, wait: duration }),
+  waitFor: z.strictObject({ id, waitFor: z.strictObject({ event: eventNames, timeout: duration }) }),
+  // biome-ignore lint/suspicious/noThenProperty: a branch's target, as users write it in YAML
+  if: z.strictObject({ id, if: segment, then: id, else: id.optional() }),
+};
+const ONE_OF =
+  "a step is one of: { id, send: template }, { id, wait: 2d }, { id, waitFor: { event, timeout } }, { id, if, then, else }";
+
+type Step = { [K in keyof typeof STEP_KINDS]: z.output<(typeof STEP_KINDS)[K]> }[keyof typeof STEP_KINDS];
+
+/** A step's kind is the one of send, wait, waitFor or if that it names; its own errors then show. */
+const stepSchema = dispatch<Step>((v) => {
+  const kind = Object.keys(STEP_KINDS).find((k) => typeof v === "object" && v !== null && k in v);
+  return (
+    kind ? STEP_KINDS[kind as keyof typeof STEP_KINDS] : z.never({ error: () => ONE_OF })
+  ) as z.ZodType<Step>;
+});
+
+export const sequenceSchema = z.strictObject({
+  id,
+  name: z.string().min(1).optional(),
+  description: z.string().optional(),
+  entry: entrySchema,
+  /** Whether a lead that left may enter again: never, or once this long has passed. */
+  reentry: z.union([z.literal("never"), z.strictObject({ after: duration })]).default("never"),
+  /** Checked before every step; unsubscribing and do-not-email always end an enrollment. */
+  exit: z
+    .strictObject({
+      /** At MQL or beyond (default true). */
+      mql: z.boolean().default(true),
+      disqualified: z.boolean().default(true),
+      /** A hand-raise (a demo or contact request) or a reply (default true). */
+      handRaiser: z.boolean().default(true),
+      events: eventNames.optional(),
+      when: segment.optional(),
+    })
+    .default({ mql: true, disqualified: true, handRaiser: true }),
+  steps: z.array(stepSchema).min(1, "a sequence needs at least one step"),
+});
+
+export type SequenceSpec = z.output<typeof sequenceSchema>;
+export type StepSpec = SequenceSpec["steps"][number];
+
+/** Step ids are unique, and a branch jumps to a step that exists and comes later (no loops). */
+function checkSteps(raw: unknown): FieldIssue[] {
+  const steps = (raw as { steps?: unknown } | null)?.steps;
+  if (!Array.isArray(steps)) return [];
+  const issues: FieldIssue[] = [];
+  const index = new Map<string, number>();
+  steps.forEach((s: { id?: unknown }, i) => {
+    if (typeof s?.id !== "string") return;
+    if (index.has(s.id))
+      issues.push({ path: ["steps", i, "id"], message: `step id '${s.id}' is used twice` });
+    else index.set(s.id, i);
+  });
+  steps.forEach((s: Record<string, unknown>, i) => {
+    for (const key of ["then", "else"] as const) {
+      const target = s?.[key];
+      if (typeof target !== "string") continue;
+      const at = index.get(target);
+      if (at === undefined) issues.push({ path: ["steps", i, key], message: `no step '${target}'` });
+      else if (at <= i)
+        issues.push({
+          path: ["steps", i, key],
+          message: `'${target}' comes before this step; a branch only jumps ahead`,
+        });
+    }
+  });
+  return issues;
+}
+
+/** Parses and checks a sequence; a bad one throws SEQUENCE_INVALID listing every error with its line. */
+export function loadSequence(text: string, source = "sequence"): SequenceSpec {
+  return loadYaml(text, sequenceSchema, {
+    source,
+    code: "SEQUENCE_INVALID",
+    what: "the sequence",
+    check: checkSteps,
+  });
+}
+
+/** The templates a sequence sends, for checking that each exists when it is saved. */
+export const templatesOf = (s: SequenceSpec): string[] =>
+  s.steps.flatMap((step) => ("send" in step ? [step.send] : []));
