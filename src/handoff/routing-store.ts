@@ -89,8 +89,8 @@ export interface ActiveRouting {
   routing: Routing;
 }
 
-/** Compiled routings by workspace and version: a stored version never changes. */
-const compiled = new Map<string, Routing>();
+/** Compiled routings by workspace and version, with the source they came from. */
+const compiled = new Map<string, { source: string; routing: Routing }>();
 
 /** The active routing, or null when none has been saved (MQLs then wait in no queue: see docs). */
 export async function activeRouting(db: Queryable, ws: string): Promise<ActiveRouting | null> {
@@ -101,10 +101,11 @@ export async function activeRouting(db: Queryable, ws: string): Promise<ActiveRo
   const row = rows[0];
   if (!row) return null;
   const key = `${ws}@${row.version}`;
-  let routing = compiled.get(key);
-  if (!routing) {
-    routing = compileRouting(loadRouting(row.source, `routing v${row.version}`));
-    compiled.set(key, routing);
+  let hit = compiled.get(key);
+  // A stored version never changes, but another database (a restore, a test) may hold another.
+  if (hit?.source !== row.source) {
+    hit = { source: row.source, routing: compileRouting(loadRouting(row.source, `routing v${row.version}`)) };
+    compiled.set(key, hit);
   }
-  return { version: row.version, routing };
+  return { version: row.version, routing: hit.routing };
 }
