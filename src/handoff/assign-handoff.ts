@@ -32,13 +32,17 @@ interface LeadRow {
   merged_into: string | null;
 }
 
-/** The lead, following merges to the one that absorbed it. */
-export async function liveLead(tx: Queryable, ws: string, id: string): Promise<LeadRow | null> {
+/**
+ * The lead, following merges to the one that absorbed it, each row locked: a merge in another
+ * process either commits first (and is followed here) or waits until this handoff is stored (and
+ * then moves it to the surviving lead).
+ */
+async function lockLiveLead(tx: Queryable, ws: string, id: string): Promise<LeadRow | null> {
   let current = id;
   for (let hops = 0; hops < 100; hops++) {
     const rows = await tx.query<LeadRow>(
       `select id, stage, traits, scores, grade, account_id, merged_into from leads
-       where workspace_id = $1 and id = $2`,
+       where workspace_id = $1 and id = $2 for update`,
       [ws, current],
     );
     const row = rows[0];
@@ -161,7 +165,7 @@ export async function routeMql(
   if (done.length > 0) return null;
   const active = await activeRouting(tx, ws);
   if (!active) return null;
-  const lead = await liveLead(tx, ws, job.leadId);
+  const lead = await lockLiveLead(tx, ws, job.leadId);
   // Sales already acted (a stage fact straight on the lead), or it was disqualified or erased.
   if (lead?.stage !== "mql") return null;
   const open = await tx.query(
