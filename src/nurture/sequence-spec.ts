@@ -1,7 +1,6 @@
 import * as z from "zod";
-import type { Subject } from "../engine/model/condition.js";
 import { loadYaml } from "../engine/model/load-yaml.js";
-import { conditionSchema, duration, id } from "../engine/model/model-schema.js";
+import { conditionSchema, duration, id, MQL_SUBJECTS } from "../engine/model/model-schema.js";
 import { dispatch, type FieldIssue } from "../engine/model/schema-issues.js";
 import { STAGES } from "../engine/types.js";
 
@@ -12,17 +11,8 @@ import { STAGES } from "../engine/types.js";
  * and waits comes with the rest of the nurture issue.
  */
 
-/** What a segment condition may read: scores, grade, traits, the account and the stage. */
-export const SEGMENT_SUBJECTS = [
-  "score",
-  "grade",
-  "minGrade",
-  "trait",
-  "account",
-  "stage",
-] as const satisfies readonly Subject[];
-
-const segment = conditionSchema(SEGMENT_SUBJECTS);
+/** A segment condition reads what an MQL condition reads: scores, grade, traits, the account, the stage. */
+const segment = conditionSchema(MQL_SUBJECTS);
 const eventNames = z
   .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
   .transform((v) => (typeof v === "string" ? [v] : v));

@@ -1,6 +1,7 @@
 import { Analytics as SegmentAnalytics } from "@segment/analytics-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifySignature } from "../../src/handoff/webhooks/signature.js";
+import { postIngest } from "../support/live-checks.js";
 import { DATABASE_KINDS } from "../support/test-database.js";
 import { startTestService, type TestService } from "../support/test-service.js";
 import { WebhookReceiver } from "../support/webhook-receiver.js";
@@ -238,15 +239,7 @@ describe.each(DATABASE_KINDS)("the handoff loop on %s", (kind) => {
       timestamp: new Date(clock.now - 1000 * (calls.length - i)).toISOString(),
       ...c,
     }));
-    const res = await fetch(`${service.url}/v1/batch`, {
-      method: "POST",
-      headers: {
-        authorization: `Basic ${Buffer.from(`${service.writeKey}:`).toString("base64")}`,
-        "content-type": "application/json",
-      },
-      body: JSON.stringify({ batch }),
-    });
-    expect(res.status).toBe(200);
+    await postIngest(service, "/v1/batch", { batch });
     await service.drain();
     await service.service.scheduler.runDue(clock.now);
   }

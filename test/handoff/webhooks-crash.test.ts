@@ -1,10 +1,8 @@
-import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
-import { withDatabase } from "../../src/db/database-url.js";
+import { createPostgresDatabase } from "../support/postgres-database.js";
 import { freePort, type QualifyProcess, spawnQualify, waitForHttp } from "../support/qualify-process.js";
 import { DATABASE_KINDS } from "../support/test-database.js";
 import { WebhookReceiver } from "../support/webhook-receiver.js";
@@ -19,16 +17,6 @@ const WRITE_KEY = "wk_webhook_crash_write_key_1";
 const ADMIN_TOKEN = "qlf_webhook_crash_admin_token_1";
 const LEADS = 24;
 const START_MS = 60_000;
-
-async function admin(url: string, sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
 
 describe.each(DATABASE_KINDS)("webhook deliveries across kill -9 on %s", (kind) => {
   const cleanup: (() => Promise<unknown>)[] = [];
@@ -50,11 +38,9 @@ describe.each(DATABASE_KINDS)("webhook deliveries across kill -9 on %s", (kind) 
       QUALIFY_WEBHOOK_POLL_MS: "200",
     };
     if (kind === "postgres") {
-      const base = process.env.DATABASE_URL as string;
-      const name = `qualify_webhook_crash_${randomBytes(5).toString("hex")}`;
-      await admin(base, `create database ${name}`);
-      cleanup.push(() => admin(base, `drop database if exists ${name} with (force)`));
-      env.DATABASE_URL = withDatabase(base, name);
+      const database = await createPostgresDatabase();
+      cleanup.push(database.drop);
+      env.DATABASE_URL = database.url;
     }
     const receiver = await WebhookReceiver.start();
     cleanup.push(() => receiver.close());

@@ -6,6 +6,7 @@ import { SMTPServer } from "smtp-server";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { WebhookDispatcher } from "../../src/handoff/webhooks/dispatcher.js";
 import { verifySignature } from "../../src/handoff/webhooks/signature.js";
+import { postIngest } from "../support/live-checks.js";
 import { qualify as runQualify } from "../support/live-cli.js";
 import { DATABASE_KINDS } from "../support/test-database.js";
 import { startTestService, TEST_ADMIN_TOKEN, type TestService } from "../support/test-service.js";
@@ -118,17 +119,7 @@ describe.each(DATABASE_KINDS)("webhooks on %s", (kind) => {
     return r.body as { id: string; secret: string };
   }
 
-  async function send(batch: Record<string, unknown>[]) {
-    const res = await fetch(`${service.url}/v1/batch`, {
-      method: "POST",
-      headers: {
-        authorization: `Basic ${Buffer.from(`${service.writeKey}:`).toString("base64")}`,
-        "content-type": "application/json",
-      },
-      body: JSON.stringify({ batch }),
-    });
-    expect(res.status).toBe(200);
-  }
+  const send = (batch: Record<string, unknown>[]) => postIngest(service, "/v1/batch", { batch });
 
   /** A VP at a big company who downloads an eBook and asks for a demo: an MQL (a hand-raiser). */
   async function qualifyLead(tag: string): Promise<{ userId: string; email: string; leadId: string }> {
