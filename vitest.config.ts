@@ -5,5 +5,6 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     globalSetup: ["test/support/build-once.ts", "test/support/database-template.ts"],
     testTimeout: 60_000,
+    hookTimeout: 60_000,
   },
 });

@@ -6,12 +6,18 @@ import { registerBodyParser } from "../ingest/read-body.js";
 import { segmentRoutes } from "../ingest/segment-routes.js";
 import { installErrorHandler } from "./http-errors.js";
 import { adminRoutes } from "./routes/admin-routes.js";
+import { audienceRoutes } from "./routes/audience-routes.js";
+import { emailRoutes } from "./routes/email-routes.js";
 import { handoffRoutes } from "./routes/handoff-routes.js";
 import { importRoutes } from "./routes/import-routes.js";
 import { leadRoutes } from "./routes/lead-routes.js";
 import { modelRoutes } from "./routes/model-routes.js";
+import { nurtureRoutes } from "./routes/nurture-routes.js";
 import { operationsRoutes } from "./routes/operations-routes.js";
+import { personalizeRoutes } from "./routes/personalize-routes.js";
 import { routingRoutes } from "./routes/routing-routes.js";
+import { sequenceRoutes } from "./routes/sequence-routes.js";
+import { templateRoutes } from "./routes/template-routes.js";
 import { webhookRoutes } from "./routes/webhook-routes.js";
 import type { Service } from "./service.js";
 
@@ -78,9 +84,15 @@ export async function buildApp(service: Service): Promise<FastifyInstance> {
   modelRoutes(app, service);
   adminRoutes(app, service);
   routingRoutes(app, service);
+  templateRoutes(app, service);
   handoffRoutes(app, service);
   webhookRoutes(app, service);
+  emailRoutes(app, service);
+  sequenceRoutes(app, service);
+  nurtureRoutes(app, service);
   importRoutes(app, service);
+  audienceRoutes(app, service);
+  personalizeRoutes(app, service);
   operationsRoutes(app, service);
   return app;
 }

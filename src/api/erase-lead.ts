@@ -53,6 +53,26 @@ export async function eraseLead(db: Database, ws: string, id: string) {
       "delete from lead_merges where workspace_id = $1 and (from_lead = any($2) or into_lead = any($2))",
       [ws, ids],
     );
+    // Nurture: enrollments, the emails (rendered with the person's traits) and their clicks,
+    // consent history, standing and audience memberships. A suppression stays, without the lead,
+    // so that the address is never mailed again (keeping an opt-out is what the law asks).
+    await tx.query(
+      `delete from email_clicks where workspace_id = $1 and attempt_id in
+         (select id from email_attempts where workspace_id = $1 and lead_id = any($2))`,
+      [ws, ids],
+    );
+    for (const table of [
+      "email_attempts",
+      "enrollments",
+      "consent_changes",
+      "nurture_leads",
+      "audience_members",
+    ])
+      await tx.query(`delete from ${table} where workspace_id = $1 and lead_id = any($2)`, [ws, ids]);
+    await tx.query(
+      "update email_suppressions set lead_id = null where workspace_id = $1 and lead_id = any($2)",
+      [ws, ids],
+    );
     await tx.query("delete from leads where workspace_id = $1 and id = any($2)", [ws, ids]);
     await tx.query(
       `insert into erasures (workspace_id, stage, was_mql, events_deleted, transitions_deleted)

@@ -2,6 +2,7 @@ import type { Config } from "../config/load-config.js";
 import type { Database } from "../db/database.js";
 import type { WebhookDispatcher } from "../handoff/webhooks/dispatcher.js";
 import type { EventWriter } from "../ingest/append-events.js";
+import type { EmailSender } from "../nurture/email/email-sender.js";
 import type { Pipeline } from "../pipeline/run-pipeline.js";
 import type { Scheduler } from "../scheduler/run-scheduler.js";
 import type { Metrics } from "./metrics.js";
@@ -21,6 +22,8 @@ export interface Service {
    * call `wake()` after making a delivery due.
    */
   webhooks: WebhookDispatcher;
+  /** Marketing email (nurture): sends queued attempts only in a processing process. */
+  email: EmailSender;
   writer: EventWriter;
   metrics: Metrics;
   /** Epoch milliseconds; the one clock of the service (tests may pass their own). */

@@ -6,6 +6,7 @@ import type { Database } from "../db/database.js";
 import { openDatabase } from "../db/open-database.js";
 import { createWebhookDispatcher } from "../handoff/webhooks/create-dispatcher.js";
 import { EventWriter } from "../ingest/append-events.js";
+import { createEmailSender } from "../nurture/email/create-email-sender.js";
 import { createPipeline } from "../pipeline/create-pipeline.js";
 import type { Pipeline } from "../pipeline/run-pipeline.js";
 import { createScheduler } from "../scheduler/create-scheduler.js";
@@ -37,8 +38,15 @@ export async function startService(
   const db = opts.db ?? (await openDatabase(config));
   let app: FastifyInstance | null = null;
   let pipeline: Pipeline | null = null;
+  let writer: EventWriter | null = null;
+  let url: string | null = null;
   const jobs = createScheduler(config, db, clock, () => app?.log);
   const webhooks = createWebhookDispatcher(config, db, clock, () => app?.log);
+  const email = createEmailSender(config, db, clock, {
+    log: () => app?.log,
+    listeningUrl: () => url,
+    append: (events) => (writer as EventWriter).append(events),
+  });
   try {
     const bootstrap = await bootstrapWorkspace(db, {
       modelFile: config.modelFile,
@@ -59,16 +67,18 @@ export async function startService(
     pipeline = p;
     // Commits in flight at once: at most half the pool, so that reads and processing still get
     // connections (PGlite takes one at a time anyway).
-    const writer = new EventWriter(db, () => p.wake(), {
+    const events = new EventWriter(db, () => p.wake(), {
       commits: db.kind === "postgres" ? Math.max(1, Math.min(4, Math.floor(config.dbPoolSize / 2))) : 1,
     });
+    writer = events;
     const service: Service = {
       db,
       config,
       pipeline: p,
       scheduler: jobs,
       webhooks,
-      writer,
+      email,
+      writer: events,
       metrics,
       clock,
       localToken: `local_${randomBytes(24).toString("base64url")}`,
@@ -78,8 +88,8 @@ export async function startService(
       p.start();
       jobs.start();
       webhooks.start();
+      email.start();
     }
-    let url: string | null = null;
     if (opts.listen !== false) {
       await app.listen({ port: config.port, host: config.host });
       const address = app.server.address();
@@ -99,9 +109,10 @@ export async function startService(
       async close() {
         await running.close();
         // Requests still committing are answered before the database closes.
-        await writer.flushed();
+        await events.flushed();
         await jobs.stop();
         await webhooks.stop();
+        await email.stop();
         await p.stop();
         await db.close();
       },
@@ -110,6 +121,7 @@ export async function startService(
     await app?.close().catch(() => undefined);
     await jobs.stop().catch(() => undefined);
     await webhooks.stop().catch(() => undefined);
+    await email.stop().catch(() => undefined);
     await pipeline?.stop().catch(() => undefined);
     await db.close();
     throw e;

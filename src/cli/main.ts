@@ -1,14 +1,19 @@
 import { Command, CommanderError } from "commander";
 import { QualifyError } from "../errors.js";
 import { registerAdmin } from "./commands/admin.js";
+import { registerAudiences } from "./commands/audiences.js";
 import { registerHandoffs } from "./commands/handoffs.js";
 import { registerImport } from "./commands/import.js";
 import { registerLeads } from "./commands/leads.js";
 import { registerModelCheck } from "./commands/model-check.js";
 import { registerModelPublish } from "./commands/model-publish.js";
+import { registerNurture } from "./commands/nurture.js";
+import { registerPublishableKeys } from "./commands/publishable-keys.js";
 import { registerRouting } from "./commands/routing.js";
 import { registerScore } from "./commands/score.js";
+import { registerSequences } from "./commands/sequences.js";
 import { registerStart } from "./commands/start.js";
+import { registerTemplates } from "./commands/templates.js";
 import { registerWebhooks } from "./commands/webhooks.js";
 import { registerWorker } from "./commands/worker.js";
 
@@ -29,7 +34,12 @@ export function buildProgram(): Command {
   registerAdmin(program);
   registerWebhooks(program);
   registerRouting(program);
+  registerTemplates(program);
+  registerSequences(program);
+  registerNurture(program);
   registerHandoffs(program);
+  registerAudiences(program);
+  registerPublishableKeys(program);
   return program;
 }
 

@@ -52,6 +52,11 @@ const schema = z.object({
   QUALIFY_WEBHOOK_RETRY_HOURS: wholeNumber(1, 720, 24),
   QUALIFY_WEBHOOK_POLL_MS: wholeNumber(10, 3_600_000, 1_000),
   QUALIFY_WEBHOOK_CONCURRENCY: wholeNumber(1, 1_000, 16),
+  QUALIFY_PUBLIC_URL: z
+    .url({ error: "expected an http(s) URL that recipients can reach, such as https://qualify.example.com" })
+    .optional(),
+  QUALIFY_EMAIL_POLL_MS: wholeNumber(10, 3_600_000, 1_000),
+  QUALIFY_EMAIL_CONCURRENCY: wholeNumber(1, 100, 8),
   QUALIFY_DB_POOL_SIZE: wholeNumber(1, 1_000, 10),
   QUALIFY_DB_STATEMENT_TIMEOUT_MS: wholeNumber(1, 86_400_000, 60_000),
   QUALIFY_DB_CONNECT_TIMEOUT_MS: wholeNumber(1, 600_000, 5_000),
@@ -91,6 +96,12 @@ export interface Config {
   webhookPollMs: number;
   /** Webhook requests in flight at once per subscription. */
   webhookConcurrency: number;
+  /** The base URL of tracking and unsubscribe links in marketing email; unset: where the API listens. */
+  publicUrl: string | undefined;
+  /** How often the marketing email sender looks for queued email when nothing wakes it. */
+  emailPollMs: number;
+  /** SMTP exchanges at once per process for marketing email. */
+  emailConcurrency: number;
   /** PostgreSQL only: connections in the pool. */
   dbPoolSize: number;
   /** PostgreSQL only: the longest a statement may run. */
@@ -129,6 +140,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webhookRetryHours: e.QUALIFY_WEBHOOK_RETRY_HOURS,
     webhookPollMs: e.QUALIFY_WEBHOOK_POLL_MS,
     webhookConcurrency: e.QUALIFY_WEBHOOK_CONCURRENCY,
+    publicUrl: e.QUALIFY_PUBLIC_URL,
+    emailPollMs: e.QUALIFY_EMAIL_POLL_MS,
+    emailConcurrency: e.QUALIFY_EMAIL_CONCURRENCY,
     dbPoolSize: e.QUALIFY_DB_POOL_SIZE,
     dbStatementTimeoutMs: e.QUALIFY_DB_STATEMENT_TIMEOUT_MS,
     dbConnectTimeoutMs: e.QUALIFY_DB_CONNECT_TIMEOUT_MS,

@@ -6,6 +6,7 @@ import { sql as scheduler } from "./migrations/004-scheduler.js";
 import { sql as handoff } from "./migrations/005-handoff.js";
 import { sql as webhooks } from "./migrations/006-webhooks.js";
 import { sql as leadStateJson } from "./migrations/007-lead-state-json.js";
+import { sql as nurture } from "./migrations/008-nurture.js";
 
 /** Every migration, in order. Ids never change once released; add new ones at the end. */
 export const MIGRATIONS: readonly { id: string; sql: string }[] = [
@@ -16,6 +17,7 @@ export const MIGRATIONS: readonly { id: string; sql: string }[] = [
   { id: "005-handoff", sql: handoff },
   { id: "006-webhooks", sql: webhooks },
   { id: "007-lead-state-json", sql: leadStateJson },
+  { id: "008-nurture", sql: nurture },
 ];
 
 /** A stable key for PostgreSQL's advisory lock, so that processes starting together migrate once. */

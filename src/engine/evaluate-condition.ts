@@ -1,3 +1,4 @@
+import { formatDuration } from "./duration.js";
 import type { Condition, Leaf, LeafOps } from "./model/condition.js";
 import { fromCents, toCents } from "./points.js";
 import type { Grade, Stage, TraitValue } from "./types.js";
@@ -11,6 +12,9 @@ export interface ConditionContext {
   scores?: Record<string, number>;
   grade?: Grade;
   stage?: Stage;
+  /** Segments only: the lead's recent events by name, with their times, and the time "now". */
+  recentEvents?: readonly { name: string; at: number }[];
+  now?: number;
 }
 
 export type Predicate = (ctx: ConditionContext) => boolean;
@@ -59,7 +63,16 @@ function leafValue(leaf: Leaf, ctx: ConditionContext): unknown {
       return ctx.grade;
     case "stage":
       return ctx.stage;
+    case "event":
+      return countRecent(leaf, ctx);
   }
+}
+
+function countRecent(leaf: Extract<Leaf, { subject: "event" }>, ctx: ConditionContext): number {
+  const since = (ctx.now ?? Number.POSITIVE_INFINITY) - leaf.withinMs;
+  let n = 0;
+  for (const e of ctx.recentEvents ?? []) if (e.at > since && leaf.names.includes(e.name)) n++;
+  return n;
 }
 
 function toNumber(v: unknown): number | undefined {
@@ -177,6 +190,10 @@ function compileLeaf(leaf: Leaf): Predicate {
       const set = new Set(leaf.values);
       return (ctx) => ctx.stage !== undefined && set.has(ctx.stage);
     }
+    case "event": {
+      const test = compileOps(leaf.ops, true, false);
+      return (ctx) => test(countRecent(leaf, ctx));
+    }
     case "score": {
       const test = compileOps(leaf.ops, true, true);
       const key = leaf.key;
@@ -255,6 +272,10 @@ function leafText(leaf: Leaf): string {
       return `grade ${leaf.value} or better`;
     case "stage":
       return `stage in ${leaf.values.join(", ")}`;
+    case "event": {
+      const ops = Object.entries(leaf.ops).map(([op, v]) => `${OP_TEXT[op] ?? op} ${v}`);
+      return `${leaf.names.join(" or ")} ${ops.join(" and ")} times within ${formatDuration(leaf.withinMs)}`;
+    }
     default: {
       const name = leaf.subject === "score" ? leaf.key : `${leaf.subject} ${leaf.key}`;
       const parts = Object.entries(leaf.ops).map(([op, v]) => {

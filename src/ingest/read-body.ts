@@ -99,12 +99,18 @@ export function parseJson(text: string): unknown {
   }
 }
 
-/** Replaces Fastify's parsers: every content type is read as (possibly compressed) JSON, except NDJSON. */
+/**
+ * Replaces Fastify's parsers: every content type is read as (possibly compressed) JSON, except
+ * NDJSON and forms (an unsubscribe page's form, RFC 8058 one-click posts), kept as text or fields.
+ */
 export function registerBodyParser(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", async (req: FastifyRequest, payload: IncomingMessage) => {
     const text = (await readBody(req, payload)).toString("utf8");
-    if (String(req.headers["content-type"] ?? "").startsWith("application/x-ndjson")) return text;
+    const type = String(req.headers["content-type"] ?? "");
+    if (type.startsWith("application/x-ndjson") || type.startsWith("multipart/form-data")) return text;
+    if (type.startsWith("application/x-www-form-urlencoded"))
+      return Object.fromEntries(new URLSearchParams(text));
     return parseJson(text);
   });
 }

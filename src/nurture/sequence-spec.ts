@@ -1,6 +1,6 @@
 import * as z from "zod";
 import { loadYaml } from "../engine/model/load-yaml.js";
-import { conditionSchema, duration, id, MQL_SUBJECTS } from "../engine/model/model-schema.js";
+import { conditionSchema, duration, id, SEGMENT_SUBJECTS } from "../engine/model/model-schema.js";
 import { dispatch, type FieldIssue } from "../engine/model/schema-issues.js";
 import { STAGES } from "../engine/types.js";
 
@@ -11,8 +11,11 @@ import { STAGES } from "../engine/types.js";
  * and waits comes with the rest of the nurture issue.
  */
 
-/** A segment condition reads what an MQL condition reads: scores, grade, traits, the account, the stage. */
-const segment = conditionSchema(MQL_SUBJECTS);
+/**
+ * A segment condition reads what an MQL condition reads (scores, grade, traits, the account, the
+ * stage) and recent events: `{ event: Webinar Attended, within: 30d, gte: 1 }`.
+ */
+const segment = conditionSchema(SEGMENT_SUBJECTS);
 const eventNames = z
   .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
   .transform((v) => (typeof v === "string" ? [v] : v));
@@ -106,13 +109,36 @@ function checkSteps(raw: unknown): FieldIssue[] {
   return issues;
 }
 
-/** Parses and checks a sequence; a bad one throws SEQUENCE_INVALID listing every error with its line. */
-export function loadSequence(text: string, source = "sequence"): SequenceSpec {
+/** Each template a step sends exists (when the caller says which do). */
+function checkTemplates(raw: unknown, templates: ReadonlySet<string>): FieldIssue[] {
+  const steps = (raw as { steps?: unknown } | null)?.steps;
+  if (!Array.isArray(steps)) return [];
+  return steps.flatMap((s: Record<string, unknown>, i) =>
+    typeof s?.send === "string" && !templates.has(s.send)
+      ? [
+          {
+            path: ["steps", i, "send"],
+            message: `no template '${s.send}': save it first (qualify templates save)`,
+          },
+        ]
+      : [],
+  );
+}
+
+/**
+ * Parses and checks a sequence; a bad one throws SEQUENCE_INVALID listing every error with its
+ * line. With `templates`, a step that sends a template not among them is an error too.
+ */
+export function loadSequence(
+  text: string,
+  source = "sequence",
+  templates?: ReadonlySet<string>,
+): SequenceSpec {
   return loadYaml(text, sequenceSchema, {
     source,
     code: "SEQUENCE_INVALID",
     what: "the sequence",
-    check: checkSteps,
+    check: (raw) => [...checkSteps(raw), ...(templates ? checkTemplates(raw, templates) : [])],
   });
 }
 

@@ -4,6 +4,7 @@ import { insertRows } from "../db/insert-rows.js";
 import { type OutboxRow, writeOutbox } from "../db/outbox.js";
 import { type Input, isHandRaiserReason, newLeadState } from "../engine/index.js";
 import { scheduleRouting } from "../handoff/schedule-routing.js";
+import { scheduleNurture } from "../nurture/schedule-nurture.js";
 import { leadInputs } from "./lead-inputs.js";
 import {
   fromRow,
@@ -265,6 +266,12 @@ export class Batch {
     }
     if (dropped.length > 0)
       await tx.query("delete from events where workspace_id = $1 and seq = any($2::bigint[])", [ws, dropped]);
+    await scheduleNurture(
+      tx,
+      ws,
+      changed.map((c) => c.lead.id),
+      this.now,
+    );
   }
 }
 

@@ -8,6 +8,7 @@ import {
   replayInIngestOrder,
   summarize,
 } from "../engine/index.js";
+import { scheduleNurture } from "../nurture/schedule-nurture.js";
 import { writeTransitions } from "./batch.js";
 import type { StoredTransition } from "./lead-record.js";
 import { stageRank } from "./merge-leads.js";
@@ -224,6 +225,13 @@ export async function publishModel(
         writing = (async () => {
           await writeLeads(tx, ws, version, rows);
           await writeTransitions(tx, ws, transitions);
+          // New scores and stages: nurture re-checks segments, audiences and exits.
+          await scheduleNurture(
+            tx,
+            ws,
+            rows.map((r) => r.id),
+            opts.now,
+          );
         })();
         // A failed write is reported by the await above (next batch) or below, never as unhandled.
         writing.catch(() => undefined);

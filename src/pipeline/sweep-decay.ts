@@ -1,5 +1,6 @@
 import type { Database, Queryable } from "../db/database.js";
 import { type LeadState, summarize } from "../engine/index.js";
+import { scheduleNurture } from "../nurture/schedule-nurture.js";
 import type { ActiveModel } from "./model-store.js";
 
 const PAGE = 1000;
@@ -55,6 +56,13 @@ async function sweepPage(tx: Queryable, ws: string, active: ActiveModel, now: nu
         updates.map((u) => u.asOf),
       ],
     );
+  // Decayed scores can move a lead in or out of a segment: nurture re-checks it.
+  await scheduleNurture(
+    tx,
+    ws,
+    updates.map((u) => u.id),
+    now,
+  );
   return { refreshed: updates.length, last: rows[rows.length - 1]?.id ?? after };
 }
 

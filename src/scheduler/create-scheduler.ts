@@ -1,6 +1,7 @@
 import type { Config } from "../config/load-config.js";
 import type { Database } from "../db/database.js";
 import { registerHandoffJobs } from "../handoff/handoff-jobs.js";
+import { registerNurtureJobs } from "../nurture/nurture-jobs.js";
 import { Scheduler } from "./run-scheduler.js";
 
 /** The part of a pino (or Fastify) logger the scheduler writes to. */
@@ -28,5 +29,6 @@ export function createScheduler(
       log()?.warn({ err: e, job: { id: job.id, kind: job.kind, key: job.key }, outcome }, "job failed"),
   });
   registerHandoffJobs(scheduler);
+  registerNurtureJobs(scheduler);
   return scheduler;
 }

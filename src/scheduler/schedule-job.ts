@@ -1,4 +1,5 @@
 import type { Queryable } from "../db/database.js";
+import { insertRows } from "../db/insert-rows.js";
 
 export interface JobSpec {
   ws: string;
@@ -36,26 +37,10 @@ export const DEFAULT_MAX_ATTEMPTS = 10;
 export async function scheduleJob(tx: Queryable, job: JobSpec): Promise<number> {
   const key = job.key ?? null;
   const keep = job.ifExists === "keep";
-  const params = [
-    job.ws,
-    job.kind,
-    key,
-    job.runAt,
-    JSON.stringify(job.payload ?? null),
-    job.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
-  ];
   const rows = await tx.query<{ id: number }>(
     `insert into jobs (workspace_id, kind, key, run_at, payload, max_attempts)
-     values ($1, $2, $3, $4, $5::jsonb, $6)
-     on conflict (workspace_id, kind, key) where key is not null do ${
-       keep
-         ? "nothing"
-         : `update set run_at = excluded.run_at, payload = excluded.payload,
-             max_attempts = excluded.max_attempts, state = 'scheduled', attempts = 0, last_error = null,
-             lease = null, locked_until = null, finished_at = null`
-     }
-     returning id`,
-    params,
+     values ($1, $2, $3, $4, $5::jsonb, $6) ${onConflict(keep)} returning id`,
+    jobValues(job),
   );
   const id = rows[0]?.id;
   if (id !== undefined) return id;
@@ -66,6 +51,40 @@ export async function scheduleJob(tx: Queryable, job: JobSpec): Promise<number> 
   );
   return existing[0]?.id as number;
 }
+
+/**
+ * Schedules many keyed jobs in as few statements as possible (as `scheduleJob` with
+ * `reschedule`): the pipeline marks every lead a batch changed this way.
+ */
+export async function scheduleJobs(tx: Queryable, jobs: readonly JobSpec[]): Promise<void> {
+  // One statement cannot touch the same key twice.
+  const unique = new Map(jobs.map((j) => [`${j.ws}\n${j.kind}\n${j.key}`, j]));
+  await insertRows(
+    tx,
+    "jobs",
+    ["workspace_id", "kind", "key", "run_at", "payload", "max_attempts"],
+    [...unique.values()].map(jobValues),
+    onConflict(false),
+  );
+}
+
+const jobValues = (job: JobSpec) => [
+  job.ws,
+  job.kind,
+  job.key ?? null,
+  job.runAt,
+  JSON.stringify(job.payload ?? null),
+  job.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+];
+
+const onConflict = (keep: boolean) =>
+  `on conflict (workspace_id, kind, key) where key is not null do ${
+    keep
+      ? "nothing"
+      : `update set run_at = excluded.run_at, payload = excluded.payload,
+          max_attempts = excluded.max_attempts, state = 'scheduled', attempts = 0, last_error = null,
+          lease = null, locked_until = null, finished_at = null`
+  }`;
 
 /**
  * Cancels the job with this key, inside the caller's transaction, unless it has finished. True

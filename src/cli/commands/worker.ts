@@ -4,6 +4,7 @@ import { loadConfig } from "../../config/load-config.js";
 import { openDatabase } from "../../db/open-database.js";
 import { QualifyError } from "../../errors.js";
 import { createWebhookDispatcher } from "../../handoff/webhooks/create-dispatcher.js";
+import { createEmailSender } from "../../nurture/email/create-email-sender.js";
 import { createPipeline } from "../../pipeline/create-pipeline.js";
 import { createScheduler } from "../../scheduler/create-scheduler.js";
 
@@ -30,6 +31,7 @@ export function registerWorker(program: Command): void {
       const log = pino({ level: config.logLevel });
       const db = await openDatabase(config);
       const webhooks = createWebhookDispatcher(config, db, Date.now, () => log);
+      const email = createEmailSender(config, db, Date.now, { log: () => log, listeningUrl: () => null });
       const pipeline = await createPipeline(config, db, Date.now, {
         onError: (e) => log.error({ err: e }, "pipeline batch failed; it will be retried"),
         onBatch: () => webhooks.wake(),
@@ -38,11 +40,12 @@ export function registerWorker(program: Command): void {
       pipeline.start();
       scheduler.start();
       webhooks.start();
+      email.start();
       process.stdout.write("Qualify worker processing (PostgreSQL)\n");
       const status = setInterval(
         () =>
           log.info(
-            { pipeline: pipeline.stats, jobs: scheduler.stats, webhooks: webhooks.stats },
+            { pipeline: pipeline.stats, jobs: scheduler.stats, webhooks: webhooks.stats, email: email.stats },
             "worker status",
           ),
         STATUS_MS,
@@ -54,6 +57,7 @@ export function registerWorker(program: Command): void {
       clearInterval(status);
       await scheduler.stop();
       await webhooks.stop();
+      await email.stop();
       await pipeline.stop();
       await db.close();
     });

@@ -1,3 +1,4 @@
+import { parseDuration } from "../duration.js";
 import { hasCentPrecision } from "../points.js";
 import { GRADES, STAGES } from "../types.js";
 
@@ -14,6 +15,7 @@ export const SUBJECTS = [
   "grade",
   "minGrade",
   "stage",
+  "event",
 ] as const;
 export type Subject = (typeof SUBJECTS)[number];
 
@@ -40,7 +42,9 @@ export type Leaf =
       caseSensitive: boolean;
     }
   | { subject: "grade" | "stage"; values: string[] }
-  | { subject: "minGrade"; value: string };
+  | { subject: "minGrade"; value: string }
+  /** Recent events (segments only): how many of these names within the window; at least one by default. */
+  | { subject: "event"; names: string[]; withinMs: number; ops: LeafOps };
 
 export type LeafOps = Partial<{
   equals: string | number | boolean;
@@ -157,6 +161,8 @@ function parseLeaf(
     return { leaf: { subject, values: list as string[] } };
   }
 
+  if (subject === "event") return parseEventLeaf(raw, path, errors);
+
   if (typeof subjectValue !== "string" || subjectValue === "") {
     fail(
       [...path, subject],
@@ -220,6 +226,40 @@ function parseLeaf(
   }
   if (errors.length > before) return undefined;
   return { leaf: { subject, key: subjectValue as string, ops, caseSensitive } } as Condition;
+}
+
+const COUNT_OPS = ["gt", "gte", "lt", "lte", "equals"] as const;
+
+/** `{ event: Webinar Attended, within: 30d, gte: 2 }`: a count of recent events by name. */
+function parseEventLeaf(
+  raw: Record<string, unknown>,
+  path: PathPart[],
+  errors: ConditionError[],
+): Condition | undefined {
+  const before = errors.length;
+  const fail = (p: PathPart[], message: string) => {
+    errors.push({ path: p, message });
+  };
+  const names = Array.isArray(raw.event) ? raw.event : [raw.event];
+  if (names.length === 0 || !names.every((n) => typeof n === "string" && n !== ""))
+    fail([...path, "event"], `expected an event name or a list of names, got ${show(raw.event)}`);
+  const within = typeof raw.within === "string" ? parseDuration(raw.within) : undefined;
+  if (within === undefined)
+    fail([...path, "within"], `expected how far back to count, such as 30d, got ${show(raw.within)}`);
+  const ops: LeafOps = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (key === "event" || key === "within") continue;
+    if (!(COUNT_OPS as readonly string[]).includes(key)) {
+      fail([...path, key], `unknown field; an event count compares with ${COUNT_OPS.join(", ")}`);
+      continue;
+    }
+    if (typeof value !== "number" || !Number.isInteger(value) || value < 0)
+      fail([...path, key], `expected a whole number of events, got ${show(value)}`);
+    else ops[key as (typeof COUNT_OPS)[number]] = value;
+  }
+  if (errors.length > before) return undefined;
+  if (Object.keys(ops).length === 0) ops.gte = 1;
+  return { leaf: { subject: "event", names: names as string[], withinMs: within as number, ops } };
 }
 
 /** Every leaf of a condition, for reference checks and for knowing which traits a model reads. */

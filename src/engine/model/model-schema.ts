@@ -57,6 +57,9 @@ export const MQL_SUBJECTS = [
   "stage",
 ] as const satisfies readonly Subject[];
 
+/** What a nurture segment (a sequence's entry or exit, an audience) reads: the MQL subjects and recent events. */
+export const SEGMENT_SUBJECTS = [...MQL_SUBJECTS, "event"] as const satisfies readonly Subject[];
+
 const nameList = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)], {
   error: (iss) => `expected a name or a list of names, got ${show(iss.input)}`,
 });

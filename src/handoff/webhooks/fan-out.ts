@@ -138,6 +138,12 @@ function explain(m: CompiledModel, inputs: Input[], at: number): Why | null {
   }
 }
 
+/**
+ * Whether a message's payload carries the engine's reasons. Audience joins and leaves do not: a
+ * rebuild makes one per member, and the lead's stored scores say enough about a segment.
+ */
+const explains = (topic: string) => !topic.startsWith("audience.");
+
 /** The recipient of an email: its fixed addresses, else the handoff's owner, else the lead's. */
 function emailRecipient(s: Subscription, p: PayloadV1): string | null {
   if (s.emailTo) return s.emailTo.join(", ");
@@ -178,12 +184,18 @@ export async function fanOut(
   for (const [ws, items] of byWs) {
     const leadIds = [...new Set(items.flatMap((i) => (i.row.lead_id === null ? [] : [i.row.lead_id])))];
     const leads = await loadLeads(tx, ws, leadIds);
-    const inputs = await loadInputs(tx, ws, leadIds);
+    const whyIds = new Set(
+      items.flatMap((i) => (explains(i.row.topic) && i.row.lead_id ? [i.row.lead_id] : [])),
+    );
+    const inputs = await loadInputs(tx, ws, [...whyIds]);
     const model = await o.models.active(tx, ws);
     for (const { row, to } of items) {
       const time = messageTime(row.payload, Number(row.created_ms));
       const lead = row.lead_id === null ? null : (leads.get(row.lead_id) ?? null);
-      const why = model && row.lead_id !== null ? explain(model, inputs.get(row.lead_id) ?? [], time) : null;
+      const why =
+        model && row.lead_id !== null && explains(row.topic)
+          ? explain(model, inputs.get(row.lead_id) ?? [], time)
+          : null;
       const payload = buildPayload(
         { workspaceId: ws, key: row.idempotency_key, topic: row.topic, data: row.payload, time },
         lead,

@@ -192,6 +192,10 @@ export function headline(p: PayloadV1): string {
       return `Won: ${who}${money}`;
     case "handoff.lost":
       return `Lost: ${who}${money}`;
+    case "audience.joined":
+      return `${who} joined audience ${String(d.audienceId)}`;
+    case "audience.left":
+      return `${who} left audience ${String(d.audienceId)}`;
     case "webhook.test":
       return "Test notification from Qualify";
     default:

@@ -21,6 +21,8 @@ export const EVENT_TYPES = [
   "handoff.opportunity",
   "handoff.won",
   "handoff.lost",
+  "audience.joined",
+  "audience.left",
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

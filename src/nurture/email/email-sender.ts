@@ -1,0 +1,313 @@
+import nodemailer, { type Transporter } from "nodemailer";
+import type { Database, Queryable } from "../../db/database.js";
+import type { NewEvent } from "../../ingest/append-events.js";
+import { Mutex } from "../../pipeline/mutex.js";
+import { type Backoff, retryDelay } from "../../scheduler/backoff.js";
+import { PollTimer } from "../../scheduler/poll-timer.js";
+import { loadSettings, type NurtureSettings } from "../nurture-settings.js";
+import { composeEmail } from "./compose-email.js";
+import { EMAIL_EVENTS, emailEvent } from "./email-events.js";
+import { smtpOutcome } from "./smtp-outcome.js";
+import { linkKey, trackingUrls } from "./tracking-links.js";
+
+/**
+ * Sends queued marketing email at most once. Each pass:
+ * 1. takes back claims whose sender died mid-send: those attempts become `unknown` (the message
+ *    may have gone) and are never resent;
+ * 2. marks queued attempts to suppressed addresses `suppressed` (every send checks the list);
+ * 3. claims due attempts (`for update skip locked`, so processes share them), marking them
+ *    `sending` under a lease, and commits: the attempt row exists before any SMTP exchange;
+ * 4. sends them outside any transaction, each with a timeout, a few at a time;
+ * 5. records each outcome: sent; a retry with backoff when the server never took it; a bounce
+ *    (5xx) that suppresses the address and records `Email Bounced`; or unknown.
+ * It polls, and wakes when told. Tests call `runDue(at)` with their clock.
+ */
+
+export interface EmailSenderOptions {
+  clock: () => number;
+  pollMs: number;
+  timeoutMs: number;
+  smtpUrl: string | undefined;
+  /** The From when the workspace's settings name none. */
+  defaultFrom: string;
+  /** The base URL of tracking and unsubscribe links (QUALIFY_PUBLIC_URL, else where the API listens). */
+  publicUrl: () => string;
+  /** SMTP exchanges at once in this process. */
+  concurrency: number;
+  /** Attempts before a message the server never took is given up (`failed`). */
+  maxAttempts?: number;
+  backoff?: Backoff;
+  random?: () => number;
+  /**
+   * Sends one message; by default a pooled nodemailer SMTP transport to `smtpUrl`. Benchmarks pass
+   * a stub here to measure everything but the SMTP exchange.
+   */
+  transport?: Pick<Transporter, "sendMail" | "close">;
+  /** Events email produced (bounces), for the pipeline. */
+  append: (events: NewEvent[]) => Promise<unknown>;
+  onError?: (e: unknown) => void;
+}
+
+export const EMAIL_BACKOFF: Backoff = { baseMs: 30_000, capMs: 3_600_000 };
+
+export interface EmailSenderStats {
+  sent: number;
+  retried: number;
+  bounced: number;
+  failed: number;
+  unknown: number;
+  suppressed: number;
+  errors: number;
+}
+
+interface Claimed {
+  workspace_id: string;
+  id: string;
+  lead_id: string;
+  to_address: string;
+  message_id: string;
+  subject: string;
+  html: string;
+  text_body: string;
+  attempts: number;
+}
+
+type Result = { id: string; ws: string; leadId: string; to: string; attempts: number } & (
+  | { kind: "sent"; response: string }
+  | { kind: "retry" | "bounce" | "unknown"; error: string; response: string | null }
+);
+
+export class EmailSender {
+  readonly stats: EmailSenderStats = {
+    sent: 0,
+    retried: 0,
+    bounced: 0,
+    failed: 0,
+    unknown: 0,
+    suppressed: 0,
+    errors: 0,
+  };
+  private transport: Pick<Transporter, "sendMail" | "close"> | null = null;
+  private readonly timer = new PollTimer();
+  private readonly passes = new Mutex();
+  private running = false;
+  private loop: Promise<void> | null = null;
+
+  constructor(
+    private readonly db: Database,
+    private readonly o: EmailSenderOptions,
+  ) {}
+
+  /** A claim holds this long; past it, the attempt is taken to be `unknown`. */
+  get leaseMs(): number {
+    return this.o.timeoutMs * 3 + 5_000;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.timer.wake();
+    await this.loop;
+    this.loop = null;
+    this.transport?.close();
+    this.transport = null;
+  }
+
+  wake(): void {
+    this.timer.wake();
+  }
+
+  /** Sends everything due at `at` (passes until none is left); returns how many were attempted. */
+  runDue(at?: number): Promise<number> {
+    return this.passes.run(async () => {
+      let total = 0;
+      for (;;) {
+        const n = await this.pass(at ?? this.o.clock());
+        total += n;
+        if (n === 0) return total;
+      }
+    });
+  }
+
+  private async run(): Promise<void> {
+    let failing = 0;
+    while (this.running) {
+      try {
+        this.timer.woken = false;
+        await this.runDue();
+        failing = 0;
+      } catch (e) {
+        this.stats.errors++;
+        failing++;
+        this.o.onError?.(e);
+      }
+      if (!this.running || (this.timer.woken && failing === 0)) continue;
+      await this.timer.sleep(failing === 0 ? this.o.pollMs : Math.min(30_000, this.o.pollMs * 2 ** failing));
+    }
+  }
+
+  private async pass(now: number): Promise<number> {
+    const { claimed, settings, keys } = await this.db.transaction(async (tx) => {
+      const lost = await tx.query(
+        `update email_attempts set status = 'unknown', lease_until = null,
+           last_error = 'the sender stopped during the SMTP exchange: the message may have gone, so it is not resent'
+         where status = 'sending' and lease_until <= $1 returning 1`,
+        [now],
+      );
+      this.stats.unknown += lost.length;
+      const suppressed = await tx.query(
+        `update email_attempts a set status = 'suppressed', last_error = 'the address is suppressed: ' || s.reason
+         from email_suppressions s
+         where a.status = 'queued' and a.next_attempt_at <= $1 and s.workspace_id = a.workspace_id
+           and s.email = lower(a.to_address) returning 1`,
+        [now],
+      );
+      this.stats.suppressed += suppressed.length;
+      const claimed = await tx.query<Claimed>(
+        `update email_attempts a set status = 'sending', lease_until = $2, attempts = a.attempts + 1
+         from (select workspace_id, id from email_attempts where status = 'queued' and next_attempt_at <= $1
+               order by next_attempt_at limit $3 for update skip locked) c
+         where a.workspace_id = c.workspace_id and a.id = c.id
+         returning a.workspace_id, a.id, a.lead_id, a.to_address, a.message_id, a.subject, a.html, a.text_body,
+           a.attempts`,
+        [now, now + this.leaseMs, this.o.concurrency * 4],
+      );
+      const settings = new Map<string, NurtureSettings>();
+      const keys = new Map<string, string>();
+      for (const ws of new Set(claimed.map((c) => c.workspace_id))) {
+        settings.set(ws, await loadSettings(tx, ws));
+        keys.set(ws, await linkKey(tx, ws));
+      }
+      return { claimed, settings, keys };
+    });
+    if (claimed.length === 0) return 0;
+    const results: Result[] = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < claimed.length) {
+        const c = claimed[next++] as Claimed;
+        results.push(
+          await this.send(
+            c,
+            settings.get(c.workspace_id) as NurtureSettings,
+            keys.get(c.workspace_id) as string,
+          ),
+        );
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.o.concurrency, claimed.length) }, worker));
+    await this.record(results, now);
+    return claimed.length;
+  }
+
+  private async send(c: Claimed, settings: NurtureSettings, key: string): Promise<Result> {
+    const base = { id: c.id, ws: c.workspace_id, leadId: c.lead_id, to: c.to_address, attempts: c.attempts };
+    if (!this.o.smtpUrl && !this.o.transport)
+      return {
+        ...base,
+        kind: "retry",
+        error: "SMTP_URL is not set: marketing email cannot be sent",
+        response: null,
+      };
+    const mail = composeEmail(
+      { subject: c.subject, html: c.html, text: c.text_body },
+      {
+        from: settings.from ?? this.o.defaultFrom,
+        to: c.to_address,
+        messageId: c.message_id,
+        postalAddress: settings.postalAddress,
+        urls: trackingUrls(this.o.publicUrl(), key, c.id),
+      },
+    );
+    try {
+      this.transport ??=
+        this.o.transport ??
+        nodemailer.createTransport({
+          url: this.o.smtpUrl,
+          pool: true,
+          maxConnections: this.o.concurrency,
+          connectionTimeout: this.o.timeoutMs,
+          greetingTimeout: this.o.timeoutMs,
+          socketTimeout: this.o.timeoutMs,
+        });
+      const info = await this.transport.sendMail(mail);
+      return { ...base, kind: "sent", response: String(info.response ?? "") };
+    } catch (e) {
+      const err = e as Error & { response?: string };
+      return {
+        ...base,
+        kind: smtpOutcome(e),
+        error: err.message ?? String(e),
+        response: err.response ?? null,
+      };
+    }
+  }
+
+  private async record(results: Result[], now: number): Promise<void> {
+    const bounces: NewEvent[] = [];
+    await this.db.transaction(async (tx) => {
+      for (const r of results) await this.recordOne(tx, r, now, bounces);
+    });
+    if (bounces.length > 0) await this.o.append(bounces);
+  }
+
+  private async recordOne(tx: Queryable, r: Result, now: number, bounces: NewEvent[]): Promise<void> {
+    const set = (sql: string, params: unknown[]) =>
+      tx.query(`update email_attempts set ${sql}, lease_until = null where workspace_id = $1 and id = $2`, [
+        r.ws,
+        r.id,
+        ...params,
+      ]);
+    if (r.kind === "sent") {
+      this.stats.sent++;
+      return void (await set("status = 'sent', sent_at = $3, smtp_response = $4, last_error = null", [
+        now,
+        r.response,
+      ]));
+    }
+    if (r.kind === "unknown") {
+      this.stats.unknown++;
+      return void (await set("status = 'unknown', last_error = $3, smtp_response = $4", [
+        r.error,
+        r.response,
+      ]));
+    }
+    if (r.kind === "retry") {
+      const giveUp = r.attempts >= (this.o.maxAttempts ?? 8);
+      if (giveUp) this.stats.failed++;
+      else this.stats.retried++;
+      const at = now + retryDelay(r.attempts, this.o.backoff ?? EMAIL_BACKOFF, this.o.random ?? Math.random);
+      return void (await set("status = $3, next_attempt_at = $4, last_error = $5, smtp_response = $6", [
+        giveUp ? "failed" : "queued",
+        at,
+        r.error,
+        r.response,
+      ]));
+    }
+    this.stats.bounced++;
+    await set("status = 'bounced', last_error = $3, smtp_response = $4", [r.error, r.response]);
+    await tx.query(
+      `insert into email_suppressions (workspace_id, email, reason, detail, lead_id, at)
+       values ($1, lower($2), 'bounced', $3, $4, $5) on conflict (workspace_id, email) do nothing`,
+      [r.ws, r.to, r.response ?? r.error, r.leadId, now],
+    );
+    const event = await emailEvent(
+      tx,
+      r.ws,
+      r.leadId,
+      {
+        event: EMAIL_EVENTS.bounced,
+        messageId: `bounce-${r.id}`,
+        at: now,
+        properties: { attemptId: r.id, email: r.to, reason: (r.response ?? r.error).slice(0, 500) },
+      },
+      now,
+    );
+    if (event) bounces.push(event);
+  }
+}
