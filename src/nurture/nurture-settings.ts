@@ -17,8 +17,11 @@ const zone = z.string().refine((s) => Intl.supportedValuesOf("timeZone").include
 export const settingsSchema = z.strictObject({
   /** The From of marketing email; unset: QUALIFY_SMTP_FROM. */
   from: z.string().min(3).optional(),
-  /** The sender's postal address, in the footer of every marketing email (CAN-SPAM). */
-  postalAddress: z.string().min(5).default("Qualify, 1 Example Street, Springfield"),
+  /**
+   * The sender's postal address, in the footer of every marketing email (CAN-SPAM). No sequence
+   * runs until it is set.
+   */
+  postalAddress: z.string().min(5).optional(),
   quietHours: z.strictObject({ start: hhmm, end: hhmm }).nullable().default({ start: "21:00", end: "08:00" }),
   frequencyCap: z
     .strictObject({ max: z.number().int().min(1).max(1000), window: duration })
@@ -68,4 +71,17 @@ export async function saveSettings(tx: Queryable, ws: string, raw: unknown): Pro
     [ws, KEY, JSON.stringify(raw ?? {})],
   );
   return settings;
+}
+
+/** A sequence may run only once marketing email can carry the sender's postal address. */
+export function requirePostalAddress(settings: NurtureSettings): string {
+  if (!settings.postalAddress)
+    throw new QualifyError("SETTINGS_INVALID", "set the sender's postal address before running a sequence", [
+      {
+        path: "postalAddress",
+        message:
+          "every marketing email must carry it: qualify nurture settings --set FILE (postalAddress: …)",
+      },
+    ]);
+  return settings.postalAddress;
 }

@@ -27,6 +27,8 @@ import { getTemplate } from "./template-store.js";
 
 /** While a sequence is paused its enrollments look again this often. */
 const PAUSED_RECHECK_MS = 3_600_000;
+/** Without a postal address a send holds, and looks again this often. */
+const POSTAL_ADDRESS_RECHECK_MS = 3_600_000;
 /** A runaway guard: steps only move forward, so no sequence takes more passes than it has steps. */
 const MAX_STEPS_PER_RUN = 1_000;
 
@@ -126,6 +128,8 @@ async function send(
 ): Promise<StepResult> {
   const { e, lead, settings } = c;
   if (!lead.email) return { outcome: "skipped: no email address" };
+  // Unset since the sequence started: hold until someone sets it.
+  if (!settings.postalAddress) return { waitUntil: now + POSTAL_ADDRESS_RECHECK_MS };
   const sent = await tx.query<{ at: number }>(
     `select created_at as at from email_attempts
      where workspace_id = $1 and lead_id = $2 and created_at > $3 and status in ('queued', 'sending', 'sent', 'unknown')`,

@@ -2,6 +2,7 @@ import type { Database, Queryable } from "../db/database.js";
 import { compileCondition, type Predicate } from "../engine/evaluate-condition.js";
 import { QualifyError } from "../errors.js";
 import { eventWindow } from "./lead-view.js";
+import { loadSettings, requirePostalAddress } from "./nurture-settings.js";
 import { loadSequence, type SequenceSpec } from "./sequence-spec.js";
 
 /**
@@ -73,6 +74,7 @@ export async function saveSequence(
 ): Promise<StoredSequence> {
   return db.transaction(async (tx) => {
     const spec = loadSequence(source, "sequence", await templateIds(tx, ws));
+    if (o.activate) requirePostalAddress(await loadSettings(tx, ws));
     await tx.query("select pg_advisory_xact_lock(hashtext($1), 81040)", [ws]);
     const next = await tx.query<{ v: number }>(
       "select coalesce(max(version), 0) + 1 as v from sequences where workspace_id = $1 and id = $2",
@@ -116,6 +118,7 @@ export async function activateSequence(
   now: number,
 ): Promise<StoredSequence> {
   return db.transaction(async (tx) => {
+    requirePostalAddress(await loadSettings(tx, ws));
     const found = await tx.query<{ version: number }>(
       `select version from sequences where workspace_id = $1 and id = $2 ${version === null ? "" : "and version = $3"}
        order by version desc limit 1`,

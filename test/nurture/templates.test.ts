@@ -243,12 +243,16 @@ describe.each(DATABASE_KINDS)("the templates API on %s", (kind) => {
   });
 
   it("previews a template for a real lead, its account and the workspace's postal address", async () => {
+    const settings = await service.api("PUT", "/api/nurture/settings", {
+      postalAddress: "Acme, 1 Example Street, Springfield",
+    });
+    expect(settings.status).toBe(200);
     const res = await service.api("POST", "/api/templates/tpl-welcome/preview", { leadId });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ id: "tpl-welcome", version: 2, subject: "Hello from Acme, there" });
     expect(res.body.html).toContain("for Acme &amp; Co.</p>");
     expect(res.body.html).toMatch(/href="http:\/\/127\.0\.0\.1:\d+\/unsubscribe\/preview"/);
-    expect(res.body.html).toContain("Qualify, 1 Example Street, Springfield");
+    expect(res.body.html).toContain("Acme, 1 Example Street, Springfield");
     expect(res.body.text).toMatch(/^Hi Ann, see/);
 
     const given = await service.api("POST", "/api/templates/tpl-welcome/preview", {

@@ -153,7 +153,7 @@ export function templateRoutes(app: FastifyInstance, service: Service): void {
         },
         {
           unsubscribeUrl: `${req.protocol}://${req.host}/unsubscribe/preview`,
-          postalAddress: settings.postalAddress,
+          postalAddress: settings.postalAddress ?? "(the postal address: set it in the nurture settings)",
           from: settings.from ?? service.config.smtpFrom,
         },
       );

@@ -220,7 +220,7 @@ export class EmailSender {
         from: settings.from ?? this.o.defaultFrom,
         to: c.to_address,
         messageId: c.message_id,
-        postalAddress: settings.postalAddress,
+        postalAddress: settings.postalAddress as string,
         urls: trackingUrls(this.o.publicUrl(), key, c.id),
       },
     );
