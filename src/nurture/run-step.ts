@@ -13,7 +13,7 @@ import { conditionContext, type LeadView, loadLeadView, withRecentEvents } from 
 import { loadSettings, type NurtureSettings } from "./nurture-settings.js";
 import { renderTemplate, templateVarsFor } from "./render-template.js";
 import { earliestSend } from "./send-window.js";
-import type { StepSpec } from "./sequence-spec.js";
+import { END, type StepSpec } from "./sequence-spec.js";
 import { type RunnableSequence, sequenceVersion } from "./sequence-store.js";
 import { getTemplate } from "./template-store.js";
 
@@ -68,7 +68,8 @@ export async function runStep(tx: Queryable, ws: string, enrollmentId: string, n
       return scheduleStep(tx, ws, e.id, next.waitUntil);
     }
     e.history.push({ step: step.id, kind: kindOf(step), at: now, outcome: next.outcome });
-    e.stepIndex = next.jumpTo ?? e.stepIndex + 1;
+    const to = next.jumpTo ?? ("next" in step && step.next !== undefined ? step.next : null);
+    e.stepIndex = to === null ? e.stepIndex + 1 : indexOf(seq, to);
     e.stepId = seq.spec.steps[e.stepIndex]?.id ?? null;
     e.stepStartedAt = now;
     e.eventSeenAt = null;
@@ -87,8 +88,12 @@ interface StepContext {
   zone: string;
 }
 
-/** What a step did: done (with an outcome, maybe a jump), or it waits until a time. */
-type StepResult = { outcome: string; jumpTo?: number; waitUntil?: undefined } | { waitUntil: number };
+/** What a step did: done (with an outcome, maybe a jump to a step or `end`), or it waits until a time. */
+type StepResult = { outcome: string; jumpTo?: string; waitUntil?: undefined } | { waitUntil: number };
+
+/** A step's index; `end` is one past the last, where the enrollment completes. */
+const indexOf = (seq: RunnableSequence, to: string) =>
+  to === END ? seq.spec.steps.length : seq.spec.steps.findIndex((s) => s.id === to);
 
 async function takeStep(
   tx: Queryable,
@@ -111,10 +116,7 @@ async function takeStep(
     const holds = seq.branches.get(step.id)?.(conditionContext(c.lead, now)) ?? false;
     const target = holds ? step.then : step.else;
     if (target === undefined) return { outcome: "condition false: next step" };
-    return {
-      outcome: `condition ${holds ? "true" : "false"}: ${target}`,
-      jumpTo: seq.spec.steps.findIndex((s) => s.id === target),
-    };
+    return { outcome: `condition ${holds ? "true" : "false"}: ${target}`, jumpTo: target };
   }
   return send(tx, ws, c, step, now);
 }

@@ -36,12 +36,20 @@ const entrySchema = z
     message: "say how a lead enters: stage, when or event",
   });
 
+/** Where a step goes: a later step's id, or `end` (the sequence is done). */
+export const END = "end";
+const target = z.string().min(1);
+
 const STEP_KINDS = {
-  send: z.strictObject({ id, send: z.string().min(1).describe("a template's id") }),
-  wait: z.strictObject({ id, wait: duration }),
-  waitFor: z.strictObject({ id, waitFor: z.strictObject({ event: eventNames, timeout: duration }) }),
+  send: z.strictObject({ id, send: z.string().min(1).describe("a template's id"), next: target.optional() }),
+  wait: z.strictObject({ id, wait: duration, next: target.optional() }),
+  waitFor: z.strictObject({
+    id,
+    waitFor: z.strictObject({ event: eventNames, timeout: duration }),
+    next: target.optional(),
+  }),
   // biome-ignore lint/suspicious/noThenProperty: a branch's target, as users write it in YAML
-  if: z.strictObject({ id, if: segment, then: id, else: id.optional() }),
+  if: z.strictObject({ id, if: segment, then: target, else: target.optional() }),
 };
 const ONE_OF =
   "a step is one of: { id, send: template }, { id, wait: 2d }, { id, waitFor: { event, timeout } }, { id, if, then, else }";
@@ -81,7 +89,10 @@ export const sequenceSchema = z.strictObject({
 export type SequenceSpec = z.output<typeof sequenceSchema>;
 export type StepSpec = SequenceSpec["steps"][number];
 
-/** Step ids are unique, and a branch jumps to a step that exists and comes later (no loops). */
+/**
+ * Step ids are unique (and not `end`), and a branch or a `next` goes to a step that exists and
+ * comes later, or to `end`: no loops, so every enrollment finishes.
+ */
 function checkSteps(raw: unknown): FieldIssue[] {
   const steps = (raw as { steps?: unknown } | null)?.steps;
   if (!Array.isArray(steps)) return [];
@@ -89,20 +100,26 @@ function checkSteps(raw: unknown): FieldIssue[] {
   const index = new Map<string, number>();
   steps.forEach((s: { id?: unknown }, i) => {
     if (typeof s?.id !== "string") return;
-    if (index.has(s.id))
+    if (s.id === END)
+      issues.push({
+        path: ["steps", i, "id"],
+        message: `'${END}' is reserved: it names the end of the sequence`,
+      });
+    else if (index.has(s.id))
       issues.push({ path: ["steps", i, "id"], message: `step id '${s.id}' is used twice` });
     else index.set(s.id, i);
   });
   steps.forEach((s: Record<string, unknown>, i) => {
-    for (const key of ["then", "else"] as const) {
-      const target = s?.[key];
-      if (typeof target !== "string") continue;
-      const at = index.get(target);
-      if (at === undefined) issues.push({ path: ["steps", i, key], message: `no step '${target}'` });
+    for (const key of ["then", "else", "next"] as const) {
+      const to = s?.[key];
+      if (typeof to !== "string" || to === END) continue;
+      const at = index.get(to);
+      if (at === undefined)
+        issues.push({ path: ["steps", i, key], message: `no step '${to}' (or say ${END})` });
       else if (at <= i)
         issues.push({
           path: ["steps", i, key],
-          message: `'${target}' comes before this step; a branch only jumps ahead`,
+          message: `'${to}' comes before this step; a sequence only jumps ahead`,
         });
     }
   });

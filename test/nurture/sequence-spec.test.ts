@@ -60,8 +60,8 @@ steps:
       expect(at.entry).toBe("2: say how a lead enters: stage, when or event");
       expect(at["steps[0].wait"]).toMatch(/^4: expected a duration like 30d/);
       expect(at["steps[1].id"]).toBe("5: step id 'a' is used twice");
-      expect(at["steps[2].then"]).toBe("6: 'a' comes before this step; a branch only jumps ahead");
-      expect(at["steps[3].then"]).toBe("7: no step 'nowhere'");
+      expect(at["steps[2].then"]).toBe("6: 'a' comes before this step; a sequence only jumps ahead");
+      expect(at["steps[3].then"]).toBe("7: no step 'nowhere' (or say end)");
       expect(at["steps[4]"]).toMatch(/^8: a step is one of/);
     }
   });
