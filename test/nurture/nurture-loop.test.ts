@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { postIngest } from "../support/live-checks.js";
-import { type ReceivedMail, SmtpSink } from "../support/smtp-sink.js";
+import { startNurtureService } from "../support/nurture-service.js";
+import type { ReceivedMail, SmtpSink } from "../support/smtp-sink.js";
 import { DATABASE_KINDS } from "../support/test-database.js";
-import { startTestService, type TestService } from "../support/test-service.js";
+import type { TestService } from "../support/test-service.js";
 
 /**
  * Nurture end to end over real SMTP and real HTTP, on a clock the test moves:
@@ -39,66 +40,41 @@ steps:
 `;
 
 describe.each(DATABASE_KINDS)("nurture end to end on %s", (kind) => {
+  const cleanup: (() => Promise<unknown>)[] = [];
+  let t: Awaited<ReturnType<typeof startNurtureService>>;
   let service: TestService;
   let smtp: SmtpSink;
-  const clock = { now: Date.now() };
+  let clock: { now: number };
+  let settle: () => Promise<void>;
 
   beforeAll(async () => {
-    smtp = await SmtpSink.start();
-    service = await startTestService(kind, {
-      clock: () => clock.now,
-      env: { SMTP_URL: smtp.url, QUALIFY_SMTP_FROM: "Acme <news@acme.example>" },
+    t = await startNurtureService(kind, cleanup, {
+      now: Date.now(),
+      templates: [WELCOME, FOLLOW_UP],
+      sequence: SEQUENCE,
     });
-    const settings = await service.api("PUT", "/api/nurture/settings", {
-      postalAddress: "Acme Inc., 5 Main Street, Springfield",
-      quietHours: null,
-      defaultConsent: "opt-in",
-    });
-    expect(settings.status, JSON.stringify(settings.body)).toBe(200);
-    for (const source of [WELCOME, FOLLOW_UP]) {
-      const saved = await service.api("POST", "/api/templates", { source });
-      expect(saved.status, JSON.stringify(saved.body)).toBe(201);
-    }
-    const seq = await service.api("POST", "/api/sequences", { source: SEQUENCE });
-    expect(seq.status, JSON.stringify(seq.body)).toBe(201);
+    ({ service, smtp, clock, settle } = t);
   });
   afterAll(async () => {
-    await service?.close();
-    await smtp?.close();
+    for (const c of cleanup.splice(0).reverse()) await c().catch(() => undefined);
   });
 
-  /** Processes what was ingested, runs due jobs, then sends due email. */
-  const settle = async () => {
-    await service.drain();
-    await service.service.scheduler.runDue(clock.now);
-    await service.service.email.runDue(clock.now);
-    await service.drain();
-    await service.service.scheduler.runDue(clock.now);
-  };
   const leadOf = async (email: string) =>
     (await service.api("GET", `/api/leads?email=${email}`)).body.items[0];
-  const becomeLead = async (
+  /** Who the person is (consent as given), a form and an ebook: a lead, 20 engagement points. */
+  const becomeLead = (
     userId: string,
     traits: Record<string, unknown>,
     context: Record<string, unknown> = {},
   ) => {
-    const t = clock.now;
-    await postIngest(service, "/v1/batch", {
-      batch: [
-        { type: "identify", userId, traits, context, timestamp: new Date(t - 2000).toISOString() },
-        { type: "track", userId, event: "Form Submitted", timestamp: new Date(t - 1000).toISOString() },
-        {
-          type: "track",
-          userId,
-          event: "Asset Downloaded",
-          properties: { type: "ebook" },
-          timestamp: new Date(t - 500).toISOString(),
-        },
-      ],
-    });
-    await settle();
+    const at = (ms: number) => new Date(clock.now - ms).toISOString();
+    return t.ingest([
+      { type: "identify", userId, traits, context, timestamp: at(2000) },
+      { type: "track", userId, event: "Form Submitted", timestamp: at(1000) },
+      { type: "track", userId, event: "Asset Downloaded", properties: { type: "ebook" }, timestamp: at(500) },
+    ]);
   };
-  const nurtureOf = async (leadId: string) => (await service.api("GET", `/api/leads/${leadId}/nurture`)).body;
+  const nurtureOf = (leadId: string) => t.nurture(leadId);
   const links = (html: string) =>
     [...html.matchAll(/href="([^"]+)"/g)].map((m) => (m[1] as string).replace(/&amp;/g, "&"));
 

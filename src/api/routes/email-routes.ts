@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import * as z from "zod";
+import { escapeHtml } from "../../nurture/email/compose-email.js";
 import { EMAIL_EVENTS, emailEvent } from "../../nurture/email/email-events.js";
 import { recordClick } from "../../nurture/email/record-click.js";
 import { type TrackedAttempt, trackedAttempt } from "../../nurture/email/tracked-attempt.js";
@@ -22,9 +23,6 @@ const page = (title: string, body: string) =>
   `<meta name="robots" content="noindex"><title>${title}</title>` +
   `<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}` +
   `button{font-size:1rem;padding:.6rem 1.2rem;cursor:pointer}</style></head><body>${body}</body></html>`;
-
-const escapeHtml = (s: string) =>
-  s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 
 /** `d***@example.com`: enough to recognise one's address, not enough to harvest it. */
 const mask = (email: string) => email.replace(/^(.)[^@]*/, "$1***");
@@ -102,16 +100,7 @@ export function emailRoutes(app: FastifyInstance, service: Service): void {
       const a = /^https?:\/\//i.test(url)
         ? await trackedAttempt(service.db, req.params.attempt, "click", req.params.sig, url)
         : null;
-      if (!a)
-        return reply
-          .status(400)
-          .type("text/html")
-          .send(
-            page(
-              "Link not valid",
-              "<h1>This link is not valid</h1><p>It may have been changed or cut short.</p>",
-            ),
-          );
+      if (!a) return invalidLink(reply, "link");
       const now = service.clock();
       const suspectedBot = await recordClick(service.db, a, url, now);
       await record(a, EMAIL_EVENTS.clicked, `click-${a.id}-${now}-${url.length}`, { url, suspectedBot });
@@ -119,31 +108,15 @@ export function emailRoutes(app: FastifyInstance, service: Service): void {
     },
   );
 
-  const unsubscribePage = async (reply: FastifyReply, attempt: string, sig: string, done: boolean) => {
-    const a = await trackedAttempt(service.db, attempt, "unsubscribe", sig);
-    if (!a)
-      return {
-        a: null,
-        sent: reply
-          .status(400)
-          .type("text/html")
-          .send(page("Link not valid", "<h1>This unsubscribe link is not valid</h1>")),
-      };
-    if (done) return { a, sent: null };
-    return {
-      a,
-      sent: reply
-        .type("text/html")
-        .header("cache-control", "no-store")
-        .send(
-          page(
-            "Unsubscribe",
-            `<h1>Unsubscribe?</h1><p>Stop marketing email to <strong>${escapeHtml(mask(a.to))}</strong>.</p>` +
-              `<form method="post"><input type="hidden" name="confirm" value="yes"><button type="submit">Unsubscribe</button></form>`,
-          ),
-        ),
-    };
-  };
+  const html = (reply: FastifyReply, status: number, title: string, body: string) =>
+    reply.status(status).type("text/html").header("cache-control", "no-store").send(page(title, body));
+  const invalidLink = (reply: FastifyReply, what: string) =>
+    html(
+      reply,
+      400,
+      "Link not valid",
+      `<h1>This ${what} is not valid</h1><p>It may have been changed or cut short.</p>`,
+    );
 
   r.get(
     "/e/u/:attempt/:sig",
@@ -155,7 +128,17 @@ export function emailRoutes(app: FastifyInstance, service: Service): void {
         params: link,
       },
     },
-    async (req, reply) => (await unsubscribePage(reply, req.params.attempt, req.params.sig, false)).sent,
+    async (req, reply) => {
+      const a = await trackedAttempt(service.db, req.params.attempt, "unsubscribe", req.params.sig);
+      if (!a) return invalidLink(reply, "unsubscribe link");
+      return html(
+        reply,
+        200,
+        "Unsubscribe",
+        `<h1>Unsubscribe?</h1><p>Stop marketing email to <strong>${escapeHtml(mask(a.to))}</strong>.</p>` +
+          `<form method="post"><input type="hidden" name="confirm" value="yes"><button type="submit">Unsubscribe</button></form>`,
+      );
+    },
   );
 
   r.post(
@@ -169,8 +152,8 @@ export function emailRoutes(app: FastifyInstance, service: Service): void {
       },
     },
     async (req, reply) => {
-      const { a, sent } = await unsubscribePage(reply, req.params.attempt, req.params.sig, true);
-      if (!a) return sent;
+      const a = await trackedAttempt(service.db, req.params.attempt, "unsubscribe", req.params.sig);
+      if (!a) return invalidLink(reply, "unsubscribe link");
       const body = (req.body ?? {}) as Record<string, unknown>;
       const how = body["List-Unsubscribe"] === "One-Click" ? "one-click" : "link";
       const now = service.clock();
@@ -184,14 +167,12 @@ export function emailRoutes(app: FastifyInstance, service: Service): void {
         }),
       );
       await record(a, EMAIL_EVENTS.unsubscribed, `unsubscribe-${a.id}`, { email: a.to, method: how });
-      return reply
-        .type("text/html")
-        .send(
-          page(
-            "Unsubscribed",
-            `<h1>You are unsubscribed</h1><p>${escapeHtml(mask(a.to))} gets no more marketing email from us.</p>`,
-          ),
-        );
+      return html(
+        reply,
+        200,
+        "Unsubscribed",
+        `<h1>You are unsubscribed</h1><p>${escapeHtml(mask(a.to))} gets no more marketing email from us.</p>`,
+      );
     },
   );
 }

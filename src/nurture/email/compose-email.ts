@@ -37,7 +37,8 @@ const unescapeAttr = (s: string) =>
     .replace(/&#39;/g, "'")
     .replace(/&lt;/g, "<")
     .replace(/&gt;/g, ">");
-const escapeHtml = (s: string) =>
+/** Text made safe inside HTML content and attribute values. */
+export const escapeHtml = (s: string) =>
   s.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 /** The distinct web links of an HTML part that get click tracking (the unsubscribe link does not). */
