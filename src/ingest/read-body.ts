@@ -100,8 +100,9 @@ export function parseJson(text: string): unknown {
 }
 
 /**
- * Replaces Fastify's parsers: every content type is read as (possibly compressed) JSON, except
- * NDJSON and forms (an unsubscribe page's form, RFC 8058 one-click posts), kept as text or fields.
+ * Replaces Fastify's parsers: every content type is read as (possibly compressed) JSON, whatever
+ * it says (RudderStack's SDK sends gzipped JSON as a form), except NDJSON, kept as text, and real
+ * forms (an unsubscribe page's button, RFC 8058 one-click posts), read as fields.
  */
 export function registerBodyParser(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
@@ -109,7 +110,7 @@ export function registerBodyParser(app: FastifyInstance): void {
     const text = (await readBody(req, payload)).toString("utf8");
     const type = String(req.headers["content-type"] ?? "");
     if (type.startsWith("application/x-ndjson") || type.startsWith("multipart/form-data")) return text;
-    if (type.startsWith("application/x-www-form-urlencoded"))
+    if (type.startsWith("application/x-www-form-urlencoded") && !/^\s*[[{]/.test(text))
       return Object.fromEntries(new URLSearchParams(text));
     return parseJson(text);
   });
