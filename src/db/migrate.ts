@@ -7,6 +7,7 @@ import { sql as handoff } from "./migrations/005-handoff.js";
 import { sql as webhooks } from "./migrations/006-webhooks.js";
 import { sql as leadStateJson } from "./migrations/007-lead-state-json.js";
 import { sql as nurture } from "./migrations/008-nurture.js";
+import { sql as jobsDueOrder } from "./migrations/009-jobs-due-order.js";
 
 /** Every migration, in order. Ids never change once released; add new ones at the end. */
 export const MIGRATIONS: readonly { id: string; sql: string }[] = [
@@ -18,6 +19,7 @@ export const MIGRATIONS: readonly { id: string; sql: string }[] = [
   { id: "006-webhooks", sql: webhooks },
   { id: "007-lead-state-json", sql: leadStateJson },
   { id: "008-nurture", sql: nurture },
+  { id: "009-jobs-due-order", sql: jobsDueOrder },
 ];
 
 /** A stable key for PostgreSQL's advisory lock, so that processes starting together migrate once. */
