@@ -4,7 +4,6 @@ import { type Attempt, type NurtureSetup, startNurtureService } from "../support
 import { freePort } from "../support/qualify-process.js";
 import { type ReplyCode, SmtpSink } from "../support/smtp-sink.js";
 import { DATABASE_KINDS } from "../support/test-database.js";
-import { startTestService, type TestService } from "../support/test-service.js";
 
 /**
  * Marketing email delivery over real SMTP, on a clock the test moves: an SMTP server that is down
