@@ -405,14 +405,6 @@ describe.each(DATABASE_KINDS)("webhooks on %s", (kind) => {
     for (const ms of fastArrivals) expect(ms).toBeLessThan(TIMEOUT_MS - 500);
     expect(receiver.to("/slow")).toHaveLength(3);
     for (const d of await deliveries(fast.id)) expect(d.status).toBe("delivered");
-    // The timed-out attempts' outcomes are stored by the sender's next pass, which may be the
-    // background loop's rather than this test's (under load it can come a moment later).
-    await expect
-      .poll(async () => (await deliveries(slow.id)).filter((d) => d.lastError !== null).length, {
-        timeout: 15_000,
-        interval: 200,
-      })
-      .toBe(3);
     for (const d of await deliveries(slow.id)) {
       expect(d).toMatchObject({ status: "pending", lastError: "timed out", lastStatus: null, attempts: 1 });
       expect(d.lastDurationMs).toBeGreaterThanOrEqual(TIMEOUT_MS - 50);
