@@ -69,6 +69,14 @@ export async function postWebhook(
   const started = performance.now();
   const took = () => performance.now() - started;
   const t = Math.floor(o.now / 1000);
+  // A timer of our own rather than AbortSignal.any([AbortSignal.timeout(…), stop]): on Node 20 the
+  // timeout signal inside `any` is held only weakly, and a garbage collection mid-request can drop
+  // it, so that the request never times out (nodejs/node#57736).
+  const cut = new AbortController();
+  const timer = setTimeout(() => cut.abort(new DOMException("timed out", "TimeoutError")), o.timeoutMs);
+  const onStop = () => cut.abort(o.stop.reason);
+  if (o.stop.aborted) onStop();
+  else o.stop.addEventListener("abort", onStop, { once: true });
   try {
     const res = await fetch(s.url as string, {
       method: "POST",
@@ -83,7 +91,7 @@ export async function postWebhook(
         "Qualify-Attempt": String(d.attempts),
         [SIGNATURE_HEADER]: signatureHeader(s.secret, d.body, t),
       },
-      signal: AbortSignal.any([AbortSignal.timeout(o.timeoutMs), o.stop]),
+      signal: cut.signal,
     });
     const text = await readSome(res);
     const ok = res.status >= 200 && res.status < 300;
@@ -106,6 +114,9 @@ export async function postWebhook(
       gone: false,
       aborted: o.stop.aborted,
     };
+  } finally {
+    clearTimeout(timer);
+    o.stop.removeEventListener("abort", onStop);
   }
 }
 
