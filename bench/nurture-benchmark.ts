@@ -19,10 +19,11 @@ import { trackingUrls } from "../src/nurture/email/tracking-links.js";
 import { STEP_JOB } from "../src/nurture/enrollments.js";
 import { saveSettings } from "../src/nurture/nurture-settings.js";
 import { renderTemplate, templateVarsFor } from "../src/nurture/render-template.js";
-import { runStep } from "../src/nurture/run-step.js";
+import { runStep, runSteps } from "../src/nurture/run-step.js";
 import { saveSequence } from "../src/nurture/sequence-store.js";
 import { loadTemplate } from "../src/nurture/template-spec.js";
 import { saveTemplate } from "../src/nurture/template-store.js";
+import type { Job } from "../src/scheduler/jobs-table.js";
 import { Scheduler } from "../src/scheduler/run-scheduler.js";
 import { fmt, verdict } from "./measure.js";
 import { freshDatabase } from "./qualify-processes.js";
@@ -30,7 +31,7 @@ import { freshDatabase } from "./qualify-processes.js";
 /**
  * Nurture sequences under load (issue 6): the durable scheduler running `nurture.step` jobs and the
  * marketing email sender, built as `qualify start` builds them (one Scheduler, one EmailSender, the
- * configuration's defaults: polls of 1 s, claims of 20 jobs, 8 sends at a time, a pool of 10), in
+ * configuration's defaults: polls of 1 s, claims of QUALIFY_SCHEDULER_BATCH (100) jobs, the step jobs among them as one batch, 8 sends at a time, a pool of 10), in
  * this process, on a database of their own. The SMTP sink (smtp-server) runs in a child process,
  * as a mail server would, so that this process's CPU is the service's alone.
  *
@@ -189,10 +190,17 @@ const config = (): Config => loadConfig({});
  * nurture handlers wrapped to record when each job started: `started` maps a job id to its lag
  * (handler start − due time), first run only.
  */
-function scheduler(db: Database, c: Config, started: Map<number, number> | null, kinds = "all"): Scheduler {
+function scheduler(
+  db: Database,
+  c: Config,
+  started: Map<number, number> | null,
+  kinds = "all",
+  emailQueued?: () => void,
+): Scheduler {
   const s = new Scheduler(db, {
     clock: Date.now,
     pollMs: c.schedulerPollMs,
+    batchSize: c.schedulerBatch,
     onError: (e) => note(`scheduler failed: ${String(e)}`),
     onFailure: (job, e) => note(`job ${job.kind} ${job.key} failed: ${String(e)}`),
   });
@@ -202,17 +210,46 @@ function scheduler(db: Database, c: Config, started: Map<number, number> | null,
       if (started && !started.has(job.id)) started.set(job.id, Date.now() - job.runAt);
       await checkLead(tx, job.workspaceId, job.payload.leadId, now);
     });
+  let queued = 0;
+  const mark = (job: Job) => {
+    if (started && !started.has(job.id)) started.set(job.id, Date.now() - job.runAt);
+  };
   if (kinds !== "lead")
-    s.register<{ enrollmentId: string }>(STEP_JOB, async (tx, job, now) => {
-      if (started && !started.has(job.id)) started.set(job.id, Date.now() - job.runAt);
-      await runStep(tx, job.workspaceId, job.payload.enrollmentId, now);
-    });
+    s.register<{ enrollmentId: string }>(
+      STEP_JOB,
+      async (tx, job, now) => {
+        mark(job);
+        queued += await runStep(tx, job.workspaceId, job.payload.enrollmentId, now);
+      },
+      {
+        // As registerNurtureJobs does: a claim's step jobs in one batch (the bench has one workspace).
+        batch: async (tx, jobs, now) => {
+          for (const job of jobs) mark(job);
+          queued += await runSteps(
+            tx,
+            WS,
+            jobs.map((j) => j.payload.enrollmentId),
+            now,
+          );
+        },
+        committed: () => {
+          if (queued > 0) emailQueued?.();
+          queued = 0;
+        },
+      },
+    );
   return s;
 }
 
 /** Several schedulers (runners), their stats summed. */
-function runners(db: Database, c: Config, started: Map<number, number> | null, kinds = "all") {
-  const list = Array.from({ length: RUNNERS }, () => scheduler(db, c, started, kinds));
+function runners(
+  db: Database,
+  c: Config,
+  started: Map<number, number> | null,
+  kinds = "all",
+  emailQueued?: () => void,
+) {
+  const list = Array.from({ length: RUNNERS }, () => scheduler(db, c, started, kinds, emailQueued));
   const sum = (k: "done" | "retried" | "lost" | "failed") => list.reduce((a, r) => a + r.stats[k], 0);
   return {
     start: () => {
@@ -553,8 +590,8 @@ async function throughput(
   await reset(db);
   // A backlog: due over the last `leads` ms, one due time each, as enrollments get them.
   await enroll(db, { count: leads, first: Date.now() - leads, spacingMs: 1 });
-  const s = runners(db, c, null, "step");
   const sender = emailSender(db, c, transport);
+  const s = runners(db, c, null, "step", () => sender.wake());
   timing.clear();
   const meter = new CpuMeter(pgName);
   const t0 = Date.now();
@@ -649,9 +686,9 @@ async function lag(db: Database, c: Config, sink: Sink, label: string, offered: 
   });
   const setupLate = Date.now() - first;
   const started = new Map<number, number>();
-  const s = runners(db, c, started, "step");
   const sentAt = new Map<string, number>();
   const sender = emailSender(db, c, clocked(smtpTransport(c, sink.url), sentAt));
+  const s = runners(db, c, started, "step", () => sender.wake());
   const meter = new CpuMeter(pgName);
   s.start();
   sender.start();
@@ -757,7 +794,7 @@ async function run(kind: "pglite" | "postgres", base: string | undefined, sink: 
   const lagLeads = PARTS.has("lag") ? Math.round(RATE * SECONDS) : 0;
   const needed = Math.max(leads, lagLeads);
   out(
-    `\n## ${kind === "pglite" ? "PGlite (a data directory)" : "PostgreSQL"}: ${fmt(leads)} leads enrolled in a 3-step sequence; ${RUNNERS} scheduler${RUNNERS > 1 ? "s" : ""} (poll ${fmt(c.schedulerPollMs)} ms, 20 jobs a claim), an email sender (poll ${fmt(c.emailPollMs)} ms, ${c.emailConcurrency} at a time)${kind === "postgres" ? `, pool ${c.dbPoolSize}` : ""}`,
+    `\n## ${kind === "pglite" ? "PGlite (a data directory)" : "PostgreSQL"}: ${fmt(leads)} leads enrolled in a 3-step sequence; ${RUNNERS} scheduler${RUNNERS > 1 ? "s" : ""} (poll ${fmt(c.schedulerPollMs)} ms, ${c.schedulerBatch} jobs a claim), an email sender (poll ${fmt(c.emailPollMs)} ms, ${c.emailConcurrency} at a time)${kind === "postgres" ? `, pool ${c.dbPoolSize}` : ""}`,
   );
   const dataDir = kind === "pglite" ? mkdtempSync(join(tmpdir(), "qualify-nurture-bench-")) : null;
   const pgdb = kind === "postgres" ? await freshDatabase(base as string) : null;

@@ -40,13 +40,13 @@ export async function startService(
   let pipeline: Pipeline | null = null;
   let writer: EventWriter | null = null;
   let url: string | null = null;
-  const jobs = createScheduler(config, db, clock, () => app?.log);
   const webhooks = createWebhookDispatcher(config, db, clock, () => app?.log);
   const email = createEmailSender(config, db, clock, {
     log: () => app?.log,
     listeningUrl: () => url,
     append: (events) => (writer as EventWriter).append(events),
   });
+  const jobs = createScheduler(config, db, clock, () => app?.log, { emailQueued: () => email.wake() });
   try {
     const bootstrap = await bootstrapWorkspace(db, {
       modelFile: config.modelFile,

@@ -41,6 +41,7 @@ const schema = z.object({
   QUALIFY_DECAY_SWEEP_MINUTES: wholeNumber(1, 1_000_000_000, 1440),
   QUALIFY_PIPELINE_BATCH: wholeNumber(1, 10_000, 500),
   QUALIFY_SCHEDULER_POLL_MS: wholeNumber(10, 3_600_000, 1_000),
+  QUALIFY_SCHEDULER_BATCH: wholeNumber(1, 10_000, 100),
   SMTP_URL: z
     .string()
     .regex(/^smtps?:\/\//, {
@@ -84,6 +85,8 @@ export interface Config {
   pipelineBatch: number;
   /** How often the scheduler looks for due jobs. */
   schedulerPollMs: number;
+  /** Due jobs the scheduler claims at once (nurture steps among them run as one batch). */
+  schedulerBatch: number;
   /** Where notification emails are sent from (SMTP); unset: email subscriptions cannot send. */
   smtpUrl: string | undefined;
   /** The From address of notification emails. */
@@ -134,6 +137,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     decaySweepMinutes: e.QUALIFY_DECAY_SWEEP_MINUTES,
     pipelineBatch: e.QUALIFY_PIPELINE_BATCH,
     schedulerPollMs: e.QUALIFY_SCHEDULER_POLL_MS,
+    schedulerBatch: e.QUALIFY_SCHEDULER_BATCH,
     smtpUrl: e.SMTP_URL,
     smtpFrom: e.QUALIFY_SMTP_FROM,
     webhookTimeoutMs: e.QUALIFY_WEBHOOK_TIMEOUT_MS,

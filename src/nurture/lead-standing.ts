@@ -1,4 +1,5 @@
 import type { Queryable } from "../db/database.js";
+import { arrayLiteral } from "../db/insert-rows.js";
 import { consentGranted } from "./consent.js";
 import { conditionContext, type LeadView } from "./lead-view.js";
 import type { NurtureSettings } from "./nurture-settings.js";
@@ -20,25 +21,44 @@ export interface Standing {
 }
 
 export async function loadStanding(q: Queryable, ws: string, lead: LeadView): Promise<Standing> {
+  return (await loadStandings(q, ws, [lead])).get(lead.id) as Standing;
+}
+
+/** The standing of each of these leads, by lead id (one statement). */
+export async function loadStandings(
+  q: Queryable,
+  ws: string,
+  leads: readonly LeadView[],
+): Promise<Map<string, Standing>> {
   const rows = await q.query<{
+    lead_id: string;
     consent: boolean | null;
     do_not_email: boolean;
     time_zone: string | null;
     reason: string | null;
   }>(
-    `select n.consent, coalesce(n.do_not_email, false) as do_not_email, n.time_zone, s.reason
-     from (select 1) one
-     left join nurture_leads n on n.workspace_id = $1 and n.lead_id = $2
-     left join email_suppressions s on s.workspace_id = $1 and s.email = lower($3)`,
-    [ws, lead.id, lead.email ?? ""],
+    `select l.id as lead_id, n.consent, coalesce(n.do_not_email, false) as do_not_email, n.time_zone, s.reason
+     from unnest($2::text[], $3::text[]) as l(id, email)
+     left join nurture_leads n on n.workspace_id = $1 and n.lead_id = l.id
+     left join email_suppressions s on s.workspace_id = $1 and s.email = lower(l.email)`,
+    [
+      ws,
+      arrayLiteral(
+        leads.map((l) => l.id),
+        "text",
+      ),
+      arrayLiteral(
+        leads.map((l) => l.email ?? ""),
+        "text",
+      ),
+    ],
   );
-  const r = rows[0];
-  return {
-    consent: r?.consent ?? null,
-    doNotEmail: r?.do_not_email ?? false,
-    timeZone: r?.time_zone ?? null,
-    suppressed: r?.reason ?? null,
-  };
+  return new Map(
+    rows.map((r) => [
+      r.lead_id,
+      { consent: r.consent, doNotEmail: r.do_not_email, timeZone: r.time_zone, suppressed: r.reason },
+    ]),
+  );
 }
 
 const MQL_OR_BEYOND = new Set(["mql", "sal", "sql", "opportunity", "customer"]);

@@ -1,14 +1,52 @@
+import type { Job } from "../scheduler/jobs-table.js";
 import type { Scheduler } from "../scheduler/run-scheduler.js";
 import { checkLead, LEAD_JOB } from "./check-lead.js";
 import { STEP_JOB } from "./enrollments.js";
-import { runStep } from "./run-step.js";
+import { runStep, runSteps } from "./run-step.js";
 
-/** Nurture's timed work, run by every processing process: lead checks and sequence steps. */
-export function registerNurtureJobs(scheduler: Scheduler): void {
+export interface NurtureJobHooks {
+  /** Step jobs queued marketing email, and committed: the email sender should look now. */
+  emailQueued?: () => void;
+}
+
+/**
+ * Nurture's timed work, run by every processing process: lead checks, and sequence steps (a claim's
+ * step jobs run as one batch, `runSteps`; one alone if the batch fails).
+ */
+export function registerNurtureJobs(scheduler: Scheduler, hooks: NurtureJobHooks = {}): void {
   scheduler.register<{ leadId: string }>(LEAD_JOB, async (tx, job, now) => {
     await checkLead(tx, job.workspaceId, job.payload.leadId, now);
   });
-  scheduler.register<{ enrollmentId: string }>(STEP_JOB, async (tx, job, now) => {
-    await runStep(tx, job.workspaceId, job.payload.enrollmentId, now);
-  });
+  let queued = 0;
+  scheduler.register<{ enrollmentId: string }>(
+    STEP_JOB,
+    async (tx, job, now) => {
+      queued += await runStep(tx, job.workspaceId, job.payload.enrollmentId, now);
+    },
+    {
+      batch: async (tx, jobs, now) => {
+        for (const [ws, group] of byWorkspace(jobs))
+          queued += await runSteps(
+            tx,
+            ws,
+            group.map((j) => j.payload.enrollmentId),
+            now,
+          );
+      },
+      committed: () => {
+        if (queued > 0) hooks.emailQueued?.();
+        queued = 0;
+      },
+    },
+  );
+}
+
+function byWorkspace<P>(jobs: readonly Job<P>[]): Map<string, Job<P>[]> {
+  const out = new Map<string, Job<P>[]>();
+  for (const j of jobs) {
+    const list = out.get(j.workspaceId);
+    if (list) list.push(j);
+    else out.set(j.workspaceId, [j]);
+  }
+  return out;
 }

@@ -1,21 +1,15 @@
 import { randomUUID } from "node:crypto";
 import type { Queryable } from "../db/database.js";
 import { stepMessageId, trackedLinks, UNSUBSCRIBE_PLACEHOLDER } from "./email/compose-email.js";
-import {
-  type Enrollment,
-  type EnrollmentRow,
-  endEnrollment,
-  fromEnrollmentRow,
-  scheduleStep,
-} from "./enrollments.js";
-import { exitReason, loadStanding, zoneOf } from "./lead-standing.js";
-import { conditionContext, type LeadView, loadLeadView, withRecentEvents } from "./lead-view.js";
-import { loadSettings, type NurtureSettings } from "./nurture-settings.js";
+import type { Enrollment, StepRecord } from "./enrollments.js";
+import { exitReason, type Standing, zoneOf } from "./lead-standing.js";
+import { conditionContext, type LeadView } from "./lead-view.js";
 import { renderTemplate, templateVarsFor } from "./render-template.js";
 import { earliestSend } from "./send-window.js";
 import { END, type StepSpec } from "./sequence-spec.js";
-import { type RunnableSequence, sequenceVersion } from "./sequence-store.js";
-import { getTemplate } from "./template-store.js";
+import type { RunnableSequence } from "./sequence-store.js";
+import { loadStepBatch, type StepBatch, versionKey } from "./step-batch.js";
+import { type AttemptColumn, StepWrites } from "./step-writes.js";
 
 /**
  * The `nurture.step` job: runs an enrollment's steps from where it stands until one has to wait
@@ -32,42 +26,47 @@ const POSTAL_ADDRESS_RECHECK_MS = 3_600_000;
 /** A runaway guard: steps only move forward, so no sequence takes more passes than it has steps. */
 const MAX_STEPS_PER_RUN = 1_000;
 
-export async function runStep(tx: Queryable, ws: string, enrollmentId: string, now: number): Promise<void> {
-  const rows = await tx.query<EnrollmentRow>(
-    "select * from enrollments where workspace_id = $1 and id = $2 and status = 'active' for update",
-    [ws, enrollmentId],
-  );
-  if (!rows[0]) return;
-  const e = fromEnrollmentRow(rows[0]);
-  const seq = await sequenceVersion(tx, ws, e.sequenceId, e.sequenceVersion);
-  if (!seq) return endEnrollment(tx, ws, e, "exited", "sequence deleted", now);
-  if (!seq.active) return scheduleStep(tx, ws, e.id, now + PAUSED_RECHECK_MS);
-  const lead = await loadLeadView(tx, ws, e.leadId);
-  if (!lead) return endEnrollment(tx, ws, e, "exited", "lead erased", now);
-  await withRecentEvents(tx, ws, [lead], seq.eventWindow, now);
-  const settings = await loadSettings(tx, ws);
-  const standing = await loadStanding(tx, ws, lead);
-  const finish = async (status: "exited" | "completed", reason: string | null) => {
-    await save(tx, ws, e, now);
-    await endEnrollment(tx, ws, e, status, reason, now);
-  };
+export async function runStep(tx: Queryable, ws: string, enrollmentId: string, now: number): Promise<number> {
+  return runSteps(tx, ws, [enrollmentId], now);
+}
+
+/**
+ * The step jobs of many enrollments of one workspace, in the caller's transaction: their reads made
+ * once for all (`step-batch.ts`), their writes one statement each (`step-writes.ts`). Returns how
+ * many email attempts it queued.
+ */
+export async function runSteps(
+  tx: Queryable,
+  ws: string,
+  enrollmentIds: readonly string[],
+  now: number,
+): Promise<number> {
+  const batch = await loadStepBatch(tx, ws, enrollmentIds, now);
+  if (!batch) return 0;
+  const writes = new StepWrites();
+  for (const e of batch.enrollments) await advance(ws, batch, writes, e, now);
+  return writes.commit(tx, ws, now);
+}
+
+/** Runs one enrollment's steps until one has to wait or the enrollment ends. */
+async function advance(ws: string, b: StepBatch, w: StepWrites, e: Enrollment, now: number): Promise<void> {
+  const seq = b.sequences.get(versionKey(e));
+  if (!seq) return w.end(e, "exited", "sequence deleted");
+  if (!seq.active) return w.wait(e, now + PAUSED_RECHECK_MS);
+  const lead = b.leads.get(e.leadId);
+  if (!lead) return w.end(e, "exited", "lead erased");
+  const standing = b.standings.get(lead.id) as Standing;
+  const c: StepContext = { ws, b, w, e, seq, lead, zone: zoneOf(lead, standing, b.settings) };
   for (let i = 0; i < MAX_STEPS_PER_RUN; i++) {
-    const reason = exitReason(seq, lead, standing, settings, now);
-    if (reason) return finish("exited", reason);
+    const reason = exitReason(seq, lead, standing, b.settings, now);
+    if (reason) return w.end(e, "exited", reason);
     const step = seq.spec.steps[e.stepIndex];
-    if (!step) return finish("completed", null);
-    const next = await takeStep(
-      tx,
-      ws,
-      { e, seq, lead, settings, zone: zoneOf(lead, standing, settings) },
-      step,
-      now,
-    );
-    if (next.waitUntil !== undefined) {
-      await save(tx, ws, e, now);
-      return scheduleStep(tx, ws, e.id, next.waitUntil);
-    }
-    e.history.push({ step: step.id, kind: kindOf(step), at: now, outcome: next.outcome });
+    if (!step) return w.end(e, "completed", null);
+    const next = await takeStep(c, step, now);
+    if (next.waitUntil !== undefined) return w.wait(e, next.waitUntil);
+    const record: StepRecord = { step: step.id, kind: kindOf(step), at: now, outcome: next.outcome };
+    e.history.push(record);
+    if (next.attempt) w.queue(next.attempt, record);
     const to = next.jumpTo ?? ("next" in step && step.next !== undefined ? step.next : null);
     e.stepIndex = to === null ? e.stepIndex + 1 : indexOf(seq, to);
     e.stepId = seq.spec.steps[e.stepIndex]?.id ?? null;
@@ -81,27 +80,28 @@ const kindOf = (s: StepSpec) =>
   "send" in s ? "send" : "wait" in s ? "wait" : "waitFor" in s ? "waitFor" : "if";
 
 interface StepContext {
+  ws: string;
+  b: StepBatch;
+  w: StepWrites;
   e: Enrollment;
   seq: RunnableSequence;
   lead: LeadView;
-  settings: NurtureSettings;
   zone: string;
 }
 
-/** What a step did: done (with an outcome, maybe a jump to a step or `end`), or it waits until a time. */
-type StepResult = { outcome: string; jumpTo?: string; waitUntil?: undefined } | { waitUntil: number };
+/**
+ * What a step did: done (with an outcome, maybe a jump to a step or `end`, maybe an email attempt to
+ * queue), or it waits until a time.
+ */
+type StepResult =
+  | { outcome: string; jumpTo?: string; attempt?: Record<AttemptColumn, unknown>; waitUntil?: undefined }
+  | { waitUntil: number };
 
 /** A step's index; `end` is one past the last, where the enrollment completes. */
 const indexOf = (seq: RunnableSequence, to: string) =>
   to === END ? seq.spec.steps.length : seq.spec.steps.findIndex((s) => s.id === to);
 
-async function takeStep(
-  tx: Queryable,
-  ws: string,
-  c: StepContext,
-  step: StepSpec,
-  now: number,
-): Promise<StepResult> {
+async function takeStep(c: StepContext, step: StepSpec, now: number): Promise<StepResult> {
   const { e, seq } = c;
   if ("wait" in step) {
     const due = e.stepStartedAt + step.wait;
@@ -118,34 +118,30 @@ async function takeStep(
     if (target === undefined) return { outcome: "condition false: next step" };
     return { outcome: `condition ${holds ? "true" : "false"}: ${target}`, jumpTo: target };
   }
-  return send(tx, ws, c, step, now);
+  return send(c, step, now);
 }
 
 async function send(
-  tx: Queryable,
-  ws: string,
   c: StepContext,
   step: Extract<StepSpec, { send: string }>,
   now: number,
 ): Promise<StepResult> {
-  const { e, lead, settings } = c;
+  const { e, lead } = c;
+  const settings = c.b.settings;
   if (!lead.email) return { outcome: "skipped: no email address" };
   // Unset since the sequence started: hold until someone sets it.
   if (!settings.postalAddress) return { waitUntil: now + POSTAL_ADDRESS_RECHECK_MS };
-  const sent = await tx.query<{ at: number }>(
-    `select created_at as at from email_attempts
-     where workspace_id = $1 and lead_id = $2 and created_at > $3 and status in ('queued', 'sending', 'sent', 'unknown')`,
-    [ws, lead.id, now - (settings.frequencyCap?.window ?? 0)],
-  );
+  const cap = settings.frequencyCap;
+  const sent = c.b.sent.get(lead.id) ?? [];
   const at = earliestSend(
     c.zone,
     settings.quietHours,
-    sent.map((r) => Number(r.at)),
-    settings.frequencyCap ? { max: settings.frequencyCap.max, windowMs: settings.frequencyCap.window } : null,
+    cap ? sent.filter((t) => t > now - cap.window) : [],
+    cap ? { max: cap.max, windowMs: cap.window } : null,
     now,
   );
   if (at > now) return { waitUntil: at };
-  const template = await getTemplate(tx, ws, step.send);
+  const template = await c.b.template(step.send);
   if (!template) throw new Error(`template '${step.send}' does not exist (sequence ${e.sequenceId})`);
   const rendered = renderTemplate(
     template.spec,
@@ -155,37 +151,29 @@ async function send(
       ...(settings.from ? { from: settings.from } : {}),
     }),
   );
-  const inserted = await tx.query(
-    `insert into email_attempts (workspace_id, id, enrollment_id, lead_id, sequence_id, step_id, template_id,
-       template_version, to_address, message_id, subject, html, text_body, links, status, next_attempt_at, created_at)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'queued', $15, $15)
-     on conflict (workspace_id, enrollment_id, step_id) do nothing returning 1`,
-    [
-      ws,
-      randomUUID(),
-      e.id,
-      lead.id,
-      e.sequenceId,
-      step.id,
-      template.id,
-      template.version,
-      lead.email,
-      stepMessageId(e.id, step.id),
-      rendered.subject,
-      rendered.html,
-      rendered.text,
-      trackedLinks(rendered.html).length,
-      now,
-    ],
-  );
-  return { outcome: inserted.length > 0 ? `queued ${template.id} v${template.version}` : "already queued" };
-}
-
-async function save(tx: Queryable, ws: string, e: Enrollment, now: number): Promise<void> {
-  await tx.query(
-    `update enrollments set step_index = $3, step_id = $4, step_started_at = $5, event_seen_at = $6, history = $7,
-       updated_at = $8
-     where workspace_id = $1 and id = $2`,
-    [ws, e.id, e.stepIndex, e.stepId, e.stepStartedAt, e.eventSeenAt, JSON.stringify(e.history), now],
-  );
+  // Another enrollment of the lead in this batch counts it against the cap.
+  sent.push(now);
+  c.b.sent.set(lead.id, sent);
+  return {
+    outcome: `queued ${template.id} v${template.version}`,
+    attempt: {
+      workspace_id: c.ws,
+      id: randomUUID(),
+      enrollment_id: e.id,
+      lead_id: lead.id,
+      sequence_id: e.sequenceId,
+      step_id: step.id,
+      template_id: template.id,
+      template_version: template.version,
+      to_address: lead.email,
+      message_id: stepMessageId(e.id, step.id),
+      subject: rendered.subject,
+      html: rendered.html,
+      text_body: rendered.text,
+      links: trackedLinks(rendered.html).length,
+      status: "queued",
+      next_attempt_at: now,
+      created_at: now,
+    },
+  };
 }

@@ -1,7 +1,7 @@
 import type { Config } from "../config/load-config.js";
 import type { Database } from "../db/database.js";
 import { registerHandoffJobs } from "../handoff/handoff-jobs.js";
-import { registerNurtureJobs } from "../nurture/nurture-jobs.js";
+import { type NurtureJobHooks, registerNurtureJobs } from "../nurture/nurture-jobs.js";
 import { Scheduler } from "./run-scheduler.js";
 
 /** The part of a pino (or Fastify) logger the scheduler writes to. */
@@ -20,15 +20,17 @@ export function createScheduler(
   db: Database,
   clock: () => number,
   log: () => Log | undefined,
+  hooks: NurtureJobHooks = {},
 ): Scheduler {
   const scheduler = new Scheduler(db, {
     clock,
     pollMs: config.schedulerPollMs,
+    batchSize: config.schedulerBatch,
     onError: (e) => log()?.error({ err: e }, "scheduler failed; it will try again"),
     onFailure: (job, e, outcome) =>
       log()?.warn({ err: e, job: { id: job.id, kind: job.kind, key: job.key }, outcome }, "job failed"),
   });
   registerHandoffJobs(scheduler);
-  registerNurtureJobs(scheduler);
+  registerNurtureJobs(scheduler, hooks);
   return scheduler;
 }

@@ -19,6 +19,33 @@ export async function lockClaimed(tx: Queryable, claim: ClaimedJob): Promise<Job
 }
 
 /**
+ * `lockClaimed` for many claims at once (a batch handler's jobs), in id order so that two runners
+ * never wait on each other crosswise; the jobs whose claim still holds, as stored.
+ */
+export async function lockClaimedMany(tx: Queryable, claims: readonly ClaimedJob[]): Promise<Job[]> {
+  const rows = await tx.query<JobRow>(
+    `select ${jobColumns("j")} from jobs j
+     join (select unnest($1::text[]) as ws, unnest($2::bigint[]) as id, unnest($3::text[]) as lease) c
+       on j.workspace_id = c.ws and j.id = c.id and j.lease = c.lease
+     where j.state = 'running' order by j.id
+     for update of j`,
+    [claims.map((c) => c.workspaceId), claims.map((c) => c.id), claims.map((c) => c.lease)],
+  );
+  return rows.map(toJob);
+}
+
+/** `completeJob` for many claims, in one statement. */
+export async function completeJobs(tx: Queryable, claims: readonly ClaimedJob[]): Promise<void> {
+  if (claims.length === 0) return;
+  await tx.query(
+    `update jobs j set state = 'done', lease = null, locked_until = null, last_error = null, finished_at = now()
+     from (select unnest($1::text[]) as ws, unnest($2::bigint[]) as id, unnest($3::text[]) as lease) c
+     where j.workspace_id = c.ws and j.id = c.id and j.lease = c.lease`,
+    [claims.map((c) => c.workspaceId), claims.map((c) => c.id), claims.map((c) => c.lease)],
+  );
+}
+
+/**
  * Marks the job done, in the handler's transaction. A handler that rescheduled its own job has
  * taken the claim away, and the job stays scheduled.
  */

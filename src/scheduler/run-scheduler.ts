@@ -3,7 +3,7 @@ import type { Database, Queryable } from "../db/database.js";
 import { Mutex } from "../pipeline/mutex.js";
 import { type Backoff, DEFAULT_BACKOFF, retryDelay } from "./backoff.js";
 import { claimJobs, releaseJobs } from "./claim-jobs.js";
-import { completeJob, failJob, lockClaimed } from "./finish-job.js";
+import { completeJob, completeJobs, failJob, lockClaimed, lockClaimedMany } from "./finish-job.js";
 import type { ClaimedJob, Job } from "./jobs-table.js";
 import { PollTimer } from "./poll-timer.js";
 import { pruneJobs } from "./prune-jobs.js";
@@ -33,8 +33,19 @@ import { pruneJobs } from "./prune-jobs.js";
 /** Runs one job, inside the transaction that marks it done. `now` is the runner's clock. */
 export type JobHandler<P = unknown> = (tx: Queryable, job: Job<P>, now: number) => Promise<void>;
 
-export interface HandlerOptions {
+/**
+ * Runs many due jobs of one kind in one transaction, with the jobs marked done in it: a kind whose
+ * jobs share reads (the same settings, sequences, templates) and whose writes go in one statement
+ * each. If it throws, every job of the batch is run alone by the kind's handler, so that one bad
+ * job fails (and retries) alone.
+ */
+export type BatchHandler<P = unknown> = (tx: Queryable, jobs: Job<P>[], now: number) => Promise<void>;
+
+export interface HandlerOptions<P = unknown> {
   backoff?: Backoff;
+  batch?: BatchHandler<P>;
+  /** Called after a run (or a batch) of the kind committed: to wake what its writes feed. */
+  committed?: () => void;
 }
 
 export interface SchedulerOptions {
@@ -44,7 +55,7 @@ export interface SchedulerOptions {
   pollMs?: number;
   /** How long a claim holds before another runner may take the job back. */
   leaseMs?: number;
-  /** Jobs claimed at once. */
+  /** Jobs claimed at once (QUALIFY_SCHEDULER_BATCH); a kind with a batch handler runs them together. */
   batchSize?: number;
   /** [0, 1), for the jitter of retries; tests pass a deterministic one. */
   random?: () => number;
@@ -74,7 +85,10 @@ const CONTENTION_RETRIES = 5;
 const PRUNE_EVERY_MS = 3_600_000;
 
 export class Scheduler {
-  private readonly handlers = new Map<string, { run: JobHandler; backoff: Backoff }>();
+  private readonly handlers = new Map<
+    string,
+    { run: JobHandler; backoff: Backoff; batch?: BatchHandler; committed?: () => void }
+  >();
   private running = false;
   private stopping = false;
   private loop: Promise<void> | null = null;
@@ -89,9 +103,14 @@ export class Scheduler {
   ) {}
 
   /** Runs jobs of `kind` from now on; a runner claims only the kinds it has handlers for. */
-  register<P>(kind: string, handler: JobHandler<P>, opts: HandlerOptions = {}): void {
+  register<P>(kind: string, handler: JobHandler<P>, opts: HandlerOptions<P> = {}): void {
     if (this.handlers.has(kind)) throw new Error(`a job handler for '${kind}' is registered already`);
-    this.handlers.set(kind, { run: handler as JobHandler, backoff: opts.backoff ?? DEFAULT_BACKOFF });
+    this.handlers.set(kind, {
+      run: handler as JobHandler,
+      backoff: opts.backoff ?? DEFAULT_BACKOFF,
+      ...(opts.batch ? { batch: opts.batch as BatchHandler } : {}),
+      ...(opts.committed ? { committed: opts.committed } : {}),
+    });
     this.wake();
   }
 
@@ -117,12 +136,16 @@ export class Scheduler {
         leaseMs: this.options.leaseMs ?? 30_000,
       });
       if (claimed.length === 0) return ran;
-      for (const [i, job] of claimed.entries()) {
+      const groups = groupBatches(claimed, (kind) => this.handlers.get(kind)?.batch !== undefined);
+      for (const [i, group] of groups.entries()) {
         if (this.stopping) {
-          await releaseJobs(this.db, claimed.slice(i));
+          await releaseJobs(this.db, groups.slice(i).flat());
           return ran;
         }
-        if (await this.runJob(job, now)) ran++;
+        ran +=
+          group.length > 1
+            ? await this.runBatch(group, now)
+            : Number(await this.runJob(group[0] as ClaimedJob, now));
       }
     }
     return ran;
@@ -165,8 +188,10 @@ export class Scheduler {
           await completeJob(tx, claim);
           return true;
         });
-        if (ran) this.stats.done++;
-        else this.stats.lost++;
+        if (ran) {
+          this.stats.done++;
+          handler.committed?.();
+        } else this.stats.lost++;
         return ran;
       } catch (e) {
         if (isContention(e) && attempt < CONTENTION_RETRIES) continue;
@@ -184,6 +209,39 @@ export class Scheduler {
       this.options.onFailure?.(claim, error, outcome);
     }
     return true;
+  }
+
+  /**
+   * Runs claimed jobs of one kind through its batch handler, in one transaction (retried on
+   * contention); if that fails, each alone. Returns how many handlers ran.
+   */
+  private async runBatch(claims: ClaimedJob[], now: number): Promise<number> {
+    const handler = this.handlers.get((claims[0] as ClaimedJob).kind);
+    const batch = handler?.batch as BatchHandler;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const ran = await this.db.transaction(async (tx) => {
+          const jobs = await lockClaimedMany(tx, claims);
+          if (jobs.length > 0) await batch(tx, jobs, now);
+          const locked = new Set(jobs.map((j) => j.id));
+          await completeJobs(
+            tx,
+            claims.filter((c) => locked.has(c.id)),
+          );
+          return jobs.length;
+        });
+        this.stats.done += ran;
+        this.stats.lost += claims.length - ran;
+        if (ran > 0) handler?.committed?.();
+        return ran;
+      } catch (e) {
+        if (isContention(e) && attempt < CONTENTION_RETRIES) continue;
+        break;
+      }
+    }
+    let ran = 0;
+    for (const claim of claims) if (await this.runJob(claim, now)) ran++;
+    return ran;
   }
 
   private async run(): Promise<void> {
@@ -212,4 +270,27 @@ export class Scheduler {
     this.lastPrune = now;
     await pruneJobs(this.db, this.options.retainMs ?? 7 * 86_400_000);
   }
+}
+
+/**
+ * Claimed jobs in the order to run them: each on its own, except that the jobs of a kind with a
+ * batch handler go together, where the first of them stood.
+ */
+function groupBatches(claimed: readonly ClaimedJob[], batched: (kind: string) => boolean): ClaimedJob[][] {
+  const groups: ClaimedJob[][] = [];
+  const byKind = new Map<string, ClaimedJob[]>();
+  for (const job of claimed) {
+    if (!batched(job.kind)) {
+      groups.push([job]);
+      continue;
+    }
+    let group = byKind.get(job.kind);
+    if (!group) {
+      group = [];
+      byKind.set(job.kind, group);
+      groups.push(group);
+    }
+    group.push(job);
+  }
+  return groups;
 }

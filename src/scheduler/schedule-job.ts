@@ -1,5 +1,5 @@
 import type { Queryable } from "../db/database.js";
-import { insertRows } from "../db/insert-rows.js";
+import { arrayLiteral, insertRows } from "../db/insert-rows.js";
 
 export interface JobSpec {
   ws: string;
@@ -92,11 +92,22 @@ const onConflict = (keep: boolean) =>
  * or finds its claim gone and does not run.
  */
 export async function cancelJob(tx: Queryable, ws: string, kind: string, key: string): Promise<boolean> {
+  return (await cancelJobs(tx, ws, kind, [key])) > 0;
+}
+
+/** `cancelJob` for many keys of one kind, in one statement; returns how many it cancelled. */
+export async function cancelJobs(
+  tx: Queryable,
+  ws: string,
+  kind: string,
+  keys: readonly string[],
+): Promise<number> {
+  if (keys.length === 0) return 0;
   const rows = await tx.query(
     `update jobs set state = 'cancelled', lease = null, locked_until = null, finished_at = now()
-     where workspace_id = $1 and kind = $2 and key = $3 and state in ('scheduled', 'running')
+     where workspace_id = $1 and kind = $2 and key = any($3::text[]) and state in ('scheduled', 'running')
      returning 1`,
-    [ws, kind, key],
+    [ws, kind, arrayLiteral(keys, "text")],
   );
-  return rows.length > 0;
+  return rows.length;
 }

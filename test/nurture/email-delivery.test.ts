@@ -277,6 +277,26 @@ describe.each(DATABASE_KINDS)("marketing email delivery on %s", (kind) => {
     expect((await t.attempts(leadId)).map((a) => a.status)).toEqual(["sent", "sent", "sent"]);
   });
 
+  it("the cap counts across sequences: two sends due together (one batch of steps) make one email", async () => {
+    const t = await setup({ sequence: ONE_SEND, settings: { frequencyCap: { max: 1, window: "7d" } } });
+    const other = await t.service.api("POST", "/api/sequences", {
+      source: ONE_SEND.replace("id: one-send", "id: one-send-too").replace("tpl-one", "tpl-two"),
+    });
+    expect(other.status, JSON.stringify(other.body)).toBe(201);
+    const to = "gil@cap.example";
+    const leadId = await t.becomeLead("u-gil", { email: to });
+    const start = t.clock.now;
+    expect(t.smtp.to(to)).toHaveLength(1);
+    const enrollments = (await t.nurture(leadId)).enrollments;
+    expect(enrollments.map((e: { status: string }) => e.status).sort()).toEqual(["active", "completed"]);
+    const held = enrollments.find((e: { status: string }) => e.status === "active");
+    expect(held.nextRunAt).toBe(new Date(start + 7 * DAY).toISOString());
+    t.clock.now = start + 7 * DAY;
+    await t.settle();
+    expect(t.smtp.to(to)).toHaveLength(2);
+    expect((await t.attempts(leadId)).map((a) => a.status)).toEqual(["sent", "sent"]);
+  });
+
   it("quiet hours in each lead's own zone: context.timezone, then the timezone trait, then the default", async () => {
     const t = await setup({
       sequence: ONE_SEND,

@@ -4,6 +4,7 @@ import { retryDelay } from "../../src/scheduler/backoff.js";
 import { claimJobs, LEASE_RAN_OUT } from "../../src/scheduler/claim-jobs.js";
 import { completeJob, lockClaimed } from "../../src/scheduler/finish-job.js";
 import { pruneJobs } from "../../src/scheduler/prune-jobs.js";
+import type { JobHandler } from "../../src/scheduler/run-scheduler.js";
 import { cancelJob, scheduleJob } from "../../src/scheduler/schedule-job.js";
 import {
   jobStates,
@@ -200,6 +201,63 @@ describe.each(DATABASE_KINDS)("the scheduler on %s", (kind) => {
     await s.runDue(T + 3_600_000);
     expect(await db.query("select job_id, note from job_effects")).toEqual([{ job_id: id, note: "try 2" }]);
     expect(await storedJob(db, id)).toMatchObject({ state: "done", last_error: null });
+  });
+
+  it("runs a kind's claimed jobs as one batch; when the batch fails, each alone, so a bad job fails alone", async () => {
+    const s = testScheduler(db, () => T, { batchSize: 10 });
+    const batches: number[][] = [];
+    const alone: number[] = [];
+    const note = (tx: Parameters<JobHandler>[0], id: number, how: string) =>
+      tx.query("insert into job_effects (job_id, note) values ($1, $2)", [id, how]);
+    let committed = 0;
+    s.register<string>(
+      "step",
+      async (tx, job) => {
+        alone.push(job.id);
+        if (job.payload === "bad") throw new Error("a bad job");
+        await note(tx, job.id, "alone");
+      },
+      {
+        batch: async (tx, jobs) => {
+          batches.push(jobs.map((j) => j.id));
+          for (const j of jobs) await note(tx, j.id, "batch");
+          if (jobs.some((j) => j.payload === "bad")) throw new Error("a bad job in the batch");
+        },
+        committed: () => committed++,
+      },
+    );
+    const r = recorder();
+    s.register("other", r.handler);
+    const good = [await schedule(db, { kind: "step", runAt: T - 3, payload: "ok" })];
+    const other = await schedule(db, { kind: "other", runAt: T - 2 });
+    good.push(await schedule(db, { kind: "step", runAt: T - 1, payload: "ok" }));
+    expect(await s.runDue(T)).toBe(3);
+    expect(batches).toEqual([good]);
+    expect(alone).toEqual([]);
+    expect(r.runs.map((x) => x.id)).toEqual([other]);
+    expect(committed).toBe(1);
+    for (const id of good) expect(await storedJob(db, id)).toMatchObject({ state: "done" });
+
+    // One bad job: the batch rolls back, then the good ones run alone and the bad one is retried.
+    await db.exec("delete from job_effects");
+    const next = [
+      await schedule(db, { kind: "step", runAt: T, payload: "ok" }),
+      await schedule(db, { kind: "step", runAt: T, payload: "bad" }),
+      await schedule(db, { kind: "step", runAt: T, payload: "ok" }),
+    ];
+    await s.runDue(T);
+    expect(batches[1]).toEqual(next);
+    expect(alone).toEqual(next);
+    const effects = await db.query<{ job_id: number; note: string }>(
+      "select job_id, note from job_effects order by job_id",
+    );
+    expect(effects).toEqual([
+      { job_id: next[0], note: "alone" },
+      { job_id: next[2], note: "alone" },
+    ]);
+    expect(await storedJob(db, next[1] as number)).toMatchObject({ state: "scheduled", attempts: 1 });
+    expect((await storedJob(db, next[1] as number)).last_error).toContain("a bad job");
+    expect(s.stats).toMatchObject({ done: 5, retried: 1 });
   });
 
   it("lets a handler reschedule its own job (a repeating timer) or schedule others", async () => {

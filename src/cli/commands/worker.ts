@@ -36,7 +36,7 @@ export function registerWorker(program: Command): void {
         onError: (e) => log.error({ err: e }, "pipeline batch failed; it will be retried"),
         onBatch: () => webhooks.wake(),
       });
-      const scheduler = createScheduler(config, db, Date.now, () => log);
+      const scheduler = createScheduler(config, db, Date.now, () => log, { emailQueued: () => email.wake() });
       pipeline.start();
       scheduler.start();
       webhooks.start();
