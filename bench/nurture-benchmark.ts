@@ -42,7 +42,7 @@ import { freshDatabase } from "./qualify-processes.js";
  * which is over by their due time (their job ends the pause, sends email-2 and completes). Every
  * step job so sends exactly one email; the two kinds alternate in due order.
  *
- * 0. Limits, same run: the scheduler's own rate on no-op jobs (claim, lock, complete), and the
+ * 0. Limits, same run: the scheduler's own rate on no-op jobs (claim, lock, complete: a batch at a time), and the
  *    sink's accept rate for the same messages sent with nodemailer directly, 8 at a time.
  * 1. Throughput, transport stubbed at the boundary (`sendMail` answers at once): every lead
  *    enrolled, all due (a backlog), for BENCH_THROUGHPUT_SECONDS (60) or until all is done: step
@@ -506,10 +506,13 @@ async function waitUntil(done: () => boolean, deadline: number, progress: () => 
 // ---------------------------------------------------------------------------------------------
 // 0. Limits.
 
-/** The scheduler alone: jobs with a no-op handler, all due, claimed, locked and completed. */
+/**
+ * The scheduler alone: jobs with a no-op batch handler (as step jobs run), all due, claimed, locked
+ * and completed, a claim's jobs in one transaction.
+ */
 async function noopLimit(db: Database, c: Config): Promise<number> {
   await reset(db);
-  const n = 50_000;
+  const n = 100_000;
   await db.query(
     `insert into jobs (workspace_id, kind, key, run_at, payload)
      select $1, 'bench.noop', 'noop:' || k, $2::bigint - $3::integer + k, 'null'::jsonb
@@ -518,18 +521,23 @@ async function noopLimit(db: Database, c: Config): Promise<number> {
   );
   await db.query("analyze jobs");
   const list = Array.from({ length: RUNNERS }, () => {
-    const s = new Scheduler(db, { clock: Date.now, pollMs: c.schedulerPollMs });
-    s.register("bench.noop", async () => undefined);
+    const s = new Scheduler(db, { clock: Date.now, pollMs: c.schedulerPollMs, batchSize: c.schedulerBatch });
+    s.register("bench.noop", async () => undefined, { batch: async () => undefined });
     return s;
   });
   const t0 = Date.now();
+  const count = () => list.reduce((a, s) => a + s.stats.done, 0);
   for (const s of list) s.start();
-  await sleep(LIMIT_SECONDS * 1000);
-  await Promise.all(list.map((s) => s.stop()));
+  await waitUntil(
+    () => count() >= n,
+    t0 + LIMIT_SECONDS * 1000,
+    () => `0a. no-op jobs ${fmt(count())}/${fmt(n)}`,
+  );
   const elapsed = Date.now() - t0;
-  const done = list.reduce((a, s) => a + s.stats.done, 0);
+  await Promise.all(list.map((s) => s.stop()));
+  const done = count();
   out(
-    `0a. scheduler, no-op handler:        ${fmt(done)} jobs in ${secs(elapsed)}: ${perSecond(done, elapsed)} (claim, lock, complete: one transaction per job)`,
+    `0a. scheduler, no-op handler:        ${fmt(done)} jobs in ${secs(elapsed)}: ${perSecond(done, elapsed)} (claim; lock and complete ${c.schedulerBatch} at a time in one transaction)`,
   );
   return rate(done, elapsed);
 }

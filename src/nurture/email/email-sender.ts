@@ -1,5 +1,6 @@
 import nodemailer, { type Transporter } from "nodemailer";
 import type { Database, Queryable } from "../../db/database.js";
+import { arrayLiteral } from "../../db/insert-rows.js";
 import type { NewEvent } from "../../ingest/append-events.js";
 import { Mutex } from "../../pipeline/mutex.js";
 import { type Backoff, retryDelay } from "../../scheduler/backoff.js";
@@ -72,10 +73,9 @@ interface Claimed {
   attempts: number;
 }
 
-type Result = { id: string; ws: string; leadId: string; to: string; attempts: number } & (
-  | { kind: "sent"; response: string }
-  | { kind: "retry" | "bounce" | "unknown"; error: string; response: string | null }
-);
+type Base = { id: string; ws: string; leadId: string; to: string; attempts: number };
+type Failure = Base & { kind: "retry" | "bounce" | "unknown"; error: string; response: string | null };
+type Result = (Base & { kind: "sent"; response: string }) | Failure;
 
 export class EmailSender {
   readonly stats: EmailSenderStats = {
@@ -251,25 +251,44 @@ export class EmailSender {
   private async record(results: Result[], now: number): Promise<void> {
     const bounces: NewEvent[] = [];
     await this.db.transaction(async (tx) => {
-      for (const r of results) await this.recordOne(tx, r, now, bounces);
+      // The usual outcome, sent, in one statement; the others one by one.
+      const sent = results.filter((r) => r.kind === "sent");
+      if (sent.length > 0) {
+        await tx.query(
+          `update email_attempts a set status = 'sent', sent_at = $1, smtp_response = s.response, last_error = null,
+             lease_until = null
+           from unnest($2::text[], $3::text[], $4::text[]) as s(ws, id, response)
+           where a.workspace_id = s.ws and a.id = s.id`,
+          [
+            now,
+            arrayLiteral(
+              sent.map((r) => r.ws),
+              "text",
+            ),
+            arrayLiteral(
+              sent.map((r) => r.id),
+              "text",
+            ),
+            arrayLiteral(
+              sent.map((r) => r.response),
+              "text",
+            ),
+          ],
+        );
+        this.stats.sent += sent.length;
+      }
+      for (const r of results) if (r.kind !== "sent") await this.recordFailure(tx, r, now, bounces);
     });
     if (bounces.length > 0) await this.o.append(bounces);
   }
 
-  private async recordOne(tx: Queryable, r: Result, now: number, bounces: NewEvent[]): Promise<void> {
+  private async recordFailure(tx: Queryable, r: Failure, now: number, bounces: NewEvent[]): Promise<void> {
     const set = (sql: string, params: unknown[]) =>
       tx.query(`update email_attempts set ${sql}, lease_until = null where workspace_id = $1 and id = $2`, [
         r.ws,
         r.id,
         ...params,
       ]);
-    if (r.kind === "sent") {
-      this.stats.sent++;
-      return void (await set("status = 'sent', sent_at = $3, smtp_response = $4, last_error = null", [
-        now,
-        r.response,
-      ]));
-    }
     if (r.kind === "unknown") {
       this.stats.unknown++;
       return void (await set("status = 'unknown', last_error = $3, smtp_response = $4", [
