@@ -12,13 +12,14 @@ import { smtpOutcome } from "./smtp-outcome.js";
 import { linkKey, trackingUrls } from "./tracking-links.js";
 
 /**
- * Sends queued marketing email at most once. Each pass:
+ * Sends queued marketing email at most once. Each claim (see `flow` for how claims and sends
+ * overlap):
  * 1. takes back claims whose sender died mid-send: those attempts become `unknown` (the message
  *    may have gone) and are never resent;
  * 2. marks queued attempts to suppressed addresses `suppressed` (every send checks the list);
  * 3. claims due attempts (`for update skip locked`, so processes share them), marking them
  *    `sending` under a lease, and commits: the attempt row exists before any SMTP exchange;
- * 4. sends them outside any transaction, each with a timeout, a few at a time;
+ * 4. sends them outside any transaction, each with a timeout, `concurrency` at a time;
  * 5. records each outcome: sent; a retry with backoff when the server never took it; a bounce
  *    (5xx) that suppresses the address and records `Email Bounced`; or unknown.
  * It polls, and wakes when told. Tests call `runDue(at)` with their clock.
@@ -91,6 +92,8 @@ export class EmailSender {
   private readonly timer = new PollTimer();
   private readonly passes = new Mutex();
   private running = false;
+  /** Between `stop()` and its end: nothing more is claimed. */
+  private stopping = false;
   private loop: Promise<void> | null = null;
 
   constructor(
@@ -111,27 +114,25 @@ export class EmailSender {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.stopping = true;
     this.timer.wake();
     await this.loop;
     this.loop = null;
     this.transport?.close();
     this.transport = null;
+    this.stopping = false;
   }
 
   wake(): void {
     this.timer.wake();
   }
 
-  /** Sends everything due at `at` (passes until none is left); returns how many were attempted. */
+  /**
+   * Sends everything due at `at` (without it, due by the clock at each claim) until nothing due is
+   * left; returns how many attempts it made.
+   */
   runDue(at?: number): Promise<number> {
-    return this.passes.run(async () => {
-      let total = 0;
-      for (;;) {
-        const n = await this.pass(at ?? this.o.clock());
-        total += n;
-        if (n === 0) return total;
-      }
-    });
+    return this.passes.run(() => this.flow(at));
   }
 
   private async run(): Promise<void> {
@@ -151,8 +152,76 @@ export class EmailSender {
     }
   }
 
-  private async pass(now: number): Promise<number> {
-    const { claimed, settings, keys } = await this.db.transaction(async (tx) => {
+  /**
+   * Keeps `concurrency` SMTP exchanges busy: workers take claimed attempts from a queue, which is
+   * refilled (one claim of `2 × concurrency` at a time) whenever it runs below `concurrency`, so
+   * claims overlap the sends; outcomes are recorded every `2 × concurrency` results, also
+   * alongside the sends. A claimed attempt waits behind at most two sends of its worker, which the
+   * lease (3 timeouts + 5 s) covers. Ends when a claim finds nothing due (or the sender stops).
+   */
+  private async flow(at?: number): Promise<number> {
+    const per = this.o.concurrency;
+    const queue: Claimed[] = [];
+    const context = new Map<string, { settings: NurtureSettings; key: string }>();
+    let total = 0;
+    let exhausted = false;
+    let failure: unknown = null;
+    let claiming: Promise<void> | null = null;
+    const refill = (): Promise<void> => {
+      claiming ??= this.claim(at ?? this.o.clock(), 2 * per)
+        .then(({ claimed, settings, keys }) => {
+          for (const [ws, s] of settings) context.set(ws, { settings: s, key: keys.get(ws) as string });
+          queue.push(...claimed);
+          total += claimed.length;
+          if (claimed.length === 0) exhausted = true;
+        })
+        .catch((e) => {
+          failure ??= e;
+          exhausted = true;
+        })
+        .finally(() => {
+          claiming = null;
+        });
+      return claiming;
+    };
+    const results: Result[] = [];
+    let recording: Promise<void> = Promise.resolve();
+    const record = () => {
+      const batch = results.splice(0);
+      if (batch.length > 0)
+        recording = recording.then(() =>
+          this.record(batch, at ?? this.o.clock()).catch((e) => {
+            failure ??= e;
+          }),
+        );
+      return recording;
+    };
+    const worker = async () => {
+      for (;;) {
+        if (queue.length < per && !exhausted && !this.stopping) {
+          const more = refill();
+          if (queue.length === 0) await more;
+        }
+        const c = queue.shift();
+        if (!c) {
+          if (exhausted || this.stopping) return;
+          continue;
+        }
+        const ws = context.get(c.workspace_id) as { settings: NurtureSettings; key: string };
+        results.push(await this.send(c, ws.settings, ws.key));
+        if (results.length >= 2 * per) void record();
+      }
+    };
+    await Promise.all(Array.from({ length: per }, worker));
+    await claiming;
+    await record();
+    if (failure) throw failure;
+    return total;
+  }
+
+  /** One claim, in one transaction: steps 1–3 above. */
+  private claim(now: number, limit: number) {
+    return this.db.transaction(async (tx) => {
       const lost = await tx.query(
         `update email_attempts set status = 'unknown', lease_until = null,
            last_error = 'the sender stopped during the SMTP exchange: the message may have gone, so it is not resent'
@@ -175,7 +244,7 @@ export class EmailSender {
          where a.workspace_id = c.workspace_id and a.id = c.id
          returning a.workspace_id, a.id, a.lead_id, a.to_address, a.message_id, a.subject, a.html, a.text_body,
            a.attempts`,
-        [now, now + this.leaseMs, this.o.concurrency * 4],
+        [now, now + this.leaseMs, limit],
       );
       const settings = new Map<string, NurtureSettings>();
       const keys = new Map<string, string>();
@@ -185,24 +254,6 @@ export class EmailSender {
       }
       return { claimed, settings, keys };
     });
-    if (claimed.length === 0) return 0;
-    const results: Result[] = [];
-    let next = 0;
-    const worker = async () => {
-      while (next < claimed.length) {
-        const c = claimed[next++] as Claimed;
-        results.push(
-          await this.send(
-            c,
-            settings.get(c.workspace_id) as NurtureSettings,
-            keys.get(c.workspace_id) as string,
-          ),
-        );
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.o.concurrency, claimed.length) }, worker));
-    await this.record(results, now);
-    return claimed.length;
   }
 
   private async send(c: Claimed, settings: NurtureSettings, key: string): Promise<Result> {
