@@ -11,6 +11,10 @@ export const ERROR_CODES = {
   AUDIENCE_INVALID: { status: 422, summary: "A saved audience does not validate." },
   SETTINGS_INVALID: { status: 422, summary: "The nurture settings do not validate." },
   ROUTING_INVALID: { status: 422, summary: "The routing document (teams, rules, SLAs) does not validate." },
+  ANALYTICS_CONFIG_INVALID: {
+    status: 422,
+    summary: "The analytics configuration (session gap, channel rules, touchpoint types) does not validate.",
+  },
   INPUT_INVALID: { status: 400, summary: "An input (event, fact or file line) is malformed." },
   FILE_UNREADABLE: { status: 400, summary: "A file could not be read." },
   MODEL_MISMATCH: { status: 409, summary: "A lead state was built by another model version." },
