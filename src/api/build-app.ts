@@ -6,6 +6,7 @@ import { registerBodyParser } from "../ingest/read-body.js";
 import { segmentRoutes } from "../ingest/segment-routes.js";
 import { installErrorHandler } from "./http-errors.js";
 import { adminRoutes } from "./routes/admin-routes.js";
+import { analyticsRoutes } from "./routes/analytics-routes.js";
 import { audienceRoutes } from "./routes/audience-routes.js";
 import { emailRoutes } from "./routes/email-routes.js";
 import { handoffRoutes } from "./routes/handoff-routes.js";
@@ -90,6 +91,7 @@ export async function buildApp(service: Service): Promise<FastifyInstance> {
   emailRoutes(app, service);
   sequenceRoutes(app, service);
   nurtureRoutes(app, service);
+  analyticsRoutes(app, service);
   importRoutes(app, service);
   audienceRoutes(app, service);
   personalizeRoutes(app, service);

@@ -67,6 +67,9 @@ export async function eraseLead(db: Database, ws: string, id: string) {
       "consent_changes",
       "nurture_leads",
       "audience_members",
+      // Analytics rollups (sessions with their campaigns, funnel milestones).
+      "touchpoints",
+      "lead_funnel",
     ])
       await tx.query(`delete from ${table} where workspace_id = $1 and lead_id = any($2)`, [ws, ids]);
     await tx.query(

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { FastifyInstance } from "fastify";
+import { seedRollupJobs } from "../analytics/analytics-jobs.js";
 import type { Config } from "../config/load-config.js";
 import { advertiseLock } from "../db/data-dir-lock.js";
 import type { Database } from "../db/database.js";
@@ -53,6 +54,7 @@ export async function startService(
       writeKey: config.writeKey,
       adminToken: config.adminToken,
     });
+    await seedRollupJobs(db, clock());
     const metrics = new Metrics();
     const p = await createPipeline(config, db, clock, {
       onError: (e) => app?.log.error({ err: e }, "pipeline batch failed; it will be retried"),

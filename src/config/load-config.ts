@@ -42,6 +42,7 @@ const schema = z.object({
   QUALIFY_PIPELINE_BATCH: wholeNumber(1, 10_000, 500),
   QUALIFY_SCHEDULER_POLL_MS: wholeNumber(10, 3_600_000, 1_000),
   QUALIFY_SCHEDULER_BATCH: wholeNumber(1, 10_000, 100),
+  QUALIFY_ANALYTICS_ROLLUP_SECONDS: wholeNumber(1, 86_400, 60),
   SMTP_URL: z
     .string()
     .regex(/^smtps?:\/\//, {
@@ -87,6 +88,8 @@ export interface Config {
   schedulerPollMs: number;
   /** Due jobs the scheduler claims at once (nurture steps among them run as one batch). */
   schedulerBatch: number;
+  /** How often the analytics rollups take in new facts when nothing else asks. */
+  analyticsRollupMs: number;
   /** Where notification emails are sent from (SMTP); unset: email subscriptions cannot send. */
   smtpUrl: string | undefined;
   /** The From address of notification emails. */
@@ -138,6 +141,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     pipelineBatch: e.QUALIFY_PIPELINE_BATCH,
     schedulerPollMs: e.QUALIFY_SCHEDULER_POLL_MS,
     schedulerBatch: e.QUALIFY_SCHEDULER_BATCH,
+    analyticsRollupMs: e.QUALIFY_ANALYTICS_ROLLUP_SECONDS * 1000,
     smtpUrl: e.SMTP_URL,
     smtpFrom: e.QUALIFY_SMTP_FROM,
     webhookTimeoutMs: e.QUALIFY_WEBHOOK_TIMEOUT_MS,

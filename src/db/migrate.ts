@@ -8,6 +8,7 @@ import { sql as webhooks } from "./migrations/006-webhooks.js";
 import { sql as leadStateJson } from "./migrations/007-lead-state-json.js";
 import { sql as nurture } from "./migrations/008-nurture.js";
 import { sql as jobsDueOrder } from "./migrations/009-jobs-due-order.js";
+import { sql as analytics } from "./migrations/010-analytics.js";
 
 /** Every migration, in order. Ids never change once released; add new ones at the end. */
 export const MIGRATIONS: readonly { id: string; sql: string }[] = [
@@ -20,6 +21,7 @@ export const MIGRATIONS: readonly { id: string; sql: string }[] = [
   { id: "007-lead-state-json", sql: leadStateJson },
   { id: "008-nurture", sql: nurture },
   { id: "009-jobs-due-order", sql: jobsDueOrder },
+  { id: "010-analytics", sql: analytics },
 ];
 
 /** A stable key for PostgreSQL's advisory lock, so that processes starting together migrate once. */

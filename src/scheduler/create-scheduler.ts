@@ -1,3 +1,4 @@
+import { registerAnalyticsJobs } from "../analytics/analytics-jobs.js";
 import type { Config } from "../config/load-config.js";
 import type { Database } from "../db/database.js";
 import { registerHandoffJobs } from "../handoff/handoff-jobs.js";
@@ -32,5 +33,6 @@ export function createScheduler(
   });
   registerHandoffJobs(scheduler);
   registerNurtureJobs(scheduler, hooks);
+  registerAnalyticsJobs(scheduler, config.analyticsRollupMs);
   return scheduler;
 }

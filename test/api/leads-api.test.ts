@@ -536,6 +536,7 @@ describe.each(DATABASE_KINDS)("the leads API on %s", (kind) => {
         "/api/leads/{id}/events",
         "/api/models",
         "/api/models/{version}/publish",
+        "/api/analytics/funnel",
         "/healthz",
       ])
         expect(doc.paths, path).toHaveProperty([path]);

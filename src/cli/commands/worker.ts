@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import pino from "pino";
+import { seedRollupJobs } from "../../analytics/analytics-jobs.js";
 import { loadConfig } from "../../config/load-config.js";
 import { openDatabase } from "../../db/open-database.js";
 import { QualifyError } from "../../errors.js";
@@ -38,6 +39,7 @@ export function registerWorker(program: Command): void {
       });
       const scheduler = createScheduler(config, db, Date.now, () => log, { emailQueued: () => email.wake() });
       pipeline.start();
+      await seedRollupJobs(db, Date.now());
       scheduler.start();
       webhooks.start();
       email.start();

@@ -1,0 +1,32 @@
+import type { Database } from "../db/database.js";
+import type { Scheduler } from "../scheduler/run-scheduler.js";
+import { scheduleJob } from "../scheduler/schedule-job.js";
+import { rollupStep } from "./rollup.js";
+
+/**
+ * The `analytics.rollup` job, one per workspace (key `rollup`): a rollup step, then again at once
+ * while facts wait, else after `everyMs`. Every processing process runs it; the scheduler runs a
+ * job in one process at a time. Reports catch up themselves too (`catchUpRollup`), so this only
+ * keeps the work each report does small.
+ */
+export const ROLLUP_JOB = "analytics.rollup";
+const KEY = "rollup";
+
+export function registerAnalyticsJobs(scheduler: Scheduler, everyMs: number): void {
+  scheduler.register(ROLLUP_JOB, async (tx, job, now) => {
+    const step = await rollupStep(tx, job.workspaceId);
+    await scheduleJob(tx, {
+      ws: job.workspaceId,
+      kind: ROLLUP_JOB,
+      key: KEY,
+      runAt: step.more ? now : now + everyMs,
+    });
+  });
+}
+
+/** Gives every workspace its rollup job, if it has none (at start). */
+export async function seedRollupJobs(db: Database, now: number): Promise<void> {
+  const rows = await db.query<{ id: string }>("select id from workspaces");
+  for (const { id } of rows)
+    await scheduleJob(db, { ws: id, kind: ROLLUP_JOB, key: KEY, runAt: now, ifExists: "keep" });
+}

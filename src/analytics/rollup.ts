@@ -1,0 +1,209 @@
+import type { Database, Queryable } from "../db/database.js";
+import { arrayLiteral, insertRows } from "../db/insert-rows.js";
+import { type AnalyticsConfig, parseAnalyticsConfig } from "./analytics-config.js";
+import type { TouchEvent } from "./classify-channel.js";
+import { sessionize } from "./sessionize.js";
+
+/**
+ * Keeps the analytics rollups (`touchpoints`, `lead_funnel`: migration 010) current. Each step,
+ * in the caller's transaction, takes the next stretch of stored facts past its watermarks:
+ * - processed events, up to the oldest event not yet processed (so nothing is skipped);
+ * - transitions;
+ * - lead merges (the merged-away lead's rows go; the surviving lead is redone);
+ * and recomputes every lead they touch from scratch: its sessions from its events (`sessionize`),
+ * its funnel milestones from its transitions. A step reads at most `maxFacts` of each and redoes
+ * leads in chunks, so memory stays bounded whatever the history. The watermark row is locked for
+ * the step, so two rollups of one workspace never overlap.
+ */
+
+const STATE_KEY = "analytics.rollup";
+const CONFIG_KEY = "analytics";
+const LEAD_CHUNK = 500;
+
+interface Watermarks {
+  events: number;
+  transitions: number;
+  merges: number;
+}
+
+export interface RollupStep {
+  /** Leads whose rows were redone. */
+  leads: number;
+  /** More facts wait past this step's stretch. */
+  more: boolean;
+}
+
+export async function loadAnalyticsConfig(q: Queryable, ws: string): Promise<AnalyticsConfig> {
+  const rows = await q.query<{ value: unknown }>(
+    "select value from service_state where workspace_id = $1 and key = $2",
+    [ws, CONFIG_KEY],
+  );
+  return parseAnalyticsConfig(rows[0]?.value ?? {});
+}
+
+async function lockWatermarks(tx: Queryable, ws: string): Promise<Watermarks> {
+  await tx.query(
+    `insert into service_state (workspace_id, key, value) values ($1, $2, $3::jsonb)
+     on conflict (workspace_id, key) do nothing`,
+    [ws, STATE_KEY, JSON.stringify({ events: 0, transitions: 0, merges: 0 })],
+  );
+  const rows = await tx.query<{ value: Watermarks }>(
+    "select value from service_state where workspace_id = $1 and key = $2 for update",
+    [ws, STATE_KEY],
+  );
+  const v = rows[0]?.value ?? { events: 0, transitions: 0, merges: 0 };
+  return { events: Number(v.events), transitions: Number(v.transitions), merges: Number(v.merges) };
+}
+
+/** The next stretch of a seq-ordered table past `after`: its last seq and the leads it names. */
+async function stretch(
+  tx: Queryable,
+  sql: string,
+  params: unknown[],
+): Promise<{ last: number | null; leads: string[]; rows: number }> {
+  const rows = await tx.query<{ seq: number; lead_id: string | null }>(sql, params);
+  const last = rows.length > 0 ? Number((rows[rows.length - 1] as { seq: number }).seq) : null;
+  const leads = new Set<string>();
+  for (const r of rows) if (r.lead_id !== null) leads.add(r.lead_id);
+  return { last, leads: [...leads], rows: rows.length };
+}
+
+export async function rollupStep(tx: Queryable, ws: string, maxFacts = 20_000): Promise<RollupStep> {
+  const w = await lockWatermarks(tx, ws);
+  const config = await loadAnalyticsConfig(tx, ws);
+  // Events below the oldest unprocessed one are all processed: the stretch stops there.
+  const oldest = await tx.query<{ seq: number | null }>(
+    "select min(seq) as seq from events where workspace_id = $1 and not processed",
+    [ws],
+  );
+  const bound = oldest[0]?.seq ?? null;
+  const events = await stretch(
+    tx,
+    `select seq, lead_id from events where workspace_id = $1 and seq > $2 and ($3::bigint is null or seq < $3)
+     order by seq limit $4`,
+    [ws, w.events, bound, maxFacts],
+  );
+  const transitions = await stretch(
+    tx,
+    "select seq, lead_id from transitions where workspace_id = $1 and seq > $2 order by seq limit $3",
+    [ws, w.transitions, maxFacts],
+  );
+  const merges = await tx.query<{ seq: number; from_lead: string; into_lead: string }>(
+    "select seq, from_lead, into_lead from lead_merges where workspace_id = $1 and seq > $2 order by seq limit $3",
+    [ws, w.merges, maxFacts],
+  );
+  const dirty = new Set([...events.leads, ...transitions.leads, ...merges.map((m) => m.into_lead)]);
+  for (const m of merges) dirty.add(m.from_lead);
+  const leads = [...dirty];
+  for (let i = 0; i < leads.length; i += LEAD_CHUNK)
+    await redo(tx, ws, leads.slice(i, i + LEAD_CHUNK), config);
+  const last = merges[merges.length - 1];
+  const next: Watermarks = {
+    events: events.last ?? w.events,
+    transitions: transitions.last ?? w.transitions,
+    merges: last ? Number(last.seq) : w.merges,
+  };
+  await tx.query("update service_state set value = $3::jsonb where workspace_id = $1 and key = $2", [
+    ws,
+    STATE_KEY,
+    JSON.stringify(next),
+  ]);
+  return {
+    leads: leads.length,
+    more: events.rows >= maxFacts || transitions.rows >= maxFacts || merges.length >= maxFacts,
+  };
+}
+
+/** Recomputes these leads' rows; a lead merged away or erased loses them. */
+async function redo(
+  tx: Queryable,
+  ws: string,
+  ids: readonly string[],
+  config: AnalyticsConfig,
+): Promise<void> {
+  const list = arrayLiteral(ids, "text");
+  await tx.query("delete from touchpoints where workspace_id = $1 and lead_id = any($2::text[])", [ws, list]);
+  const rows = await tx.query<{ lead_id: string; id: string; at: number; input: TouchEvent }>(
+    `select e.lead_id, e.message_id as id, e.at, e.input from events e
+     join leads l on l.workspace_id = e.workspace_id and l.id = e.lead_id and l.merged_into is null
+     where e.workspace_id = $1 and e.lead_id = any($2::text[]) and e.kind = 'event' and e.processed
+     order by e.lead_id, e.at`,
+    [ws, list],
+  );
+  const byLead = new Map<string, (TouchEvent & { id: string })[]>();
+  for (const r of rows) {
+    const list = byLead.get(r.lead_id) ?? [];
+    list.push({ ...r.input, at: Number(r.at), id: r.id });
+    byLead.set(r.lead_id, list);
+  }
+  const out: unknown[][] = [];
+  for (const [lead, evs] of byLead)
+    for (const tp of sessionize(evs, config))
+      out.push([
+        ws,
+        lead,
+        tp.index,
+        tp.startAt,
+        tp.endAt,
+        tp.channel,
+        tp.source,
+        tp.medium,
+        tp.campaign,
+        tp.events,
+        arrayLiteral(tp.types, "text"),
+      ]);
+  await insertRows(
+    tx,
+    "touchpoints",
+    [
+      "workspace_id",
+      "lead_id",
+      "idx",
+      "start_at",
+      "end_at",
+      "channel",
+      "source",
+      "medium",
+      "campaign",
+      "events",
+      "types",
+    ],
+    out,
+  );
+  await tx.query("delete from lead_funnel where workspace_id = $1 and lead_id = any($2::text[])", [ws, list]);
+  // A stage reached counts as reaching every funnel stage before it.
+  await tx.query(
+    `insert into lead_funnel (workspace_id, lead_id, first_seen_at, first_touch_at, first_channel, first_source,
+       first_campaign, lead_at, mql_at, sal_at, sql_at, opportunity_at, customer_at, disqualified_at, mqls, recycles,
+       stage, grade)
+     select l.workspace_id, l.id, l.first_seen_at, tp.start_at, tp.channel, tp.source, tp.campaign,
+       min(t.at) filter (where t.to_stage in ('lead', 'recycled', 'mql', 'sal', 'sql', 'opportunity', 'customer')),
+       min(t.at) filter (where t.to_stage in ('mql', 'sal', 'sql', 'opportunity', 'customer')),
+       min(t.at) filter (where t.to_stage in ('sal', 'sql', 'opportunity', 'customer')),
+       min(t.at) filter (where t.to_stage in ('sql', 'opportunity', 'customer')),
+       min(t.at) filter (where t.to_stage in ('opportunity', 'customer')),
+       min(t.at) filter (where t.to_stage = 'customer'),
+       min(t.at) filter (where t.to_stage = 'disqualified'),
+       count(*) filter (where t.to_stage = 'mql')::int,
+       count(*) filter (where t.to_stage = 'recycled')::int,
+       l.stage,
+       -- The grade it had when it first became an MQL (stable), else its grade now.
+       coalesce((array_agg(t.grade order by t.at) filter (where t.to_stage = 'mql'))[1], l.grade)
+     from leads l
+     left join touchpoints tp on tp.workspace_id = l.workspace_id and tp.lead_id = l.id and tp.idx = 0
+     left join transitions t on t.workspace_id = l.workspace_id and t.lead_id = l.id
+     where l.workspace_id = $1 and l.id = any($2::text[]) and l.merged_into is null
+     group by l.workspace_id, l.id, tp.start_at, tp.channel, tp.source, tp.campaign`,
+    [ws, list],
+  );
+}
+
+/** Runs rollup steps, each its own transaction, until no stored fact is left behind. */
+export async function catchUpRollup(db: Database, ws: string): Promise<number> {
+  let leads = 0;
+  for (;;) {
+    const step = await db.transaction((tx) => rollupStep(tx, ws));
+    leads += step.leads;
+    if (!step.more) return leads;
+  }
+}

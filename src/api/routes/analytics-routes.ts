@@ -1,0 +1,40 @@
+import type { FastifyInstance } from "fastify";
+import type { ZodTypeProvider } from "fastify-type-provider-zod";
+import * as z from "zod";
+import { funnelReport } from "../../analytics/funnel-report.js";
+import { reportFilter, reportQuerySchema } from "../../analytics/report-filter.js";
+import { catchUpRollup } from "../../analytics/rollup.js";
+import { ANY_ROLE, requireRole, workspaceOf } from "../authenticate.js";
+import type { Service } from "../service.js";
+
+/**
+ * The analytics reports (docs/analytics.md). Each first brings the rollups up to date with the
+ * stored facts, so that every report counts the same leads.
+ */
+export function analyticsRoutes(app: FastifyInstance, service: Service): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const tags = ["analytics"];
+  const security = [{ bearer: [] }];
+
+  r.get(
+    "/api/analytics/funnel",
+    {
+      preHandler: requireRole(service, ANY_ROLE),
+      schema: {
+        tags,
+        security,
+        summary:
+          "The funnel (visitor → lead → MQL → SAL → SQL → opportunity → customer): counts and stage-to-stage rates, by date range or by cohort (the week or month leads became leads), with filters and a breakdown",
+        querystring: reportQuerySchema.extend({
+          view: z.enum(["range", "cohort"]).default("range"),
+          period: z.enum(["week", "month"]).default("week"),
+        }),
+      },
+    },
+    async (req) => {
+      const ws = workspaceOf(req);
+      await catchUpRollup(service.db, ws);
+      return funnelReport(service.db, ws, reportFilter(req.query), req.query.view, req.query.period);
+    },
+  );
+}

@@ -1,0 +1,218 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { postIngest } from "../support/live-checks.js";
+import { qualify as runQualify } from "../support/live-cli.js";
+import { DATABASE_KINDS } from "../support/test-database.js";
+import { startTestService, TEST_ADMIN_TOKEN, type TestService } from "../support/test-service.js";
+
+/**
+ * The funnel report on a small history whose answers are counted by hand (docs/analytics.md):
+ *
+ * | profile | first seen            | channel of first touch | stages reached (when)                               |
+ * | A       | Mon 7 Sep 09:57 (anon) | organic-search (Google) | lead Mon 10:00, MQL Tue, SAL Wed, SQL Thu, opp Fri, customer Sat |
+ * | B       | Mon 7 Sep 11:00        | paid-search (cpc)       | lead Mon 11:00                                      |
+ * | C       | Mon 7 Sep 12:00        | direct                  | (a visitor only)                                    |
+ * | D       | Mon 14 Sep 10:00       | paid-social (LinkedIn)  | lead and MQL Mon 14 Sep, SAL Tue 15 Sep              |
+ */
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const T0 = Date.UTC(2026, 8, 7, 10); // Monday 7 September 2026, 10:00 UTC
+const iso = (ms: number) => new Date(ms).toISOString();
+
+describe.each(DATABASE_KINDS)("the funnel on %s", (kind) => {
+  let service: TestService;
+  const clock = { now: T0 };
+  const ids: Record<string, string> = {};
+
+  const send = async (batch: Record<string, unknown>[]) => {
+    await postIngest(service, "/v1/batch", { batch });
+    await service.drain();
+  };
+  const page = (
+    who: { userId?: string; anonymousId?: string },
+    at: number,
+    url: string,
+    referrer?: string,
+  ) => ({
+    type: "page",
+    ...who,
+    name: "Home",
+    properties: { url, ...(referrer ? { referrer } : {}) },
+    context: { page: { url, ...(referrer ? { referrer } : {}) } },
+    timestamp: iso(at),
+  });
+  const becomeLead = (userId: string, at: number, anonymousId?: string) => [
+    {
+      type: "identify",
+      userId,
+      ...(anonymousId ? { anonymousId } : {}),
+      traits: { email: `${userId}@bigco.example`, title: "VP Marketing", company_size: 5000 },
+      timestamp: iso(at),
+    },
+    { type: "track", userId, event: "Form Submitted", timestamp: iso(at + 1000) },
+  ];
+  const qualify = (userId: string, at: number) => [
+    { type: "track", userId, event: "Asset Downloaded", properties: { type: "ebook" }, timestamp: iso(at) },
+    { type: "track", userId, event: "Demo Requested", timestamp: iso(at + 1000) },
+  ];
+  const leadId = async (userId: string) =>
+    (await service.api("GET", `/api/leads?email=${userId}@bigco.example`)).body.items[0].id as string;
+  const fact = async (userId: string, at: number, f: string) => {
+    clock.now = at;
+    const r = await service.api("POST", `/api/leads/${await leadId(userId)}/stage`, {
+      fact: f,
+      reason: "test",
+    });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    await service.drain();
+  };
+  const funnel = async (query: string) => {
+    const r = await service.api("GET", `/api/analytics/funnel?${query}`);
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    return r.body;
+  };
+  const counts = (stages: { stage: string; count: number }[]) =>
+    Object.fromEntries(stages.map((s) => [s.stage, s.count]));
+
+  beforeAll(async () => {
+    service = await startTestService(kind, { clock: () => clock.now });
+    clock.now = T0 + 2 * HOUR;
+    await send([
+      page(
+        { anonymousId: "anon-a" },
+        T0 - 3 * 60_000,
+        "https://acme.example/",
+        "https://www.google.com/search?q=acme",
+      ),
+      ...becomeLead("a", T0, "anon-a"),
+      page(
+        { anonymousId: "anon-b" },
+        T0 + HOUR,
+        "https://acme.example/?utm_source=google&utm_medium=cpc&utm_campaign=brand",
+      ),
+      ...becomeLead("b", T0 + HOUR + 1000, "anon-b"),
+      page({ anonymousId: "anon-c" }, T0 + 2 * HOUR, "https://acme.example/"),
+    ]);
+    clock.now = T0 + DAY;
+    await send(qualify("a", T0 + DAY - 5000));
+    await fact("a", T0 + 2 * DAY, "accepted");
+    await fact("a", T0 + 3 * DAY, "converted");
+    await fact("a", T0 + 4 * DAY, "opportunity");
+    await fact("a", T0 + 5 * DAY, "won");
+    clock.now = T0 + 7 * DAY + HOUR;
+    await send([
+      page(
+        { anonymousId: "anon-d" },
+        T0 + 7 * DAY,
+        "https://acme.example/?utm_source=linkedin&utm_medium=paid-social&utm_campaign=q3",
+      ),
+      ...becomeLead("d", T0 + 7 * DAY + 1000, "anon-d"),
+      ...qualify("d", T0 + 7 * DAY + 5000),
+    ]);
+    await fact("d", T0 + 8 * DAY, "accepted");
+    clock.now = T0 + 10 * DAY;
+    for (const u of ["a", "b", "d"]) ids[u] = await leadId(u);
+  });
+  afterAll(async () => {
+    await service?.close();
+  });
+
+  it("by date range: each stage's first reach in the range, and the rates between stages", async () => {
+    const r = await funnel("from=2026-09-06&to=2026-09-21");
+    expect(r.leads).toBe(4);
+    expect(counts(r.total)).toEqual({
+      visitor: 4,
+      lead: 3,
+      mql: 2,
+      sal: 2,
+      sql: 1,
+      opportunity: 1,
+      customer: 1,
+    });
+    expect(r.total.map((s: { rate: number | null }) => s.rate)).toEqual([null, 0.75, 2 / 3, 1, 0.5, 1, 1]);
+    // The second week alone: D, and nothing of A (all its stages were in the first).
+    const week2 = await funnel("from=2026-09-14&to=2026-09-21");
+    expect(week2.leads).toBe(1);
+    expect(counts(week2.total)).toEqual({
+      visitor: 1,
+      lead: 1,
+      mql: 1,
+      sal: 1,
+      sql: 0,
+      opportunity: 0,
+      customer: 0,
+    });
+  });
+
+  it("by first-touch channel, source and campaign; filters narrow every count", async () => {
+    const r = await funnel("from=2026-09-06&to=2026-09-21&by=channel");
+    const by = Object.fromEntries(
+      r.groups.map((g: { key: string; stages: never[] }) => [g.key, counts(g.stages)]),
+    );
+    expect(by).toEqual({
+      direct: { visitor: 1, lead: 0, mql: 0, sal: 0, sql: 0, opportunity: 0, customer: 0 },
+      "organic-search": { visitor: 1, lead: 1, mql: 1, sal: 1, sql: 1, opportunity: 1, customer: 1 },
+      "paid-search": { visitor: 1, lead: 1, mql: 0, sal: 0, sql: 0, opportunity: 0, customer: 0 },
+      "paid-social": { visitor: 1, lead: 1, mql: 1, sal: 1, sql: 0, opportunity: 0, customer: 0 },
+    });
+    const campaigns = await funnel("from=2026-09-06&to=2026-09-21&by=campaign");
+    expect(campaigns.groups.map((g: { key: string | null }) => g.key)).toEqual(["brand", "q3", null]);
+    const paid = await funnel("from=2026-09-06&to=2026-09-21&channel=paid-social");
+    expect(paid.leads).toBe(1);
+    expect(counts(paid.total)).toMatchObject({ lead: 1, mql: 1, sal: 1 });
+  });
+
+  it("by cohort: the week leads became leads, and how far each cohort has come", async () => {
+    const r = await funnel("from=2026-09-06&to=2026-09-21&view=cohort&period=week");
+    expect(r.leads).toBe(3);
+    expect(r.groups.map((g: { key: string }) => g.key)).toEqual([
+      "2026-09-07T00:00:00.000Z",
+      "2026-09-14T00:00:00.000Z",
+    ]);
+    expect(counts(r.groups[0].stages)).toEqual({
+      visitor: 3,
+      lead: 2,
+      mql: 1,
+      sal: 1,
+      sql: 1,
+      opportunity: 1,
+      customer: 1,
+    });
+    expect(counts(r.groups[1].stages)).toEqual({
+      visitor: 1,
+      lead: 1,
+      mql: 1,
+      sal: 1,
+      sql: 0,
+      opportunity: 0,
+      customer: 0,
+    });
+  });
+
+  it("says which field is wrong", async () => {
+    const bad = await service.api("GET", "/api/analytics/funnel?from=2026-09-10&to=2026-09-01");
+    expect(bad.status).toBe(400);
+    expect(bad.body.details).toEqual([{ path: "to", message: "must be after from" }]);
+    const missing = await service.api("GET", "/api/analytics/funnel?to=2026-09-01&by=color");
+    expect(missing.status).toBe(400);
+    expect(JSON.stringify(missing.body)).toMatch(/from/);
+    expect(JSON.stringify(missing.body)).toMatch(/by/);
+  });
+
+  it("prints a readable table from the CLI, and JSON with --json", async () => {
+    const env = { QUALIFY_URL: service.url, QUALIFY_TOKEN: TEST_ADMIN_TOKEN };
+    const out = await runQualify(
+      ["funnel", "--from", "2026-09-06", "--to", "2026-09-21", "--by", "channel"],
+      env,
+    );
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stdout).toContain("Funnel, by date range, 2026-09-06 to 2026-09-21: 4 leads");
+    expect(out.stdout).toMatch(/mql\s+2\s+66\.7 %/);
+    expect(out.stdout).toMatch(/organic-search\s+1\s+1\s+1\s+1\s+1\s+1\s+1\s+100\.0 %/);
+    const json = await runQualify(["funnel", "--from", "2026-09-06", "--to", "2026-09-21", "--json"], env);
+    expect(JSON.parse(json.stdout).leads).toBe(4);
+    const bad = await runQualify(["funnel", "--from", "yesterday", "--to", "2026-09-21"], env);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/from/);
+  });
+});
