@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { catchUpRollup } from "../../src/analytics/rollup.js";
 import { postIngest } from "../support/live-checks.js";
 import { qualify as runQualify } from "../support/live-cli.js";
 import { DATABASE_KINDS } from "../support/test-database.js";
@@ -187,6 +188,31 @@ describe.each(DATABASE_KINDS)("the funnel on %s", (kind) => {
       opportunity: 0,
       customer: 0,
     });
+  });
+
+  it("keeps the rollups as a rebuild from scratch would make them, and first touches include anonymous visits", async () => {
+    await funnel("from=2026-09-06&to=2026-09-21");
+    const db = service.service.db;
+    const snapshot = async () => ({
+      touchpoints: await db.query(
+        "select lead_id, idx, start_at, end_at, channel, source, medium, campaign, events, types from touchpoints order by lead_id, idx",
+      ),
+      funnel: await db.query("select * from lead_funnel order by lead_id"),
+    });
+    const incremental = await snapshot();
+    const a = incremental.funnel.find((f) => f.lead_id === ids.a) as Record<string, unknown>;
+    expect(Number(a.first_touch_at)).toBe(T0 - 3 * 60_000);
+    expect(a).toMatchObject({
+      first_channel: "organic-search",
+      first_source: "google.com",
+      mqls: 1,
+      stage: "customer",
+    });
+    await db.exec(
+      "delete from touchpoints; delete from lead_funnel; delete from service_state where key = 'analytics.rollup'",
+    );
+    await catchUpRollup(db, "default");
+    expect(await snapshot()).toEqual(incremental);
   });
 
   it("says which field is wrong", async () => {
