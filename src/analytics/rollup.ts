@@ -5,13 +5,13 @@ import type { TouchEvent } from "./classify-channel.js";
 import { sessionize } from "./sessionize.js";
 
 /**
- * Keeps the analytics rollups (`touchpoints`, `lead_funnel`: migration 010) current. Each step,
+ * Keeps the analytics rollups (`touchpoints`, `lead_funnel`, `stage_stays`: migration 010) current. Each step,
  * in the caller's transaction, takes the next stretch of stored facts past its watermarks:
  * - processed events, up to the oldest event not yet processed (so nothing is skipped);
  * - transitions;
  * - lead merges (the merged-away lead's rows go; the surviving lead is redone);
  * and recomputes every lead they touch from scratch: its sessions from its events (`sessionize`),
- * its funnel milestones from its transitions. A step reads at most `maxFacts` of each and redoes
+ * its funnel milestones and stage stays from its transitions. A step reads at most `maxFacts` of each and redoes
  * leads in chunks, so memory stays bounded whatever the history. The watermark row is locked for
  * the step, so two rollups of one workspace never overlap.
  */
@@ -169,6 +169,16 @@ async function redo(
       "types",
     ],
     out,
+  );
+  await tx.query("delete from stage_stays where workspace_id = $1 and lead_id = any($2::text[])", [ws, list]);
+  await tx.query(
+    `insert into stage_stays (workspace_id, lead_id, seq, stage, entered_at, left_at)
+     select t.workspace_id, t.lead_id, t.seq, t.to_stage, t.at,
+       lead(t.at) over (partition by t.lead_id order by t.seq)
+     from transitions t
+     join leads l on l.workspace_id = t.workspace_id and l.id = t.lead_id and l.merged_into is null
+     where t.workspace_id = $1 and t.lead_id = any($2::text[])`,
+    [ws, list],
   );
   await tx.query("delete from lead_funnel where workspace_id = $1 and lead_id = any($2::text[])", [ws, list]);
   // A stage reached counts as reaching every funnel stage before it.

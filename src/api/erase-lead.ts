@@ -70,6 +70,7 @@ export async function eraseLead(db: Database, ws: string, id: string) {
       // Analytics rollups (sessions with their campaigns, funnel milestones).
       "touchpoints",
       "lead_funnel",
+      "stage_stays",
     ])
       await tx.query(`delete from ${table} where workspace_id = $1 and lead_id = any($2)`, [ws, ids]);
     await tx.query(

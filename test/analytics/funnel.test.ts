@@ -215,6 +215,39 @@ describe.each(DATABASE_KINDS)("the funnel on %s", (kind) => {
     expect(await snapshot()).toEqual(incremental);
   });
 
+  it("velocity: median and p75 between milestones, and time in each stage", async () => {
+    const r = await service.api("GET", "/api/analytics/velocity?from=2026-09-06&to=2026-09-21");
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    const S = 1000;
+    const by = Object.fromEntries(r.body.intervals.map((i: { name: string }) => [i.name, i]));
+    // First touch → lead: A 3 min + 1 s (the form, a second after identify, makes the lead), B and D 2 s
+    // (their landing page 1 s before identify). Sorted 2, 2, 181 s: median 2 s, p75 halfway from 2 to 181.
+    expect(by["first touch → lead"]).toEqual({
+      name: "first touch → lead",
+      count: 3,
+      medianMs: 2 * S,
+      p75Ms: 91.5 * S,
+    });
+    // Lead → MQL: A from T0+1 s to T0+1 d−4 s (Demo Requested), D 4 s (lead at +2 s, MQL at +6 s).
+    expect(by["lead → MQL"]).toMatchObject({ count: 2, medianMs: (DAY - 5 * S + 4 * S) / 2 });
+    // MQL → accepted: A 1 d + 4 s, D 1 d − 6 s.
+    expect(by["MQL → accepted"]).toMatchObject({ count: 2, medianMs: DAY - S });
+    expect(by["MQL → SQL"]).toEqual({
+      name: "MQL → SQL",
+      count: 1,
+      medianMs: 2 * DAY + 4 * S,
+      p75Ms: 2 * DAY + 4 * S,
+    });
+    expect(by["MQL → won"]).toMatchObject({ count: 1, medianMs: 4 * DAY + 4 * S });
+    const stages = Object.fromEntries(r.body.stages.map((s: { stage: string }) => [s.stage, s]));
+    // A's SQL and opportunity stays were one day each; D is still a SAL, B still a lead.
+    expect(stages.sql).toMatchObject({ count: 1, medianMs: DAY, open: 0 });
+    expect(stages.opportunity).toMatchObject({ count: 1, medianMs: DAY, open: 0 });
+    expect(stages.sal).toMatchObject({ count: 1, medianMs: DAY, open: 1 });
+    expect(stages.lead).toMatchObject({ count: 2, open: 1 });
+    expect(stages.customer).toMatchObject({ count: 0, open: 1 });
+  });
+
   it("says which field is wrong", async () => {
     const bad = await service.api("GET", "/api/analytics/funnel?from=2026-09-10&to=2026-09-01");
     expect(bad.status).toBe(400);
@@ -237,6 +270,13 @@ describe.each(DATABASE_KINDS)("the funnel on %s", (kind) => {
     expect(out.stdout).toMatch(/organic-search\s+1\s+1\s+1\s+1\s+1\s+1\s+1\s+100\.0 %/);
     const json = await runQualify(["funnel", "--from", "2026-09-06", "--to", "2026-09-21", "--json"], env);
     expect(JSON.parse(json.stdout).leads).toBe(4);
+    const velocity = await runQualify(["funnel", "velocity", "--from", "2026-09-06", "--to", "2026-09-21"], env);
+    expect(velocity.code, velocity.stderr).toBe(0);
+    expect(velocity.stdout).toMatch(/MQL → SQL\s+1\s+2\.0 d\s+2\.0 d/);
+    expect(velocity.stdout).toMatch(/sal\s+1\s+24\.0 h\s+24\.0 h\s+1/);
+    const unknown = await runQualify(["funnel", "speed", "--from", "2026-09-06", "--to", "2026-09-21"], env);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toMatch(/report: 'speed' is not one of stages, velocity/);
     const bad = await runQualify(["funnel", "--from", "yesterday", "--to", "2026-09-21"], env);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/from/);

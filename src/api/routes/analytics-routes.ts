@@ -1,9 +1,10 @@
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import * as z from "zod";
 import { funnelReport } from "../../analytics/funnel-report.js";
 import { reportFilter, reportQuerySchema } from "../../analytics/report-filter.js";
 import { catchUpRollup } from "../../analytics/rollup.js";
+import { velocityReport } from "../../analytics/velocity-report.js";
 import { ANY_ROLE, requireRole, workspaceOf } from "../authenticate.js";
 import type { Service } from "../service.js";
 
@@ -32,9 +33,30 @@ export function analyticsRoutes(app: FastifyInstance, service: Service): void {
       },
     },
     async (req) => {
-      const ws = workspaceOf(req);
-      await catchUpRollup(service.db, ws);
+      const ws = await caughtUp(req);
       return funnelReport(service.db, ws, reportFilter(req.query), req.query.view, req.query.period);
     },
   );
+
+  r.get(
+    "/api/analytics/velocity",
+    {
+      preHandler: requireRole(service, ANY_ROLE),
+      schema: {
+        tags,
+        security,
+        summary:
+          "Velocity: median and p75 time from first touch to lead, lead to MQL, MQL to accepted, MQL to SQL and MQL to won (intervals ending in the range), and time in each stage",
+        querystring: reportQuerySchema,
+      },
+    },
+    async (req) => velocityReport(service.db, await caughtUp(req), reportFilter(req.query)),
+  );
+
+  /** The request's workspace, its rollups brought up to date. */
+  async function caughtUp(req: FastifyRequest): Promise<string> {
+    const ws = workspaceOf(req);
+    await catchUpRollup(service.db, ws);
+    return ws;
+  }
 }

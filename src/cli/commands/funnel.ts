@@ -1,6 +1,8 @@
 import type { Command } from "commander";
 import type { FunnelReport, StageCount } from "../../analytics/funnel-report.js";
 import { BREAKDOWNS } from "../../analytics/report-filter.js";
+import type { VelocityReport } from "../../analytics/velocity-report.js";
+import { QualifyError } from "../../errors.js";
 import { printJson, withClient } from "../with-client.js";
 
 const n = (v: number) => v.toLocaleString("en-US");
@@ -67,22 +69,67 @@ function printFunnel(r: FunnelReport): void {
   );
 }
 
-/** `qualify funnel`: the funnel report through the API (docs/analytics.md). */
+const duration = (ms: number | null) => {
+  if (ms === null) return "";
+  const s = ms / 1000;
+  if (s < 120) return `${s.toFixed(0)} s`;
+  if (s < 7200) return `${(s / 60).toFixed(1)} min`;
+  if (s < 172_800) return `${(s / 3600).toFixed(1)} h`;
+  return `${(s / 86_400).toFixed(1)} d`;
+};
+
+function printVelocity(r: VelocityReport): void {
+  process.stdout.write(`Velocity, ${r.from.slice(0, 10)} to ${r.to.slice(0, 10)}: ${n(r.leads)} leads\n\n`);
+  const rows = (ivs: VelocityReport["intervals"]) =>
+    ivs.map((i) => [i.name, n(i.count), duration(i.medianMs), duration(i.p75Ms)]);
+  process.stdout.write(
+    table(["interval (ending in the range)", "leads", "median", "p75"], rows(r.intervals)),
+  );
+  for (const g of r.groups) {
+    process.stdout.write(`\n${g.key ?? "(none)"}\n`);
+    process.stdout.write(table(["interval", "leads", "median", "p75"], rows(g.intervals)));
+  }
+  process.stdout.write("\n");
+  process.stdout.write(
+    table(
+      ["time in stage (stays ending in the range)", "stays", "median", "p75", "still in it"],
+      r.stages.map((s) => [s.stage, n(s.count), duration(s.medianMs), duration(s.p75Ms), n(s.open)]),
+    ),
+  );
+}
+
+const REPORTS = {
+  stages: { path: "funnel", extra: ["view", "period"], print: printFunnel },
+  velocity: { path: "velocity", extra: [], print: printVelocity },
+} as const;
+
+/** `qualify funnel [report]`: the analytics reports through the API (docs/analytics.md). */
 export function registerFunnel(program: Command): void {
   reportOptions(
     program
       .command("funnel")
-      .description("counts and conversion rates from visitor to customer, by date range or by cohort")
-      .option("--view <view>", "range (transitions in the range) or cohort (leads created in it)", "range")
-      .option("--period <period>", "cohorts by week or month", "week"),
-  ).action(async (o: Record<string, unknown>) => {
-    await withClient(async (client) => {
-      const r = await client.call<FunnelReport>(
-        "GET",
-        `/api/analytics/funnel?${reportQuery(o, ["view", "period"])}`,
+      .description(
+        "funnel analytics: the stages from visitor to customer (by date range or cohort), or velocity",
+      )
+      .argument("[report]", `${Object.keys(REPORTS).join(" or ")}`, "stages")
+      .option(
+        "--view <view>",
+        "stages: range (stages reached in the range) or cohort (leads created in it)",
+        "range",
+      )
+      .option("--period <period>", "stages, cohort view: week or month", "week"),
+  ).action(async (report: string, o: Record<string, unknown>) => {
+    const spec = REPORTS[report as keyof typeof REPORTS];
+    if (!spec)
+      throw new QualifyError(
+        "INPUT_INVALID",
+        `report: '${report}' is not one of ${Object.keys(REPORTS).join(", ")}`,
+        [{ path: "report", message: "unknown report" }],
       );
+    await withClient(async (client) => {
+      const r = await client.call<never>("GET", `/api/analytics/${spec.path}?${reportQuery(o, spec.extra)}`);
       if (o.json) return printJson(r);
-      printFunnel(r);
+      spec.print(r);
     });
   });
 }

@@ -4,7 +4,8 @@
  * - `touchpoints`: each profile's sessions (a lead's anonymous history included once merged), with
  *   the channel, source, medium and campaign, and the touchpoint types in order;
  * - `lead_funnel`: one row per lead with the first time it reached each funnel stage (or a later
- *   one), how often it became an MQL and was recycled, and its first touch.
+ *   one), how often it became an MQL and was recycled, and its first touch;
+ * - `stage_stays`: each stay of a lead in a stage, from its transition in to the next one out.
  * Both are derived: dropping them and resetting the watermark rebuilds them.
  */
 export const sql = `
@@ -48,4 +49,15 @@ create table lead_funnel (
 create index lead_funnel_by_lead_at on lead_funnel (workspace_id, lead_at);
 create index lead_funnel_by_first_seen on lead_funnel (workspace_id, first_seen_at);
 create index lead_funnel_by_mql_at on lead_funnel (workspace_id, mql_at);
+
+create table stage_stays (
+  workspace_id text not null,
+  lead_id text not null,
+  seq bigint not null,
+  stage text not null,
+  entered_at bigint not null,
+  left_at bigint,
+  primary key (workspace_id, lead_id, seq)
+);
+create index stage_stays_by_left on stage_stays (workspace_id, left_at);
 `;
