@@ -270,7 +270,10 @@ describe.each(DATABASE_KINDS)("the funnel on %s", (kind) => {
     expect(out.stdout).toMatch(/organic-search\s+1\s+1\s+1\s+1\s+1\s+1\s+1\s+100\.0 %/);
     const json = await runQualify(["funnel", "--from", "2026-09-06", "--to", "2026-09-21", "--json"], env);
     expect(JSON.parse(json.stdout).leads).toBe(4);
-    const velocity = await runQualify(["funnel", "velocity", "--from", "2026-09-06", "--to", "2026-09-21"], env);
+    const velocity = await runQualify(
+      ["funnel", "velocity", "--from", "2026-09-06", "--to", "2026-09-21"],
+      env,
+    );
     expect(velocity.code, velocity.stderr).toBe(0);
     expect(velocity.stdout).toMatch(/MQL → SQL\s+1\s+2\.0 d\s+2\.0 d/);
     expect(velocity.stdout).toMatch(/sal\s+1\s+24\.0 h\s+24\.0 h\s+1/);

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import * as z from "zod";
+import { accountabilityReport } from "../../analytics/accountability-report.js";
 import { funnelReport } from "../../analytics/funnel-report.js";
 import { reportFilter, reportQuerySchema } from "../../analytics/report-filter.js";
 import { catchUpRollup } from "../../analytics/rollup.js";
@@ -51,6 +52,22 @@ export function analyticsRoutes(app: FastifyInstance, service: Service): void {
       },
     },
     async (req) => velocityReport(service.db, await caughtUp(req), reportFilter(req.query)),
+  );
+
+  r.get(
+    "/api/analytics/handoffs",
+    {
+      preHandler: requireRole(service, ANY_ROLE),
+      schema: {
+        tags,
+        security,
+        summary:
+          "The handoff's accountability: SLA compliance per owner and team, rejection reasons ranked, recycle and re-MQL rates, MQLs per week against sales capacity",
+        querystring: reportQuerySchema,
+      },
+    },
+    async (req) =>
+      accountabilityReport(service.db, await caughtUp(req), reportFilter(req.query), service.clock()),
   );
 
   /** The request's workspace, its rollups brought up to date. */

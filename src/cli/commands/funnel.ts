@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import type { AccountabilityReport, Compliance } from "../../analytics/accountability-report.js";
 import type { FunnelReport, StageCount } from "../../analytics/funnel-report.js";
 import { BREAKDOWNS } from "../../analytics/report-filter.js";
 import type { VelocityReport } from "../../analytics/velocity-report.js";
@@ -98,9 +99,50 @@ function printVelocity(r: VelocityReport): void {
   );
 }
 
+function printAccountability(r: AccountabilityReport): void {
+  process.stdout.write(`Handoffs, ${r.from.slice(0, 10)} to ${r.to.slice(0, 10)}: ${n(r.leads)} leads\n\n`);
+  const rows = (cs: Compliance[]) =>
+    cs.map((c) => [
+      c.key ?? "(none)",
+      n(c.handoffs),
+      n(c.met),
+      n(c.missed),
+      n(c.pending),
+      pct(c.compliance),
+      n(c.breaches),
+    ]);
+  const head = ["SLA", "handoffs", "met", "missed", "pending", "compliance", "breaches"];
+  process.stdout.write(table(head, rows([{ ...r.sla, key: "all" }])));
+  process.stdout.write(`\n${table(["owner", ...head.slice(1)], rows(r.byOwner))}`);
+  process.stdout.write(`\n${table(["team", ...head.slice(1)], rows(r.byTeam))}`);
+  if (r.rejections.length > 0)
+    process.stdout.write(
+      `\n${table(
+        ["rejection reason", "count", "share"],
+        r.rejections.map((x) => [x.reason, n(x.count), pct(x.share)]),
+      )}`,
+    );
+  const c = r.recycling;
+  process.stdout.write(
+    `\nre-MQLs ${n(c.reMqls)} of ${n(c.handoffs)} (${pct(c.reMqlRate) || "-"}); recycled ${n(c.recycled)} (${pct(c.recycleRate) || "-"})\n\n`,
+  );
+  process.stdout.write(
+    table(
+      ["week", "MQLs", "re-MQLs", "capacity"],
+      r.weekly.map((w) => [
+        w.week.slice(0, 10),
+        n(w.mqls),
+        n(w.reMqls),
+        w.capacity === null ? "no limit" : n(w.capacity),
+      ]),
+    ),
+  );
+}
+
 const REPORTS = {
   stages: { path: "funnel", extra: ["view", "period"], print: printFunnel },
   velocity: { path: "velocity", extra: [], print: printVelocity },
+  handoffs: { path: "handoffs", extra: [], print: printAccountability },
 } as const;
 
 /** `qualify funnel [report]`: the analytics reports through the API (docs/analytics.md). */
@@ -109,7 +151,7 @@ export function registerFunnel(program: Command): void {
     program
       .command("funnel")
       .description(
-        "funnel analytics: the stages from visitor to customer (by date range or cohort), or velocity",
+        "funnel analytics: the stages from visitor to customer (by date range or cohort), velocity, or the handoff's accountability",
       )
       .argument("[report]", `${Object.keys(REPORTS).join(" or ")}`, "stages")
       .option(
