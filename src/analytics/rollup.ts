@@ -2,7 +2,7 @@ import type { Database, Queryable } from "../db/database.js";
 import { arrayLiteral, insertRows } from "../db/insert-rows.js";
 import { type AnalyticsConfig, parseAnalyticsConfig } from "./analytics-config.js";
 import type { TouchEvent } from "./classify-channel.js";
-import { sessionize } from "./sessionize.js";
+import { pathOf, sessionize } from "./sessionize.js";
 
 /**
  * Keeps the analytics rollups (`touchpoints`, `lead_funnel`, `stage_stays`: migration 010) current. Each step,
@@ -205,6 +205,56 @@ async function redo(
      where l.workspace_id = $1 and l.id = any($2::text[]) and l.merged_into is null
      group by l.workspace_id, l.id, tp.start_at, tp.channel, tp.source, tp.campaign`,
     [ws, list],
+  );
+  await savePaths(tx, ws, list, byLead, config);
+}
+
+/** Each lead's paths of touchpoint types: events up to its first MQL (all, if none), up to its win. */
+async function savePaths(
+  tx: Queryable,
+  ws: string,
+  list: string,
+  byLead: Map<string, (TouchEvent & { id: string })[]>,
+  config: AnalyticsConfig,
+): Promise<void> {
+  const milestones = await tx.query<{ lead_id: string; mql_at: number | null; customer_at: number | null }>(
+    "select lead_id, mql_at, customer_at from lead_funnel where workspace_id = $1 and lead_id = any($2::text[])",
+    [ws, list],
+  );
+  const path = (evs: readonly TouchEvent[], until: number | null) =>
+    pathOf(
+      sessionize(until === null ? evs : evs.filter((e) => e.at <= until), config),
+      config.collapseRepeats,
+    );
+  // A path is an array literal inside the text array: one element per lead.
+  const rows = milestones.map((m) => {
+    const evs = byLead.get(m.lead_id) ?? [];
+    return {
+      id: m.lead_id,
+      mql: arrayLiteral(path(evs, m.mql_at === null ? null : Number(m.mql_at)), "text"),
+      won: arrayLiteral(path(evs, m.customer_at === null ? null : Number(m.customer_at)), "text"),
+    };
+  });
+  if (rows.length === 0) return;
+  await tx.query(
+    `update lead_funnel f set path_to_mql = p.mql::text[], path_to_won = p.won::text[]
+     from unnest($2::text[], $3::text[], $4::text[]) as p(id, mql, won)
+     where f.workspace_id = $1 and f.lead_id = p.id`,
+    [
+      ws,
+      arrayLiteral(
+        rows.map((r) => r.id),
+        "text",
+      ),
+      arrayLiteral(
+        rows.map((r) => r.mql),
+        "text",
+      ),
+      arrayLiteral(
+        rows.map((r) => r.won),
+        "text",
+      ),
+    ],
   );
 }
 

@@ -248,6 +248,22 @@ describe.each(DATABASE_KINDS)("the funnel on %s", (kind) => {
     expect(stages.customer).toMatchObject({ count: 0, open: 1 });
   });
 
+  it("conversion paths before MQL and before won, most converting first", async () => {
+    const r = await service.api("GET", "/api/analytics/paths?from=2026-09-06&to=2026-09-21");
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    // A and D: a form, an ebook, a demo request, then MQL; B: a form only. C never became a lead.
+    expect(r.body.leads).toBe(3);
+    expect(r.body.beforeMql).toEqual([
+      { path: ["form", "ebook", "demo request"], leads: 2, converted: 2, rate: 1 },
+      { path: ["form"], leads: 1, converted: 0, rate: 0 },
+    ]);
+    // The MQLs A (won) and D (not yet): the same path, one of two won.
+    expect(r.body.mqls).toBe(2);
+    expect(r.body.beforeWon).toEqual([
+      { path: ["form", "ebook", "demo request"], leads: 2, converted: 1, rate: 0.5 },
+    ]);
+  });
+
   it("says which field is wrong", async () => {
     const bad = await service.api("GET", "/api/analytics/funnel?from=2026-09-10&to=2026-09-01");
     expect(bad.status).toBe(400);
@@ -277,9 +293,12 @@ describe.each(DATABASE_KINDS)("the funnel on %s", (kind) => {
     expect(velocity.code, velocity.stderr).toBe(0);
     expect(velocity.stdout).toMatch(/MQL → SQL\s+1\s+2\.0 d\s+2\.0 d/);
     expect(velocity.stdout).toMatch(/sal\s+1\s+24\.0 h\s+24\.0 h\s+1/);
+    const paths = await runQualify(["funnel", "paths", "--from", "2026-09-06", "--to", "2026-09-21"], env);
+    expect(paths.code, paths.stderr).toBe(0);
+    expect(paths.stdout).toMatch(/form → ebook → demo request\s+2\s+2\s+100\.0 %/);
     const unknown = await runQualify(["funnel", "speed", "--from", "2026-09-06", "--to", "2026-09-21"], env);
     expect(unknown.code).not.toBe(0);
-    expect(unknown.stderr).toMatch(/report: 'speed' is not one of stages, velocity/);
+    expect(unknown.stderr).toMatch(/report: 'speed' is not one of stages, velocity, handoffs, paths/);
     const bad = await runQualify(["funnel", "--from", "yesterday", "--to", "2026-09-21"], env);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/from/);

@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import * as z from "zod";
 import { accountabilityReport } from "../../analytics/accountability-report.js";
 import { funnelReport } from "../../analytics/funnel-report.js";
+import { pathsReport } from "../../analytics/paths-report.js";
 import { reportFilter, reportQuerySchema } from "../../analytics/report-filter.js";
 import { catchUpRollup } from "../../analytics/rollup.js";
 import { velocityReport } from "../../analytics/velocity-report.js";
@@ -68,6 +69,21 @@ export function analyticsRoutes(app: FastifyInstance, service: Service): void {
     },
     async (req) =>
       accountabilityReport(service.db, await caughtUp(req), reportFilter(req.query), service.clock()),
+  );
+
+  r.get(
+    "/api/analytics/paths",
+    {
+      preHandler: requireRole(service, ANY_ROLE),
+      schema: {
+        tags,
+        security,
+        summary:
+          "Conversion paths: the most frequent ordered touchpoint types before MQL (leads created in the range) and before won (MQLs in the range), with counts and conversion rates",
+        querystring: reportQuerySchema.extend({ limit: z.coerce.number().int().min(1).max(500).default(20) }),
+      },
+    },
+    async (req) => pathsReport(service.db, await caughtUp(req), reportFilter(req.query), req.query.limit),
   );
 
   /** The request's workspace, its rollups brought up to date. */

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import type { AccountabilityReport, Compliance } from "../../analytics/accountability-report.js";
 import type { FunnelReport, StageCount } from "../../analytics/funnel-report.js";
+import type { PathRow, PathsReport } from "../../analytics/paths-report.js";
 import { BREAKDOWNS } from "../../analytics/report-filter.js";
 import type { VelocityReport } from "../../analytics/velocity-report.js";
 import { QualifyError } from "../../errors.js";
@@ -139,10 +140,22 @@ function printAccountability(r: AccountabilityReport): void {
   );
 }
 
+function printPaths(r: PathsReport): void {
+  const rows = (ps: PathRow[]) =>
+    ps.map((p) => [p.path.join(" → ") || "(no typed touch)", n(p.leads), n(p.converted), pct(p.rate)]);
+  process.stdout.write(
+    `Paths before MQL: ${n(r.leads)} leads created ${r.from.slice(0, 10)} to ${r.to.slice(0, 10)}\n\n`,
+  );
+  process.stdout.write(table(["path", "leads", "became MQL", "rate"], rows(r.beforeMql)));
+  process.stdout.write(`\nPaths before won: ${n(r.mqls)} MQLs in the range\n\n`);
+  process.stdout.write(table(["path", "MQLs", "won", "rate"], rows(r.beforeWon)));
+}
+
 const REPORTS = {
   stages: { path: "funnel", extra: ["view", "period"], print: printFunnel },
   velocity: { path: "velocity", extra: [], print: printVelocity },
   handoffs: { path: "handoffs", extra: [], print: printAccountability },
+  paths: { path: "paths", extra: ["limit"], print: printPaths },
 } as const;
 
 /** `qualify funnel [report]`: the analytics reports through the API (docs/analytics.md). */
@@ -151,7 +164,7 @@ export function registerFunnel(program: Command): void {
     program
       .command("funnel")
       .description(
-        "funnel analytics: the stages from visitor to customer (by date range or cohort), velocity, or the handoff's accountability",
+        "funnel analytics: the stages from visitor to customer (by date range or cohort), velocity, the handoff's accountability, or conversion paths",
       )
       .argument("[report]", `${Object.keys(REPORTS).join(" or ")}`, "stages")
       .option(
@@ -159,7 +172,8 @@ export function registerFunnel(program: Command): void {
         "stages: range (stages reached in the range) or cohort (leads created in it)",
         "range",
       )
-      .option("--period <period>", "stages, cohort view: week or month", "week"),
+      .option("--period <period>", "stages, cohort view: week or month", "week")
+      .option("--limit <n>", "paths: how many of each", "20"),
   ).action(async (report: string, o: Record<string, unknown>) => {
     const spec = REPORTS[report as keyof typeof REPORTS];
     if (!spec)

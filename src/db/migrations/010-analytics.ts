@@ -4,7 +4,8 @@
  * - `touchpoints`: each profile's sessions (a lead's anonymous history included once merged), with
  *   the channel, source, medium and campaign, and the touchpoint types in order;
  * - `lead_funnel`: one row per lead with the first time it reached each funnel stage (or a later
- *   one), how often it became an MQL and was recycled, and its first touch;
+ *   one), how often it became an MQL and was recycled, its first touch, and its paths of
+ *   touchpoint types up to its first MQL and up to its win;
  * - `stage_stays`: each stay of a lead in a stage, from its transition in to the next one out.
  * Both are derived: dropping them and resetting the watermark rebuilds them.
  */
@@ -44,6 +45,9 @@ create table lead_funnel (
   recycles integer not null default 0,
   stage text not null,
   grade text,
+  -- Touchpoint types in order up to its first MQL (or up to now, if none), and up to its win.
+  path_to_mql text[] not null default '{}',
+  path_to_won text[] not null default '{}',
   primary key (workspace_id, lead_id)
 );
 create index lead_funnel_by_lead_at on lead_funnel (workspace_id, lead_at);
