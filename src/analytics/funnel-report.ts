@@ -17,7 +17,8 @@ import { breakdownSql, filterSql, LATEST_HANDOFF, needsHandoff, type ReportFilte
 export const FUNNEL_STAGES = ["visitor", "lead", "mql", "sal", "sql", "opportunity", "customer"] as const;
 export type FunnelStage = (typeof FUNNEL_STAGES)[number];
 
-const COLUMN: Record<FunnelStage, string> = {
+/** Each stage's milestone column in `lead_funnel`. */
+export const STAGE_COLUMN: Record<FunnelStage, string> = {
   visitor: "first_seen_at",
   lead: "lead_at",
   mql: "mql_at",
@@ -77,10 +78,14 @@ export async function funnelReport(
   const inRange = (c: string) => `f.${c} >= $2 and f.${c} < $3`;
   const counts =
     view === "range"
-      ? FUNNEL_STAGES.map((s) => `count(*) filter (where ${inRange(COLUMN[s])})::int as "${s}"`)
-      : FUNNEL_STAGES.map((s) => (s === "visitor" ? `0 as "${s}"` : `count(f.${COLUMN[s]})::int as "${s}"`));
+      ? FUNNEL_STAGES.map((s) => `count(*) filter (where ${inRange(STAGE_COLUMN[s])})::int as "${s}"`)
+      : FUNNEL_STAGES.map((s) =>
+          s === "visitor" ? `0 as "${s}"` : `count(f.${STAGE_COLUMN[s]})::int as "${s}"`,
+        );
   const scope =
-    view === "range" ? `(${FUNNEL_STAGES.map((s) => inRange(COLUMN[s])).join(" or ")})` : inRange("lead_at");
+    view === "range"
+      ? `(${FUNNEL_STAGES.map((s) => inRange(STAGE_COLUMN[s])).join(" or ")})`
+      : inRange("lead_at");
   const bucket = bucketSql("f.lead_at", period);
   const group = view === "cohort" ? bucket : key;
   const rows = await q.query<Record<string, unknown> & { key: string | number | null; leads: number }>(

@@ -9,7 +9,7 @@ import { startTestService, TEST_ADMIN_TOKEN, type TestService } from "../support
  * round robin by email between alice (capacity 10 a week) and bob (5), a 4-hour SLA around the
  * clock. Four leads become MQLs on Monday 7 September 2026 at 10:00 UTC, routed alice, bob,
  * alice, bob:
- * - L1 (alice): accepted after 1 h: met;
+ * - L1 (alice): accepted after 1 h: met; then converted, an opportunity, and won (48,000 EUR);
  * - L2 (bob): rejected "no budget" after 2 h: met, and recycled;
  * - L3 (alice): accepted after 5 h: missed (breached at 4 h);
  * - L4 (bob): never answered: missed (breached at 4 h);
@@ -98,6 +98,9 @@ describe.each(DATABASE_KINDS)("the handoff's accountability on %s", (kind) => {
     ]);
     await at(T0 + HOUR);
     await act("l1", "accept", "alice@corp.example");
+    await act("l1", "convert", "alice@corp.example");
+    await act("l1", "opportunity", "alice@corp.example", { amount: 50_000, currency: "EUR" });
+    await act("l1", "won", "alice@corp.example", { amount: 48_000, currency: "EUR" });
     await at(T0 + 2 * HOUR);
     await act("l2", "reject", "bob@corp.example", { reason: "no budget" });
     await at(T0 + 4 * HOUR + 60_000); // both SLAs still open run out: L3 and L4 breach
@@ -165,6 +168,18 @@ describe.each(DATABASE_KINDS)("the handoff's accountability on %s", (kind) => {
     );
     expect(bob.body.sla).toMatchObject({ handoffs: 3, met: 1, missed: 1, pending: 1 });
     expect(bob.body.recycling).toMatchObject({ handoffs: 3, recycled: 1, reMqls: 1 });
+  });
+
+  it("attribution credits won revenue (the won handoff's amount) to the won lead's touches", async () => {
+    const r = await service.api("GET", "/api/analytics/attribution?from=2026-09-07&to=2026-09-14");
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body.totals).toMatchObject({ won: 1, revenue: 48_000 });
+    // L1's only session (its identify and demo request) had no campaign or referrer: direct.
+    for (const model of ["firstTouch", "lastTouch", "linear", "uShaped", "wShaped"])
+      expect(r.body.rows.find((x: { key: string }) => x.key === "direct").models[model]).toMatchObject({
+        won: 1,
+        revenue: 48_000,
+      });
   });
 
   it("prints readable tables from the CLI", async () => {

@@ -264,6 +264,55 @@ describe.each(DATABASE_KINDS)("the funnel on %s", (kind) => {
     ]);
   });
 
+  it("attribution: every model side by side, totals equal to the funnel's", async () => {
+    const r = await service.api("GET", "/api/analytics/attribution?from=2026-09-06&to=2026-09-21");
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    // A has two sessions: Google (organic search), then a day later its ebook and demo request
+    // with no referrer (direct). B and D have one each.
+    expect(r.body.totals).toEqual({ lead: 3, mql: 2, sql: 1, opportunity: 1, won: 1, revenue: 0 });
+    const f = await funnel("from=2026-09-06&to=2026-09-21");
+    expect(r.body.totals.mql).toBe(counts(f.total).mql);
+    const at = (model: string): Record<string, number[]> =>
+      Object.fromEntries(
+        r.body.rows.map((row: { key: string; models: Record<string, Record<string, number>> }) => {
+          const c = row.models[model] as Record<string, number>;
+          return [
+            row.key,
+            [c.lead, c.mql, c.sql, c.opportunity, c.won].map((x) => Math.round((x as number) * 1000) / 1000),
+          ];
+        }),
+      );
+    expect(at("firstTouch")).toEqual({
+      direct: [0, 0, 0, 0, 0],
+      "organic-search": [1, 1, 1, 1, 1],
+      "paid-search": [1, 0, 0, 0, 0],
+      "paid-social": [1, 1, 0, 0, 0],
+    });
+    expect(at("lastTouch")).toMatchObject({ "organic-search": [1, 0, 0, 0, 0], direct: [0, 1, 1, 1, 1] });
+    expect(at("linear")).toMatchObject({
+      "organic-search": [1, 0.5, 0.5, 0.5, 0.5],
+      direct: [0, 0.5, 0.5, 0.5, 0.5],
+    });
+    // U-shaped stops at lead creation (A's first session): all of A's credit to organic search.
+    expect(at("uShaped")).toMatchObject({ "organic-search": [1, 1, 1, 1, 1] });
+    // W-shaped, once the opportunity exists (its touch is A's second session): first touch and
+    // lead creation are one touch (60), the opportunity's 30: two thirds and one third.
+    expect(at("wShaped")).toMatchObject({
+      "organic-search": [1, 1, 1, 0.667, 0.667],
+      direct: [0, 0, 0, 0.333, 0.333],
+    });
+    for (const model of ["firstTouch", "lastTouch", "linear", "uShaped", "wShaped"]) {
+      const sum = Object.values(at(model)).reduce(
+        (a, c) => a.map((x, i) => x + (c[i] as number)),
+        [0, 0, 0, 0, 0],
+      );
+      expect(sum.map((x) => Math.round(x * 1000) / 1000)).toEqual([3, 2, 1, 1, 1]);
+    }
+    const bad = await service.api("GET", "/api/analytics/attribution?from=2026-09-06&to=2026-09-21&by=owner");
+    expect(bad.status).toBe(400);
+    expect(bad.body.details).toEqual([{ path: "by", message: "expected channel, source or campaign" }]);
+  });
+
   it("says which field is wrong", async () => {
     const bad = await service.api("GET", "/api/analytics/funnel?from=2026-09-10&to=2026-09-01");
     expect(bad.status).toBe(400);
@@ -296,9 +345,18 @@ describe.each(DATABASE_KINDS)("the funnel on %s", (kind) => {
     const paths = await runQualify(["funnel", "paths", "--from", "2026-09-06", "--to", "2026-09-21"], env);
     expect(paths.code, paths.stderr).toBe(0);
     expect(paths.stdout).toMatch(/form → ebook → demo request\s+2\s+2\s+100\.0 %/);
+    const attribution = await runQualify(
+      ["funnel", "attribution", "--from", "2026-09-06", "--to", "2026-09-21"],
+      env,
+    );
+    expect(attribution.code, attribution.stderr).toBe(0);
+    expect(attribution.stdout).toContain("3 leads created, 2 MQLs, 1 SQLs, 1 opportunities, 1 won");
+    expect(attribution.stdout).toMatch(/wShaped\n[\s\S]*organic-search\s+1\s+1\s+1\s+0\.67\s+0\.67/);
     const unknown = await runQualify(["funnel", "speed", "--from", "2026-09-06", "--to", "2026-09-21"], env);
     expect(unknown.code).not.toBe(0);
-    expect(unknown.stderr).toMatch(/report: 'speed' is not one of stages, velocity, handoffs, paths/);
+    expect(unknown.stderr).toMatch(
+      /report: 'speed' is not one of stages, velocity, handoffs, paths, attribution/,
+    );
     const bad = await runQualify(["funnel", "--from", "yesterday", "--to", "2026-09-21"], env);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/from/);

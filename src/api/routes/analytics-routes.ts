@@ -2,11 +2,13 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import * as z from "zod";
 import { accountabilityReport } from "../../analytics/accountability-report.js";
+import { attributionReport } from "../../analytics/attribution-report.js";
 import { funnelReport } from "../../analytics/funnel-report.js";
 import { pathsReport } from "../../analytics/paths-report.js";
 import { reportFilter, reportQuerySchema } from "../../analytics/report-filter.js";
 import { catchUpRollup } from "../../analytics/rollup.js";
 import { velocityReport } from "../../analytics/velocity-report.js";
+import { QualifyError } from "../../errors.js";
 import { ANY_ROLE, requireRole, workspaceOf } from "../authenticate.js";
 import type { Service } from "../service.js";
 
@@ -84,6 +86,30 @@ export function analyticsRoutes(app: FastifyInstance, service: Service): void {
       },
     },
     async (req) => pathsReport(service.db, await caughtUp(req), reportFilter(req.query), req.query.limit),
+  );
+
+  r.get(
+    "/api/analytics/attribution",
+    {
+      preHandler: requireRole(service, ANY_ROLE),
+      schema: {
+        tags,
+        security,
+        summary:
+          "Attribution of leads, MQLs, SQLs, opportunities and won revenue to channels, sources or campaigns (by=), under first touch, last touch, linear, U-shaped and W-shaped side by side",
+        querystring: reportQuerySchema,
+      },
+    },
+    async (req) => {
+      const by = req.query.by ?? "channel";
+      if (by !== "channel" && by !== "source" && by !== "campaign")
+        throw new QualifyError(
+          "INPUT_INVALID",
+          `by: attribution is by channel, source or campaign, not ${by}`,
+          [{ path: "by", message: "expected channel, source or campaign" }],
+        );
+      return attributionReport(service.db, await caughtUp(req), reportFilter(req.query), by);
+    },
   );
 
   /** The request's workspace, its rollups brought up to date. */

@@ -1,5 +1,7 @@
 import type { Command } from "commander";
 import type { AccountabilityReport, Compliance } from "../../analytics/accountability-report.js";
+import { ATTRIBUTION_MODELS } from "../../analytics/attribution.js";
+import type { AttributionReport } from "../../analytics/attribution-report.js";
 import type { FunnelReport, StageCount } from "../../analytics/funnel-report.js";
 import type { PathRow, PathsReport } from "../../analytics/paths-report.js";
 import { BREAKDOWNS } from "../../analytics/report-filter.js";
@@ -151,11 +153,41 @@ function printPaths(r: PathsReport): void {
   process.stdout.write(table(["path", "MQLs", "won", "rate"], rows(r.beforeWon)));
 }
 
+const credit = (x: number) => (Number.isInteger(x) ? n(x) : x.toFixed(2));
+
+function printAttribution(r: AttributionReport): void {
+  const t = r.totals;
+  process.stdout.write(
+    `Attribution by ${r.by}, ${r.from.slice(0, 10)} to ${r.to.slice(0, 10)}: ${n(r.leads)} leads; ${n(t.lead)} leads created, ${n(t.mql)} MQLs, ${n(t.sql)} SQLs, ${n(t.opportunity)} opportunities, ${n(t.won)} won (${credit(t.revenue)})\n`,
+  );
+  for (const m of ATTRIBUTION_MODELS) {
+    process.stdout.write(`\n${m}\n`);
+    process.stdout.write(
+      table(
+        [r.by, "leads", "MQLs", "SQLs", "opportunities", "won", "revenue"],
+        r.rows.map((row) => {
+          const c = row.models[m];
+          return [
+            row.key,
+            credit(c.lead),
+            credit(c.mql),
+            credit(c.sql),
+            credit(c.opportunity),
+            credit(c.won),
+            credit(c.revenue),
+          ];
+        }),
+      ),
+    );
+  }
+}
+
 const REPORTS = {
   stages: { path: "funnel", extra: ["view", "period"], print: printFunnel },
   velocity: { path: "velocity", extra: [], print: printVelocity },
   handoffs: { path: "handoffs", extra: [], print: printAccountability },
   paths: { path: "paths", extra: ["limit"], print: printPaths },
+  attribution: { path: "attribution", extra: [], print: printAttribution },
 } as const;
 
 /** `qualify funnel [report]`: the analytics reports through the API (docs/analytics.md). */
@@ -164,7 +196,7 @@ export function registerFunnel(program: Command): void {
     program
       .command("funnel")
       .description(
-        "funnel analytics: the stages from visitor to customer (by date range or cohort), velocity, the handoff's accountability, or conversion paths",
+        "funnel analytics: the stages from visitor to customer (by date range or cohort), velocity, the handoff's accountability, conversion paths, or attribution",
       )
       .argument("[report]", `${Object.keys(REPORTS).join(" or ")}`, "stages")
       .option(
