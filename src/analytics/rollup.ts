@@ -34,11 +34,38 @@ export interface RollupStep {
 }
 
 export async function loadAnalyticsConfig(q: Queryable, ws: string): Promise<AnalyticsConfig> {
+  return parseAnalyticsConfig(await storedAnalyticsConfig(q, ws));
+}
+
+/** The configuration as stored (what was saved; fields left out take the defaults). */
+export async function storedAnalyticsConfig(q: Queryable, ws: string): Promise<unknown> {
   const rows = await q.query<{ value: unknown }>(
     "select value from service_state where workspace_id = $1 and key = $2",
     [ws, CONFIG_KEY],
   );
-  return parseAnalyticsConfig(rows[0]?.value ?? {});
+  return rows[0]?.value ?? {};
+}
+
+/**
+ * Saves a new configuration (refused with every bad field before anything changes) and empties
+ * the rollups, which the next rollup step or report rebuilds under it.
+ */
+export async function saveAnalyticsConfig(tx: Queryable, ws: string, raw: unknown): Promise<AnalyticsConfig> {
+  const config = parseAnalyticsConfig(raw);
+  await tx.query(
+    `insert into service_state (workspace_id, key, value) values ($1, $2, $3::jsonb)
+     on conflict (workspace_id, key) do update set value = excluded.value`,
+    [ws, CONFIG_KEY, JSON.stringify(raw ?? {})],
+  );
+  await lockWatermarks(tx, ws);
+  for (const table of ["touchpoints", "lead_funnel", "stage_stays"])
+    await tx.query(`delete from ${table} where workspace_id = $1`, [ws]);
+  await tx.query("update service_state set value = $3::jsonb where workspace_id = $1 and key = $2", [
+    ws,
+    STATE_KEY,
+    JSON.stringify({ events: 0, transitions: 0, merges: 0 }),
+  ]);
+  return config;
 }
 
 async function lockWatermarks(tx: Queryable, ws: string): Promise<Watermarks> {

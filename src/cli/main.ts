@@ -2,7 +2,7 @@ import { Command, CommanderError } from "commander";
 import { QualifyError } from "../errors.js";
 import { registerAdmin } from "./commands/admin.js";
 import { registerAudiences } from "./commands/audiences.js";
-import { registerFunnel } from "./commands/funnel.js";
+import { registerAnalyticsConfig, registerFunnel } from "./commands/funnel.js";
 import { registerHandoffs } from "./commands/handoffs.js";
 import { registerImport } from "./commands/import.js";
 import { registerLeads } from "./commands/leads.js";
@@ -40,6 +40,7 @@ export function buildProgram(): Command {
   registerNurture(program);
   registerHandoffs(program);
   registerFunnel(program);
+  registerAnalyticsConfig(program);
   registerAudiences(program);
   registerPublishableKeys(program);
   return program;

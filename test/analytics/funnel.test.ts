@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { catchUpRollup } from "../../src/analytics/rollup.js";
 import { postIngest } from "../support/live-checks.js";
@@ -313,6 +316,35 @@ describe.each(DATABASE_KINDS)("the funnel on %s", (kind) => {
     expect(bad.body.details).toEqual([{ path: "by", message: "expected channel, source or campaign" }]);
   });
 
+  it("takes its channel rules from the workspace's configuration, and rebuilds under new ones", async () => {
+    const channels = async () =>
+      (await funnel("from=2026-09-06&to=2026-09-21&by=channel")).groups.map((g: { key: string }) => g.key);
+    const bad = await service.api("PUT", "/api/analytics/config", {
+      sessionGapMinutes: 0,
+      channels: [{ channel: "x" }],
+    });
+    expect(bad.status).toBe(422);
+    expect(bad.body.error).toBe("ANALYTICS_CONFIG_INVALID");
+    expect(bad.body.details.map((d: { path: string }) => d.path)).toEqual([
+      "sessionGapMinutes",
+      "channels.0",
+    ]);
+    // Refused: nothing changed.
+    expect(await channels()).toEqual(["direct", "organic-search", "paid-search", "paid-social"]);
+    const own = await service.api("PUT", "/api/analytics/config", {
+      channels: [
+        { channel: "search", referrer: ["google."] },
+        { channel: "paid", medium: ["cpc", "paid-social"] },
+      ],
+    });
+    expect(own.status, JSON.stringify(own.body)).toBe(200);
+    expect(own.body.effective.sessionGapMs).toBe(30 * 60_000);
+    expect(await channels()).toEqual(["direct", "paid", "search"]);
+    expect((await service.api("GET", "/api/analytics/config")).body.saved.channels).toHaveLength(2);
+    expect((await service.api("PUT", "/api/analytics/config", {})).status).toBe(200);
+    expect(await channels()).toEqual(["direct", "organic-search", "paid-search", "paid-social"]);
+  });
+
   it("says which field is wrong", async () => {
     const bad = await service.api("GET", "/api/analytics/funnel?from=2026-09-10&to=2026-09-01");
     expect(bad.status).toBe(400);
@@ -357,6 +389,15 @@ describe.each(DATABASE_KINDS)("the funnel on %s", (kind) => {
     expect(unknown.stderr).toMatch(
       /report: 'speed' is not one of stages, velocity, handoffs, paths, attribution/,
     );
+    const config = await runQualify(["analytics", "config"], env);
+    expect(config.code, config.stderr).toBe(0);
+    expect(JSON.parse(config.stdout).effective.sessionGapMs).toBe(30 * 60_000);
+    const file = join(mkdtempSync(join(tmpdir(), "qualify-analytics-")), "analytics.yaml");
+    writeFileSync(file, "sessionGapMinutes: 0\ntouchTypes:\n  - { type: pricing }\n");
+    const refused = await runQualify(["analytics", "config", "--set", file], env);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/sessionGapMinutes/);
+    expect(refused.stderr).toMatch(/touchTypes\.0/);
     const bad = await runQualify(["funnel", "--from", "yesterday", "--to", "2026-09-21"], env);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/from/);

@@ -6,10 +6,15 @@ import { attributionReport } from "../../analytics/attribution-report.js";
 import { funnelReport } from "../../analytics/funnel-report.js";
 import { pathsReport } from "../../analytics/paths-report.js";
 import { reportFilter, reportQuerySchema } from "../../analytics/report-filter.js";
-import { catchUpRollup } from "../../analytics/rollup.js";
+import {
+  catchUpRollup,
+  loadAnalyticsConfig,
+  saveAnalyticsConfig,
+  storedAnalyticsConfig,
+} from "../../analytics/rollup.js";
 import { velocityReport } from "../../analytics/velocity-report.js";
 import { QualifyError } from "../../errors.js";
-import { ANY_ROLE, requireRole, workspaceOf } from "../authenticate.js";
+import { ANY_ROLE, MARKETING, requireRole, workspaceOf } from "../authenticate.js";
 import type { Service } from "../service.js";
 
 /**
@@ -109,6 +114,42 @@ export function analyticsRoutes(app: FastifyInstance, service: Service): void {
           [{ path: "by", message: "expected channel, source or campaign" }],
         );
       return attributionReport(service.db, await caughtUp(req), reportFilter(req.query), by);
+    },
+  );
+
+  r.get(
+    "/api/analytics/config",
+    {
+      preHandler: requireRole(service, ANY_ROLE),
+      schema: {
+        tags,
+        security,
+        summary: "The analytics configuration as saved (`saved`) and in effect with defaults (`effective`)",
+      },
+    },
+    async (req) => {
+      const ws = workspaceOf(req);
+      const saved = await storedAnalyticsConfig(service.db, ws);
+      return { saved, effective: await loadAnalyticsConfig(service.db, ws) };
+    },
+  );
+
+  r.put(
+    "/api/analytics/config",
+    {
+      preHandler: requireRole(service, MARKETING),
+      schema: {
+        tags,
+        security,
+        summary:
+          "Replace the analytics configuration (sessionGapMinutes, channels, touchTypes, collapseRepeats); 422 naming each bad field. The rollups are rebuilt under it.",
+        body: z.record(z.string(), z.unknown()),
+      },
+    },
+    async (req) => {
+      const ws = workspaceOf(req);
+      const effective = await service.db.transaction((tx) => saveAnalyticsConfig(tx, ws, req.body));
+      return { saved: req.body, effective };
     },
   );
 

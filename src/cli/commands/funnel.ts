@@ -1,5 +1,7 @@
 import type { Command } from "commander";
+import { parse as parseYaml } from "yaml";
 import type { AccountabilityReport, Compliance } from "../../analytics/accountability-report.js";
+import { parseAnalyticsConfig } from "../../analytics/analytics-config.js";
 import { ATTRIBUTION_MODELS } from "../../analytics/attribution.js";
 import type { AttributionReport } from "../../analytics/attribution-report.js";
 import type { FunnelReport, StageCount } from "../../analytics/funnel-report.js";
@@ -7,6 +9,7 @@ import type { PathRow, PathsReport } from "../../analytics/paths-report.js";
 import { BREAKDOWNS } from "../../analytics/report-filter.js";
 import type { VelocityReport } from "../../analytics/velocity-report.js";
 import { QualifyError } from "../../errors.js";
+import { readText } from "../read-files.js";
 import { printJson, withClient } from "../with-client.js";
 
 const n = (v: number) => v.toLocaleString("en-US");
@@ -220,4 +223,25 @@ export function registerFunnel(program: Command): void {
       spec.print(r);
     });
   });
+}
+
+/** `qualify analytics config [--set FILE]`: the session gap, channel rules and touchpoint types. */
+export function registerAnalyticsConfig(program: Command): void {
+  program
+    .command("analytics")
+    .description("the analytics configuration (docs/analytics.md)")
+    .command("config")
+    .description("print the analytics configuration, or replace it from a YAML or JSON file with --set")
+    .option(
+      "--set <file>",
+      "configuration file (fields left out take their defaults); the rollups are rebuilt",
+    )
+    .action(async (o: { set?: string }) => {
+      const raw = o.set ? (parseYaml(readText(o.set)) as unknown) : undefined;
+      // Checked here first, so that a bad file is refused, naming each field, without a call.
+      if (raw !== undefined) parseAnalyticsConfig(raw);
+      await withClient(async (client) => {
+        printJson(await client.call(raw === undefined ? "GET" : "PUT", "/api/analytics/config", raw));
+      });
+    });
 }
