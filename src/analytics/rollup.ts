@@ -1,5 +1,6 @@
 import type { Database, Queryable } from "../db/database.js";
 import { arrayLiteral, insertRows } from "../db/insert-rows.js";
+import { readState, writeState } from "../db/service-state.js";
 import { type AnalyticsConfig, parseAnalyticsConfig } from "./analytics-config.js";
 import type { TouchEvent } from "./classify-channel.js";
 import { pathOf, sessionize } from "./sessionize.js";
@@ -39,11 +40,7 @@ export async function loadAnalyticsConfig(q: Queryable, ws: string): Promise<Ana
 
 /** The configuration as stored (what was saved; fields left out take the defaults). */
 export async function storedAnalyticsConfig(q: Queryable, ws: string): Promise<unknown> {
-  const rows = await q.query<{ value: unknown }>(
-    "select value from service_state where workspace_id = $1 and key = $2",
-    [ws, CONFIG_KEY],
-  );
-  return rows[0]?.value ?? {};
+  return (await readState(q, ws, CONFIG_KEY)) ?? {};
 }
 
 /**
@@ -52,19 +49,11 @@ export async function storedAnalyticsConfig(q: Queryable, ws: string): Promise<u
  */
 export async function saveAnalyticsConfig(tx: Queryable, ws: string, raw: unknown): Promise<AnalyticsConfig> {
   const config = parseAnalyticsConfig(raw);
-  await tx.query(
-    `insert into service_state (workspace_id, key, value) values ($1, $2, $3::jsonb)
-     on conflict (workspace_id, key) do update set value = excluded.value`,
-    [ws, CONFIG_KEY, JSON.stringify(raw ?? {})],
-  );
+  await writeState(tx, ws, CONFIG_KEY, raw ?? {});
   await lockWatermarks(tx, ws);
   for (const table of ["touchpoints", "lead_funnel", "stage_stays"])
     await tx.query(`delete from ${table} where workspace_id = $1`, [ws]);
-  await tx.query("update service_state set value = $3::jsonb where workspace_id = $1 and key = $2", [
-    ws,
-    STATE_KEY,
-    JSON.stringify({ events: 0, transitions: 0, merges: 0 }),
-  ]);
+  await writeState(tx, ws, STATE_KEY, { events: 0, transitions: 0, merges: 0 });
   return config;
 }
 
@@ -130,11 +119,7 @@ export async function rollupStep(tx: Queryable, ws: string, maxFacts = 20_000): 
     transitions: transitions.last ?? w.transitions,
     merges: last ? Number(last.seq) : w.merges,
   };
-  await tx.query("update service_state set value = $3::jsonb where workspace_id = $1 and key = $2", [
-    ws,
-    STATE_KEY,
-    JSON.stringify(next),
-  ]);
+  await writeState(tx, ws, STATE_KEY, next);
   return {
     leads: leads.length,
     more: events.rows >= maxFacts || transitions.rows >= maxFacts || merges.length >= maxFacts,

@@ -1,5 +1,6 @@
 import * as z from "zod";
 import type { Queryable } from "../db/database.js";
+import { readState, writeState } from "../db/service-state.js";
 import { duration } from "../engine/model/model-schema.js";
 import { QualifyError } from "../errors.js";
 
@@ -55,21 +56,13 @@ export function parseSettings(raw: unknown): NurtureSettings {
 }
 
 export async function loadSettings(tx: Queryable, ws: string): Promise<NurtureSettings> {
-  const rows = await tx.query<{ value: unknown }>(
-    "select value from service_state where workspace_id = $1 and key = $2",
-    [ws, KEY],
-  );
-  return parseSettings(rows[0]?.value ?? {});
+  return parseSettings((await readState(tx, ws, KEY)) ?? {});
 }
 
 /** Stores the settings as given (a full document: fields left out take their defaults). */
 export async function saveSettings(tx: Queryable, ws: string, raw: unknown): Promise<NurtureSettings> {
   const settings = parseSettings(raw);
-  await tx.query(
-    `insert into service_state (workspace_id, key, value) values ($1, $2, $3::jsonb)
-     on conflict (workspace_id, key) do update set value = excluded.value`,
-    [ws, KEY, JSON.stringify(raw ?? {})],
-  );
+  await writeState(tx, ws, KEY, raw ?? {});
   return settings;
 }
 
