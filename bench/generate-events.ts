@@ -1,3 +1,4 @@
+import { Random, weighted } from "../src/analytics/random.js";
 import {
   compareInputs,
   type EventInput,
@@ -7,7 +8,6 @@ import {
   type Input,
 } from "../src/engine/index.js";
 import { makeEvent } from "../src/engine/make-event.js";
-import { Random, weighted } from "./random.js";
 
 /**
  * A deterministic B2B event stream for the default model: anonymous page views, identify and group

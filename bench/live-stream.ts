@@ -1,4 +1,4 @@
-import { Random } from "./random.js";
+import { Random } from "../src/analytics/random.js";
 
 /** A Segment call as an SDK sends it (the body of /v1/track… or an item of /v1/batch). */
 export type SegmentCall = Record<string, unknown> & { type: string; messageId: string; timestamp: string };

@@ -7,6 +7,7 @@ import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { from as copyFrom, to as copyTo } from "pg-copy-streams";
+import { Random } from "../src/analytics/random.js";
 import type { Database } from "../src/db/database.js";
 import { withDatabase } from "../src/db/database-url.js";
 import { migrate } from "../src/db/migrate.js";
@@ -25,7 +26,6 @@ import { publishModel, rescore } from "../src/pipeline/publish-model.js";
 import { type LeadToRescore, readsContext, streamLeads } from "../src/pipeline/rescore-stream.js";
 import { generateDataset } from "./generate-events.js";
 import { fmt, mb, verdict } from "./measure.js";
-import { Random } from "./random.js";
 
 /**
  * Rescore after a model publish, on PostgreSQL: leads and their processed events are loaded as live

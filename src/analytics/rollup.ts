@@ -3,27 +3,29 @@ import { arrayLiteral, insertRows } from "../db/insert-rows.js";
 import { readState, writeState } from "../db/service-state.js";
 import { type AnalyticsConfig, parseAnalyticsConfig } from "./analytics-config.js";
 import type { TouchEvent } from "./classify-channel.js";
-import { pathOf, sessionize } from "./sessionize.js";
+import { pathOf, sessionize, type Touchpoint } from "./sessionize.js";
 
 /**
- * Keeps the analytics rollups (`touchpoints`, `lead_funnel`, `stage_stays`: migration 010) current. Each step,
- * in the caller's transaction, takes the next stretch of stored facts past its watermarks:
- * - processed events, up to the oldest event not yet processed (so nothing is skipped);
- * - transitions;
+ * Keeps the analytics rollups (`touchpoints`, `lead_funnel`, `stage_stays`: migration 010)
+ * current. Each step, in the caller's transaction, takes the next stretch of stored facts past its
+ * watermarks:
+ * - processed events (of every kind: calls, account changes, stage facts), up to the oldest event
+ *   not yet processed, so that none is skipped however commits interleave. Every transition is
+ *   written by the pipeline in the transaction that marks its event processed, for that event's
+ *   lead, so a lead with new transitions is always a lead with newly processed events;
  * - lead merges (the merged-away lead's rows go; the surviving lead is redone);
  * and recomputes every lead they touch from scratch: its sessions from its events (`sessionize`),
- * its funnel milestones and stage stays from its transitions. A step reads at most `maxFacts` of each and redoes
- * leads in chunks, so memory stays bounded whatever the history. The watermark row is locked for
- * the step, so two rollups of one workspace never overlap.
+ * its funnel milestones and stage stays from its transitions. A step reads at most `maxFacts` of
+ * each and redoes leads in chunks, so memory stays bounded whatever the history. The watermark row
+ * is locked for the step, so two rollups of one workspace never overlap.
  */
 
 const STATE_KEY = "analytics.rollup";
 const CONFIG_KEY = "analytics";
-const LEAD_CHUNK = 500;
+const LEAD_CHUNK = 1_000;
 
 interface Watermarks {
   events: number;
-  transitions: number;
   merges: number;
 }
 
@@ -53,7 +55,7 @@ export async function saveAnalyticsConfig(tx: Queryable, ws: string, raw: unknow
   await lockWatermarks(tx, ws);
   for (const table of ["touchpoints", "lead_funnel", "stage_stays"])
     await tx.query(`delete from ${table} where workspace_id = $1`, [ws]);
-  await writeState(tx, ws, STATE_KEY, { events: 0, transitions: 0, merges: 0 });
+  await writeState(tx, ws, STATE_KEY, { events: 0, merges: 0 });
   return config;
 }
 
@@ -61,14 +63,14 @@ async function lockWatermarks(tx: Queryable, ws: string): Promise<Watermarks> {
   await tx.query(
     `insert into service_state (workspace_id, key, value) values ($1, $2, $3::jsonb)
      on conflict (workspace_id, key) do nothing`,
-    [ws, STATE_KEY, JSON.stringify({ events: 0, transitions: 0, merges: 0 })],
+    [ws, STATE_KEY, JSON.stringify({ events: 0, merges: 0 })],
   );
   const rows = await tx.query<{ value: Watermarks }>(
     "select value from service_state where workspace_id = $1 and key = $2 for update",
     [ws, STATE_KEY],
   );
-  const v = rows[0]?.value ?? { events: 0, transitions: 0, merges: 0 };
-  return { events: Number(v.events), transitions: Number(v.transitions), merges: Number(v.merges) };
+  const v = rows[0]?.value ?? { events: 0, merges: 0 };
+  return { events: Number(v.events), merges: Number(v.merges) };
 }
 
 /** The next stretch of a seq-ordered table past `after`: its last seq and the leads it names. */
@@ -84,7 +86,7 @@ async function stretch(
   return { last, leads: [...leads], rows: rows.length };
 }
 
-export async function rollupStep(tx: Queryable, ws: string, maxFacts = 20_000): Promise<RollupStep> {
+export async function rollupStep(tx: Queryable, ws: string, maxFacts = 50_000): Promise<RollupStep> {
   const w = await lockWatermarks(tx, ws);
   const config = await loadAnalyticsConfig(tx, ws);
   // Events below the oldest unprocessed one are all processed: the stretch stops there.
@@ -99,16 +101,11 @@ export async function rollupStep(tx: Queryable, ws: string, maxFacts = 20_000): 
      order by seq limit $4`,
     [ws, w.events, bound, maxFacts],
   );
-  const transitions = await stretch(
-    tx,
-    "select seq, lead_id from transitions where workspace_id = $1 and seq > $2 order by seq limit $3",
-    [ws, w.transitions, maxFacts],
-  );
   const merges = await tx.query<{ seq: number; from_lead: string; into_lead: string }>(
     "select seq, from_lead, into_lead from lead_merges where workspace_id = $1 and seq > $2 order by seq limit $3",
     [ws, w.merges, maxFacts],
   );
-  const dirty = new Set([...events.leads, ...transitions.leads, ...merges.map((m) => m.into_lead)]);
+  const dirty = new Set([...events.leads, ...merges.map((m) => m.into_lead)]);
   for (const m of merges) dirty.add(m.from_lead);
   const leads = [...dirty];
   for (let i = 0; i < leads.length; i += LEAD_CHUNK)
@@ -116,13 +113,12 @@ export async function rollupStep(tx: Queryable, ws: string, maxFacts = 20_000): 
   const last = merges[merges.length - 1];
   const next: Watermarks = {
     events: events.last ?? w.events,
-    transitions: transitions.last ?? w.transitions,
     merges: last ? Number(last.seq) : w.merges,
   };
   await writeState(tx, ws, STATE_KEY, next);
   return {
     leads: leads.length,
-    more: events.rows >= maxFacts || transitions.rows >= maxFacts || merges.length >= maxFacts,
+    more: events.rows >= maxFacts || merges.length >= maxFacts,
   };
 }
 
@@ -149,8 +145,14 @@ async function redo(
     byLead.set(r.lead_id, list);
   }
   const out: unknown[][] = [];
+  const firsts: Touchpoint[] = [];
+  const firstOf: string[] = [];
   for (const [lead, evs] of byLead)
-    for (const tp of sessionize(evs, config))
+    for (const tp of sessionize(evs, config)) {
+      if (tp.index === 0) {
+        firsts.push(tp);
+        firstOf.push(lead);
+      }
       out.push([
         ws,
         lead,
@@ -164,6 +166,7 @@ async function redo(
         tp.events,
         arrayLiteral(tp.types, "text"),
       ]);
+    }
   await insertRows(
     tx,
     "touchpoints",
@@ -193,7 +196,9 @@ async function redo(
     [ws, list],
   );
   await tx.query("delete from lead_funnel where workspace_id = $1 and lead_id = any($2::text[])", [ws, list]);
-  // A stage reached counts as reaching every funnel stage before it.
+  // A stage reached counts as reaching every funnel stage before it. The first touch comes from
+  // the sessions just computed (joining the fresh touchpoints made the planner guess badly).
+  const col = <T>(get: (tp: Touchpoint) => T, type: "text" | "bigint") => arrayLiteral(firsts.map(get), type);
   await tx.query(
     `insert into lead_funnel (workspace_id, lead_id, first_seen_at, first_touch_at, first_channel, first_source,
        first_campaign, lead_at, mql_at, sal_at, sql_at, opportunity_at, customer_at, disqualified_at, mqls, recycles,
@@ -212,11 +217,20 @@ async function redo(
        -- The grade it had when it first became an MQL (stable), else its grade now.
        coalesce((array_agg(t.grade order by t.at) filter (where t.to_stage = 'mql'))[1], l.grade)
      from leads l
-     left join touchpoints tp on tp.workspace_id = l.workspace_id and tp.lead_id = l.id and tp.idx = 0
+     left join unnest($3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[])
+       as tp(lead_id, start_at, channel, source, campaign) on tp.lead_id = l.id
      left join transitions t on t.workspace_id = l.workspace_id and t.lead_id = l.id
      where l.workspace_id = $1 and l.id = any($2::text[]) and l.merged_into is null
      group by l.workspace_id, l.id, tp.start_at, tp.channel, tp.source, tp.campaign`,
-    [ws, list],
+    [
+      ws,
+      list,
+      arrayLiteral(firstOf, "text"),
+      col((tp) => tp.startAt, "bigint"),
+      col((tp) => tp.channel, "text"),
+      col((tp) => tp.source, "text"),
+      col((tp) => tp.campaign, "text"),
+    ],
   );
   await savePaths(tx, ws, list, byLead, config);
 }

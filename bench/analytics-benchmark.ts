@@ -1,0 +1,158 @@
+import { accountabilityReport } from "../src/analytics/accountability-report.js";
+import { attributionReport } from "../src/analytics/attribution-report.js";
+import { funnelReport } from "../src/analytics/funnel-report.js";
+import { type GenProfile, generateHistory } from "../src/analytics/generate-history.js";
+import { pathsReport } from "../src/analytics/paths-report.js";
+import { Random } from "../src/analytics/random.js";
+import type { ReportFilter } from "../src/analytics/report-filter.js";
+import { catchUpRollup } from "../src/analytics/rollup.js";
+import { velocityReport } from "../src/analytics/velocity-report.js";
+import { writeProfiles, writeReps } from "../src/analytics/write-history.js";
+import type { Database } from "../src/db/database.js";
+import { migrate } from "../src/db/migrate.js";
+import { openPostgres } from "../src/db/open-postgres.js";
+import { fmt, quantile, verdict } from "./measure.js";
+import { freshDatabase } from "./qualify-processes.js";
+
+/**
+ * Funnel analytics on a generated history (issue 7), on PostgreSQL (DATABASE_URL; a database of
+ * its own, dropped after): BENCH_ANALYTICS_PROFILES (1,000,000) profiles over a year, about 10
+ * events and 3 transitions each (`src/analytics/generate-history.ts`, seeded). It reports:
+ * 1. writing the history (rows/s), a raw limit for what follows;
+ * 2. building the rollups from it (`catchUpRollup`, as the rollup job does): events/s;
+ * 3. each report over BENCH_ANALYTICS_RUNS (20) 90-day windows at seeded offsets: p50 and p99.
+ *    Target: p99 under 2 s for every report, under 300 ms for the funnel summary.
+ */
+
+const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const PROFILES = env("BENCH_ANALYTICS_PROFILES", 1_000_000);
+const RUNS = env("BENCH_ANALYTICS_RUNS", 20);
+const DAYS = 365;
+const WINDOW_DAYS = 90;
+const DAY = 86_400_000;
+const START = Date.UTC(2025, 0, 6);
+const WS = "default";
+const BATCH = 2_000;
+const REPS = Array.from({ length: 24 }, (_, i) => ({
+  id: `rep-${i}`,
+  team: ["smb", "mid-market", "enterprise"][i % 3] as string,
+}));
+
+const out = (line = "") => process.stdout.write(`${line}\n`);
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+async function write(
+  db: Database,
+): Promise<{ events: number; transitions: number; handoffs: number; ms: number }> {
+  const t0 = performance.now();
+  await writeReps(db, WS, REPS);
+  let batch: GenProfile[] = [];
+  const counts = { events: 0, transitions: 0, handoffs: 0 };
+  const flush = async () => {
+    await db.transaction((tx) => writeProfiles(tx, WS, batch));
+    batch = [];
+  };
+  for (const p of generateHistory({ seed: 7, profiles: PROFILES, start: START, days: DAYS, reps: REPS })) {
+    counts.events += p.events.length;
+    counts.transitions += p.transitions.length;
+    counts.handoffs += p.handoffs.length;
+    batch.push(p);
+    if (batch.length >= BATCH) await flush();
+  }
+  if (batch.length > 0) await flush();
+  await db.query("analyze");
+  return { ...counts, ms: performance.now() - t0 };
+}
+
+interface Report {
+  name: string;
+  targetMs: number;
+  run: (f: ReportFilter) => Promise<unknown>;
+}
+
+async function main(): Promise<void> {
+  const base = process.env.DATABASE_URL;
+  out("# Analytics benchmark");
+  if (!base) {
+    out("DATABASE_URL is not set: the analytics benchmark runs on PostgreSQL only; skipped.");
+    return;
+  }
+  const pg = await freshDatabase(base);
+  const migrator = openPostgres(pg.url, { poolSize: 1, statementTimeoutMs: 0 });
+  await migrate(migrator);
+  await migrator.close();
+  const db = openPostgres(pg.url, { poolSize: 4, statementTimeoutMs: 0 });
+  try {
+    const w = await write(db);
+    const rows = PROFILES + w.events + w.transitions + w.handoffs;
+    out(
+      `1. history: ${fmt(PROFILES)} profiles, ${fmt(w.events)} events, ${fmt(w.transitions)} transitions, ${fmt(w.handoffs)} handoffs written in ${secs(w.ms)} (${fmt((rows / w.ms) * 1000)} rows/s)`,
+    );
+    const t1 = performance.now();
+    const leads = await catchUpRollup(db, WS);
+    const rollupMs = performance.now() - t1;
+    out(
+      `2. rollups built: ${fmt(leads)} leads, ${fmt(w.events)} events in ${secs(rollupMs)}: ${fmt((w.events / rollupMs) * 1000)} events/s (${((rollupMs / w.ms) * 100).toFixed(0)} % of the time to write them)`,
+    );
+    await db.query("analyze");
+    const t2 = performance.now();
+    await catchUpRollup(db, WS);
+    out(`   a report's catch-up when the rollups are current: ${(performance.now() - t2).toFixed(1)} ms`);
+
+    const reports: Report[] = [
+      { name: "funnel summary (range)", targetMs: 300, run: (f) => funnelReport(db, WS, f, "range") },
+      {
+        name: "funnel by channel",
+        targetMs: 2000,
+        run: (f) => funnelReport(db, WS, { ...f, by: "channel" }, "range"),
+      },
+      {
+        name: "funnel weekly cohorts",
+        targetMs: 2000,
+        run: (f) => funnelReport(db, WS, f, "cohort", "week"),
+      },
+      {
+        name: "funnel by team",
+        targetMs: 2000,
+        run: (f) => funnelReport(db, WS, { ...f, by: "team" }, "range"),
+      },
+      { name: "velocity", targetMs: 2000, run: (f) => velocityReport(db, WS, f) },
+      {
+        name: "handoff accountability",
+        targetMs: 2000,
+        run: (f) => accountabilityReport(db, WS, f, START + DAYS * DAY),
+      },
+      { name: "conversion paths", targetMs: 2000, run: (f) => pathsReport(db, WS, f, 20) },
+      { name: "attribution by channel", targetMs: 2000, run: (f) => attributionReport(db, WS, f, "channel") },
+    ];
+    const rng = new Random(11);
+    const windows = Array.from({ length: RUNS }, () => {
+      const from = START + rng.int(DAYS - WINDOW_DAYS) * DAY;
+      return { from, to: from + WINDOW_DAYS * DAY };
+    });
+    out(`3. reports over ${RUNS} windows of ${WINDOW_DAYS} days (PostgreSQL, pool 4):`);
+    let all = true;
+    for (const r of reports) {
+      await r.run(windows[0] as ReportFilter); // warm
+      const times: number[] = [];
+      for (const win of windows) {
+        const t = performance.now();
+        await r.run(win as ReportFilter);
+        times.push(performance.now() - t);
+      }
+      times.sort((a, b) => a - b);
+      const p99 = quantile(times, 0.99);
+      const ok = p99 < r.targetMs;
+      all &&= ok;
+      out(
+        `   ${r.name.padEnd(26)} p50 ${fmt(quantile(times, 0.5)).padStart(6)} ms  p99 ${fmt(p99).padStart(6)} ms   target p99 < ${fmt(r.targetMs)} ms: ${verdict(ok)}`,
+      );
+    }
+    out(`   all reports within target: ${verdict(all)}`);
+  } finally {
+    await db.close();
+    await pg.drop();
+  }
+}
+
+await main();

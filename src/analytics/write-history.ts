@@ -1,0 +1,175 @@
+import type { Queryable } from "../db/database.js";
+import { insertRows } from "../db/insert-rows.js";
+import type { GenProfile, HistoryOptions } from "./generate-history.js";
+
+/**
+ * Stores a generated history (`generate-history.ts`) as the pipeline would have left it: leads,
+ * processed events, transitions, handoffs, and the sales reps as users. Rows go in multi-row
+ * inserts, a batch of profiles at a time, so memory holds one batch.
+ */
+
+export async function writeReps(q: Queryable, ws: string, reps: HistoryOptions["reps"]): Promise<void> {
+  await insertRows(
+    q,
+    "users",
+    ["workspace_id", "id", "email", "role", "teams", "weekly_capacity"],
+    reps.map((r) => [ws, r.id, `${r.id}@sales.example`, "sales", `{${r.team}}`, 40]),
+    "on conflict do nothing",
+  );
+}
+
+export async function writeProfiles(
+  q: Queryable,
+  ws: string,
+  profiles: readonly GenProfile[],
+): Promise<void> {
+  await insertRows(
+    q,
+    "leads",
+    [
+      "workspace_id",
+      "id",
+      "user_id",
+      "email",
+      "email_domain",
+      "traits",
+      "stage",
+      "grade",
+      "first_seen_at",
+      "last_event_at",
+      "event_count",
+      "mql_at",
+      "first_mql_at",
+    ],
+    profiles.map((p) => {
+      const mql = p.transitions.find((t) => t.to === "mql")?.at ?? null;
+      return [
+        ws,
+        p.id,
+        p.userId,
+        p.email,
+        p.email.split("@")[1],
+        JSON.stringify({ email: p.email }),
+        p.stage,
+        p.grade,
+        p.firstSeenAt,
+        p.lastEventAt,
+        p.events.length,
+        mql,
+        mql,
+      ];
+    }),
+  );
+  await insertRows(
+    q,
+    "events",
+    [
+      "workspace_id",
+      "message_id",
+      "kind",
+      "type",
+      "user_id",
+      "lead_id",
+      "at",
+      "received_at",
+      "input",
+      "processed",
+    ],
+    profiles.flatMap((p) =>
+      p.events.map((e) => [
+        ws,
+        e.messageId,
+        "event",
+        e.type,
+        p.userId,
+        p.id,
+        e.at,
+        e.at,
+        JSON.stringify(e.input),
+        true,
+      ]),
+    ),
+  );
+  await insertRows(
+    q,
+    "transitions",
+    [
+      "workspace_id",
+      "lead_id",
+      "from_stage",
+      "to_stage",
+      "at",
+      "trigger_at",
+      "input_id",
+      "actor",
+      "reason",
+      "scores",
+      "grade",
+    ],
+    profiles.flatMap((p) =>
+      p.transitions.map((t, i) => [
+        ws,
+        p.id,
+        t.from,
+        t.to,
+        t.at,
+        t.at,
+        `${p.id}-t${i}`,
+        "engine",
+        "generated",
+        "{}",
+        t.grade,
+      ]),
+    ),
+  );
+  await insertRows(
+    q,
+    "handoffs",
+    [
+      "workspace_id",
+      "id",
+      "lead_id",
+      "source_key",
+      "kind",
+      "mql_at",
+      "status",
+      "owner_id",
+      "team",
+      "rule",
+      "routing",
+      "assigned_at",
+      "due_at",
+      "breaches",
+      "acted_at",
+      "reason",
+      "disposition",
+      "amount",
+      "closed_at",
+      "updated_at",
+    ],
+    profiles.flatMap((p) =>
+      p.handoffs.map((h) => [
+        ws,
+        h.id,
+        h.leadId,
+        h.id,
+        h.kind,
+        h.mqlAt,
+        h.status,
+        h.ownerId,
+        h.team,
+        "generated",
+        "{}",
+        h.mqlAt,
+        h.dueAt,
+        h.breaches,
+        h.actedAt,
+        h.reason,
+        h.disposition,
+        h.amount,
+        h.closedAt,
+        h.closedAt ?? h.actedAt ?? h.mqlAt,
+      ]),
+    ),
+  );
+}
