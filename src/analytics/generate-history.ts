@@ -8,8 +8,8 @@ import { Random, weighted } from "./random.js";
  * the same history. Pure: it yields rows; `write-history.ts` stores them.
  *
  * Rough shape per profile: 1 + Poisson-ish sessions (mean ~3), 1–6 events each (mean ~3.4), so
- * about 10 events a profile; 85 % become leads, 55 % of leads MQLs, 70 % of MQLs are accepted, and
- * so on (`RATES`), so about 3 transitions a profile.
+ * about 10 events a profile; 60 % subscribe, 85 % become leads, 60 % of leads MQLs, 70 % of MQLs are
+ * accepted, and so on (`RATES`), so about 3 transitions a profile.
  */
 
 export interface HistoryOptions {
@@ -110,10 +110,11 @@ const GRADES = weighted<string>([
 
 /** Funnel rates and how long each step takes (mean, exponential). */
 const RATES = {
+  subscriber: 0.6,
   lead: 0.85,
-  mql: 0.55,
+  mql: 0.6,
   accepted: 0.7,
-  reMql: 0.5,
+  reMql: 0.55,
   sql: 0.6,
   opportunity: 0.6,
   won: 0.35,
@@ -180,6 +181,11 @@ export function* generateHistory(o: HistoryOptions): Generator<GenProfile> {
             context: { page: { url: `https://acme.example${rng.pick(PAGES)}` } },
           });
         else ev("track", t, { event: TRACKS(rng) });
+      }
+      if (s === 0 && rng.chance(RATES.subscriber)) {
+        t += MIN;
+        ev("track", t, { event: "Newsletter Subscribed" });
+        move("subscriber", t);
       }
       if (s === 0 && rng.chance(RATES.lead)) {
         t += MIN;
