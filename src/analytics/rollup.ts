@@ -131,12 +131,21 @@ async function redo(
 ): Promise<void> {
   const list = arrayLiteral(ids, "text");
   await tx.query("delete from touchpoints where workspace_id = $1 and lead_id = any($2::text[])", [ws, list]);
+  // The leads still there (not merged away or erased), by their primary key: a join with `leads`
+  // here made the planner scan all of it for every chunk.
+  const alive = await tx.query<{ id: string }>(
+    "select id from leads where workspace_id = $1 and id = any($2::text[]) and merged_into is null",
+    [ws, list],
+  );
+  const live = arrayLiteral(
+    alive.map((r) => r.id),
+    "text",
+  );
   const rows = await tx.query<{ lead_id: string; id: string; at: number; input: TouchEvent }>(
     `select e.lead_id, e.message_id as id, e.at, e.input from events e
-     join leads l on l.workspace_id = e.workspace_id and l.id = e.lead_id and l.merged_into is null
      where e.workspace_id = $1 and e.lead_id = any($2::text[]) and e.kind = 'event' and e.processed
      order by e.lead_id, e.at`,
-    [ws, list],
+    [ws, live],
   );
   const byLead = new Map<string, (TouchEvent & { id: string })[]>();
   for (const r of rows) {
@@ -191,9 +200,8 @@ async function redo(
      select t.workspace_id, t.lead_id, t.seq, t.to_stage, t.at,
        lead(t.at) over (partition by t.lead_id order by t.seq)
      from transitions t
-     join leads l on l.workspace_id = t.workspace_id and l.id = t.lead_id and l.merged_into is null
      where t.workspace_id = $1 and t.lead_id = any($2::text[])`,
-    [ws, list],
+    [ws, live],
   );
   await tx.query("delete from lead_funnel where workspace_id = $1 and lead_id = any($2::text[])", [ws, list]);
   // A stage reached counts as reaching every funnel stage before it. The first touch comes from
