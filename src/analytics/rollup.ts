@@ -1,5 +1,5 @@
 import type { Database, Queryable } from "../db/database.js";
-import { arrayLiteral, insertRows } from "../db/insert-rows.js";
+import { arrayColumns, arrayLiteral, insertRows } from "../db/insert-rows.js";
 import { readState, writeState } from "../db/service-state.js";
 import { type AnalyticsConfig, parseAnalyticsConfig } from "./analytics-config.js";
 import type { TouchEvent } from "./classify-channel.js";
@@ -73,19 +73,6 @@ async function lockWatermarks(tx: Queryable, ws: string): Promise<Watermarks> {
   return { events: Number(v.events), merges: Number(v.merges) };
 }
 
-/** The next stretch of a seq-ordered table past `after`: its last seq and the leads it names. */
-async function stretch(
-  tx: Queryable,
-  sql: string,
-  params: unknown[],
-): Promise<{ last: number | null; leads: string[]; rows: number }> {
-  const rows = await tx.query<{ seq: number; lead_id: string | null }>(sql, params);
-  const last = rows.length > 0 ? Number((rows[rows.length - 1] as { seq: number }).seq) : null;
-  const leads = new Set<string>();
-  for (const r of rows) if (r.lead_id !== null) leads.add(r.lead_id);
-  return { last, leads: [...leads], rows: rows.length };
-}
-
 export async function rollupStep(tx: Queryable, ws: string, maxFacts = 50_000): Promise<RollupStep> {
   const w = await lockWatermarks(tx, ws);
   const config = await loadAnalyticsConfig(tx, ws);
@@ -95,8 +82,7 @@ export async function rollupStep(tx: Queryable, ws: string, maxFacts = 50_000): 
     [ws],
   );
   const bound = oldest[0]?.seq ?? null;
-  const events = await stretch(
-    tx,
+  const events = await tx.query<{ seq: number; lead_id: string | null }>(
     `select seq, lead_id from events where workspace_id = $1 and seq > $2 and ($3::bigint is null or seq < $3)
      order by seq limit $4`,
     [ws, w.events, bound, maxFacts],
@@ -105,20 +91,22 @@ export async function rollupStep(tx: Queryable, ws: string, maxFacts = 50_000): 
     "select seq, from_lead, into_lead from lead_merges where workspace_id = $1 and seq > $2 order by seq limit $3",
     [ws, w.merges, maxFacts],
   );
-  const dirty = new Set([...events.leads, ...merges.map((m) => m.into_lead)]);
-  for (const m of merges) dirty.add(m.from_lead);
+  const dirty = new Set<string>();
+  for (const e of events) if (e.lead_id !== null) dirty.add(e.lead_id);
+  for (const m of merges) dirty.add(m.into_lead).add(m.from_lead);
   const leads = [...dirty];
   for (let i = 0; i < leads.length; i += LEAD_CHUNK)
     await redo(tx, ws, leads.slice(i, i + LEAD_CHUNK), config);
-  const last = merges[merges.length - 1];
+  const lastEvent = events[events.length - 1];
+  const lastMerge = merges[merges.length - 1];
   const next: Watermarks = {
-    events: events.last ?? w.events,
-    merges: last ? Number(last.seq) : w.merges,
+    events: lastEvent ? Number(lastEvent.seq) : w.events,
+    merges: lastMerge ? Number(lastMerge.seq) : w.merges,
   };
   await writeState(tx, ws, STATE_KEY, next);
   return {
     leads: leads.length,
-    more: events.rows >= maxFacts || merges.length >= maxFacts,
+    more: events.length >= maxFacts || merges.length >= maxFacts,
   };
 }
 
@@ -154,14 +142,10 @@ async function redo(
     byLead.set(r.lead_id, list);
   }
   const out: unknown[][] = [];
-  const firsts: Touchpoint[] = [];
-  const firstOf: string[] = [];
+  const firsts: { lead: string; tp: Touchpoint }[] = [];
   for (const [lead, evs] of byLead)
     for (const tp of sessionize(evs, config)) {
-      if (tp.index === 0) {
-        firsts.push(tp);
-        firstOf.push(lead);
-      }
+      if (tp.index === 0) firsts.push({ lead, tp });
       out.push([
         ws,
         lead,
@@ -206,7 +190,6 @@ async function redo(
   await tx.query("delete from lead_funnel where workspace_id = $1 and lead_id = any($2::text[])", [ws, list]);
   // A stage reached counts as reaching every funnel stage before it. The first touch comes from
   // the sessions just computed (joining the fresh touchpoints made the planner guess badly).
-  const col = <T>(get: (tp: Touchpoint) => T, type: "text" | "bigint") => arrayLiteral(firsts.map(get), type);
   await tx.query(
     `insert into lead_funnel (workspace_id, lead_id, first_seen_at, first_touch_at, first_channel, first_source,
        first_campaign, lead_at, mql_at, sal_at, sql_at, opportunity_at, customer_at, disqualified_at, mqls, recycles,
@@ -233,11 +216,13 @@ async function redo(
     [
       ws,
       list,
-      arrayLiteral(firstOf, "text"),
-      col((tp) => tp.startAt, "bigint"),
-      col((tp) => tp.channel, "text"),
-      col((tp) => tp.source, "text"),
-      col((tp) => tp.campaign, "text"),
+      ...arrayColumns(firsts, [
+        [(f) => f.lead, "text"],
+        [(f) => f.tp.startAt, "bigint"],
+        [(f) => f.tp.channel, "text"],
+        [(f) => f.tp.source, "text"],
+        [(f) => f.tp.campaign, "text"],
+      ]),
     ],
   );
   await savePaths(tx, ws, list, byLead, config);
@@ -276,18 +261,11 @@ async function savePaths(
      where f.workspace_id = $1 and f.lead_id = p.id`,
     [
       ws,
-      arrayLiteral(
-        rows.map((r) => r.id),
-        "text",
-      ),
-      arrayLiteral(
-        rows.map((r) => r.mql),
-        "text",
-      ),
-      arrayLiteral(
-        rows.map((r) => r.won),
-        "text",
-      ),
+      ...arrayColumns(rows, [
+        [(r) => r.id, "text"],
+        [(r) => r.mql, "text"],
+        [(r) => r.won, "text"],
+      ]),
     ],
   );
 }

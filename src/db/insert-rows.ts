@@ -57,3 +57,14 @@ export function arrayLiteral(values: readonly unknown[], type: ArrayType): strin
   }
   return `{${parts.join(",")}}`;
 }
+
+/**
+ * One array parameter per column: each column's values over `items`, as an array literal, for a
+ * statement that expands them with `unnest` (bulk updates and joins).
+ */
+export function arrayColumns<T>(
+  items: readonly T[],
+  cols: readonly [(x: T) => unknown, ArrayType][],
+): string[] {
+  return cols.map(([get, type]) => arrayLiteral(items.map(get), type));
+}

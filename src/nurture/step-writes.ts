@@ -1,5 +1,5 @@
 import type { Queryable } from "../db/database.js";
-import { arrayLiteral, insertRows } from "../db/insert-rows.js";
+import { arrayColumns, insertRows } from "../db/insert-rows.js";
 import { cancelJobs, scheduleJobs } from "../scheduler/schedule-job.js";
 import { type Enrollment, STEP_JOB, type StepRecord } from "./enrollments.js";
 
@@ -108,8 +108,6 @@ export class StepWrites {
 
   private async saveEnrollments(tx: Queryable, ws: string, now: number): Promise<void> {
     if (this.states.length === 0) return;
-    const col = <T>(get: (s: EnrollmentState) => T, type: Parameters<typeof arrayLiteral>[1]) =>
-      arrayLiteral(this.states.map(get), type);
     await tx.query(
       `update enrollments e set step_index = u.step_index, step_id = u.step_id, step_started_at = u.started,
          event_seen_at = u.seen, history = u.history::jsonb, status = u.status, exit_reason = u.reason,
@@ -122,15 +120,17 @@ export class StepWrites {
       [
         ws,
         now,
-        col((s) => s.e.id, "text"),
-        col((s) => s.e.stepIndex, "integer"),
-        col((s) => s.e.stepId, "text"),
-        col((s) => s.e.stepStartedAt, "bigint"),
-        col((s) => s.e.eventSeenAt, "bigint"),
-        col((s) => JSON.stringify(s.e.history), "text"),
-        col((s) => s.status, "text"),
-        col((s) => s.reason, "text"),
-        col((s) => s.nextRunAt, "bigint"),
+        ...arrayColumns(this.states, [
+          [(s) => s.e.id, "text"],
+          [(s) => s.e.stepIndex, "integer"],
+          [(s) => s.e.stepId, "text"],
+          [(s) => s.e.stepStartedAt, "bigint"],
+          [(s) => s.e.eventSeenAt, "bigint"],
+          [(s) => JSON.stringify(s.e.history), "text"],
+          [(s) => s.status, "text"],
+          [(s) => s.reason, "text"],
+          [(s) => s.nextRunAt, "bigint"],
+        ]),
       ],
     );
   }

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Queryable } from "../../db/database.js";
-import { type ArrayType, arrayLiteral } from "../../db/insert-rows.js";
+import { arrayColumns, arrayLiteral } from "../../db/insert-rows.js";
 import { QualifyError } from "../../errors.js";
 
 /**
@@ -12,11 +12,6 @@ import { QualifyError } from "../../errors.js";
  */
 
 export type DeliveryStatus = "pending" | "delivered" | "dead";
-
-/** One array parameter per column: each column's values over `items`, as an array literal. */
-function columns<T>(items: readonly T[], cols: readonly [(x: T) => unknown, ArrayType][]): string[] {
-  return cols.map(([get, type]) => arrayLiteral(items.map(get), type));
-}
 
 /** What a sender needs of a subscription, read with the claim. */
 export interface Target {
@@ -106,7 +101,7 @@ export async function claimDeliveries(
       o.now,
       lease,
       o.leaseMs,
-      ...columns(o.busy, [
+      ...arrayColumns(o.busy, [
         [(b) => b.workspaceId, "text"],
         [(b) => b.id, "text"],
         [(b) => b.inFlight, "integer"],
@@ -165,7 +160,7 @@ export async function recordOutcomes(db: Queryable, outcomes: readonly Outcome[]
                     unnest($7::text[]) as err, unnest($8::int[]) as dur, unnest($9::bigint[]) as at) o
        where d.workspace_id = o.ws and d.id = o.id and d.lease = o.lease
        returning 1`,
-      columns(done, [
+      arrayColumns(done, [
         [(o) => o.delivery.workspaceId, "text"],
         [(o) => o.delivery.id, "bigint"],
         [(o) => o.delivery.lease, "text"],
@@ -187,7 +182,7 @@ export async function recordOutcomes(db: Queryable, outcomes: readonly Outcome[]
                     unnest($4::bigint[]) as at) r
        where d.workspace_id = r.ws and d.id = r.id and d.lease = r.lease
        returning 1`,
-      columns(released, [
+      arrayColumns(released, [
         [(o) => o.delivery.workspaceId, "text"],
         [(o) => o.delivery.id, "bigint"],
         [(o) => o.delivery.lease, "text"],

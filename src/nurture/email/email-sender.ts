@@ -1,6 +1,6 @@
 import nodemailer, { type Transporter } from "nodemailer";
 import type { Database, Queryable } from "../../db/database.js";
-import { arrayLiteral } from "../../db/insert-rows.js";
+import { arrayColumns } from "../../db/insert-rows.js";
 import type { NewEvent } from "../../ingest/append-events.js";
 import { Mutex } from "../../pipeline/mutex.js";
 import { type Backoff, retryDelay } from "../../scheduler/backoff.js";
@@ -312,18 +312,11 @@ export class EmailSender {
            where a.workspace_id = s.ws and a.id = s.id`,
           [
             now,
-            arrayLiteral(
-              sent.map((r) => r.ws),
-              "text",
-            ),
-            arrayLiteral(
-              sent.map((r) => r.id),
-              "text",
-            ),
-            arrayLiteral(
-              sent.map((r) => r.response),
-              "text",
-            ),
+            ...arrayColumns(sent, [
+              [(r) => r.ws, "text"],
+              [(r) => r.id, "text"],
+              [(r) => r.response, "text"],
+            ]),
           ],
         );
         this.stats.sent += sent.length;
