@@ -151,7 +151,9 @@ async function main(): Promise<void> {
     out(`   all reports within target: ${verdict(all)}`);
   } finally {
     await db.close();
-    await pg.drop();
+    // BENCH_ANALYTICS_KEEP=1 keeps the database, to look at the reports' plans (bench/README.md).
+    if (process.env.BENCH_ANALYTICS_KEEP === "1") out(`   kept the database: ${pg.url}`);
+    else await pg.drop();
   }
 }
 

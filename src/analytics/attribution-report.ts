@@ -1,6 +1,11 @@
 import type { Queryable } from "../db/database.js";
-import { arrayLiteral } from "../db/insert-rows.js";
-import { ATTRIBUTION_MODELS, type AttributionModel, credit } from "./attribution.js";
+import {
+  ATTRIBUTION_MODELS,
+  type AttributionModel,
+  MODEL_COLUMN,
+  OUTCOMES,
+  type Outcome,
+} from "./attribution.js";
 import { STAGE_COLUMN } from "./funnel-report.js";
 import { filterSql, LATEST_HANDOFF, needsHandoff, type ReportFilter } from "./report-filter.js";
 
@@ -8,12 +13,11 @@ import { filterSql, LATEST_HANDOFF, needsHandoff, type ReportFilter } from "./re
  * Attribution (docs/analytics.md): leads, MQLs, SQLs, opportunities and won revenue credited to
  * channels (or sources, or campaigns) of their touchpoints, under every model side by side. An
  * outcome counts when it happened in the range: a lead created, a first MQL, SQL, opportunity or
- * win. Won revenue is the amount of the lead's won handoff. Leads are read a page at a time with
- * their touchpoints, so memory holds one page and the totals.
+ * win. Won revenue is the amount of the lead's won handoff. The credits are in the rollup
+ * (`attribution_credits`, one row per outcome and channel, source and campaign of its touches), so
+ * the report is two aggregates: the totals from `lead_funnel`, the credits summed by key.
  */
 
-export const OUTCOMES = ["lead", "mql", "sql", "opportunity", "won"] as const;
-export type Outcome = (typeof OUTCOMES)[number];
 const COLUMN: Record<Outcome, string> = { ...STAGE_COLUMN, won: STAGE_COLUMN.customer };
 
 export type Credits = Record<Outcome | "revenue", number>;
@@ -30,19 +34,8 @@ export interface AttributionReport {
 }
 
 export const NO_TOUCH = "(no touch)";
-const PAGE = 2_000;
 const iso = (ms: number) => new Date(ms).toISOString();
 const zero = (): Credits => ({ lead: 0, mql: 0, sql: 0, opportunity: 0, won: 0, revenue: 0 });
-
-interface LeadRow {
-  lead_id: string;
-  lead_at: number | null;
-  mql_at: number | null;
-  sql_at: number | null;
-  opportunity_at: number | null;
-  customer_at: number | null;
-  revenue: string | null;
-}
 
 export async function attributionReport(
   q: Queryable,
@@ -53,89 +46,54 @@ export async function attributionReport(
   const params: unknown[] = [ws, f.from, f.to];
   const filters = filterSql(f, params);
   const join = needsHandoff(f) ? LATEST_HANDOFF : "";
-  const inRange = OUTCOMES.map((o) => `(f.${COLUMN[o]} >= $2 and f.${COLUMN[o]} < $3)`).join(" or ");
+  const inRange = (c: string) => `f.${c} >= $2 and f.${c} < $3`;
+  const totalQuery = q.query<Record<Outcome | "leads", number>>(
+    `select count(*)::int as leads, ${OUTCOMES.map((o) => `count(*) filter (where ${inRange(COLUMN[o])})::int as ${o}`).join(", ")}
+     from lead_funnel f ${join}
+     where f.workspace_id = $1 and (${OUTCOMES.map((o) => `(${inRange(COLUMN[o])})`).join(" or ")})${filters}`,
+    params,
+  );
+  // Credits of the outcomes in the range; the lead's funnel row only when a filter needs it.
+  const key =
+    by === "channel"
+      ? `coalesce(c.channel, '${NO_TOUCH}')`
+      : `case when c.channel is null then '${NO_TOUCH}' else coalesce(c.${by}, '(no ${by})') end`;
+  const sums = ATTRIBUTION_MODELS.flatMap((m) => [
+    `sum(c.${MODEL_COLUMN[m]})::float8 as "${m}"`,
+    `coalesce(sum(c.${MODEL_COLUMN[m]} * c.amount), 0)::float8 as "${m}Revenue"`,
+  ]);
+  const creditQuery = q.query<Record<string, number | string>>(
+    `select ${key} as key, c.outcome, ${sums.join(", ")}
+     from attribution_credits c
+     ${filters === "" ? "" : `join lead_funnel f on f.workspace_id = c.workspace_id and f.lead_id = c.lead_id ${join}`}
+     where c.workspace_id = $1 and c.at >= $2 and c.at < $3${filters}
+     group by 1, 2`,
+    params,
+  );
+  // Two scans: side by side when the pool has connections for both.
+  const [[total], credits] = await Promise.all([totalQuery, creditQuery]);
   const totals = zero();
+  for (const o of OUTCOMES) totals[o] = Number(total?.[o] ?? 0);
   const rows = new Map<string, Record<AttributionModel, Credits>>();
-  const row = (key: string) => {
-    let r = rows.get(key);
+  for (const c of credits) {
+    const k = String(c.key);
+    let r = rows.get(k);
     if (!r) {
       r = Object.fromEntries(ATTRIBUTION_MODELS.map((m) => [m, zero()])) as Record<AttributionModel, Credits>;
-      rows.set(key, r);
+      rows.set(k, r);
     }
-    return r;
-  };
-  let leads = 0;
-  // Keyset paging by lead id: the last two parameters are the page's start and size.
-  params.push("", PAGE);
-  const AFTER = `$${params.length - 1}`;
-  const LIMIT = `$${params.length}`;
-  let after = "";
-  for (;;) {
-    params[params.length - 2] = after;
-    const page = await q.query<LeadRow>(
-      `select f.lead_id, f.lead_at, f.mql_at, f.sql_at, f.opportunity_at, f.customer_at,
-         (select x.amount from handoffs x where x.workspace_id = f.workspace_id and x.lead_id = f.lead_id
-            and x.status = 'won' order by x.closed_at desc nulls last limit 1)::text as revenue
-       from lead_funnel f ${join}
-       where f.workspace_id = $1 and (${inRange})${filters} and f.lead_id > ${AFTER}
-       order by f.lead_id limit ${LIMIT}`,
-      params,
-    );
-    if (page.length === 0) break;
-    leads += page.length;
-    after = (page[page.length - 1] as LeadRow).lead_id;
-    const touches = await q.query<{ lead_id: string; start_at: number; key: string | null }>(
-      `select lead_id, start_at, ${by} as key from touchpoints
-       where workspace_id = $1 and lead_id = any($2::text[]) order by lead_id, idx`,
-      [
-        ws,
-        arrayLiteral(
-          page.map((r) => r.lead_id),
-          "text",
-        ),
-      ],
-    );
-    const byLead = new Map<string, { times: number[]; keys: string[] }>();
-    for (const t of touches) {
-      const e = byLead.get(t.lead_id) ?? { times: [], keys: [] };
-      e.times.push(Number(t.start_at));
-      e.keys.push(t.key ?? `(no ${by})`);
-      byLead.set(t.lead_id, e);
+    const o = c.outcome as Outcome;
+    for (const m of ATTRIBUTION_MODELS) {
+      r[m][o] += Number(c[m]);
+      r[m].revenue += Number(c[`${m}Revenue`]);
     }
-    for (const lead of page) {
-      const tp = byLead.get(lead.lead_id) ?? { times: [], keys: [] };
-      const milestones = {
-        leadAt: lead.lead_at === null ? null : Number(lead.lead_at),
-        opportunityAt: lead.opportunity_at === null ? null : Number(lead.opportunity_at),
-      };
-      for (const o of OUTCOMES) {
-        const at = lead[COLUMN[o] as keyof LeadRow];
-        if (at === null || Number(at) < f.from || Number(at) >= f.to) continue;
-        const revenue = o === "won" ? Number(lead.revenue ?? 0) : 0;
-        totals[o]++;
-        totals.revenue += revenue;
-        for (const m of ATTRIBUTION_MODELS) {
-          const w = credit(tp.times, m, Number(at), milestones);
-          if (!w.some((x) => x > 0)) {
-            row(NO_TOUCH)[m][o]++;
-            row(NO_TOUCH)[m].revenue += revenue;
-            continue;
-          }
-          w.forEach((x, i) => {
-            if (x === 0) return;
-            const c = row(tp.keys[i] as string)[m];
-            c[o] += x;
-            c.revenue += x * revenue;
-          });
-        }
-      }
-    }
-    if (page.length < PAGE) break;
+    // First touch gives each won outcome's whole amount to one row: its sum is the revenue.
+    if (o === "won") totals.revenue += Number(c.firstTouchRevenue);
   }
   return {
     from: iso(f.from),
     to: iso(f.to),
-    leads,
+    leads: Number(total?.leads ?? 0),
     by,
     totals,
     rows: [...rows]

@@ -7,6 +7,15 @@
 export const ATTRIBUTION_MODELS = ["firstTouch", "lastTouch", "linear", "uShaped", "wShaped"] as const;
 export type AttributionModel = (typeof ATTRIBUTION_MODELS)[number];
 
+/** Each model's column in `attribution_credits` (migration 011). */
+export const MODEL_COLUMN: Record<AttributionModel, string> = {
+  firstTouch: "first_touch",
+  lastTouch: "last_touch",
+  linear: "linear",
+  uShaped: "u_shaped",
+  wShaped: "w_shaped",
+};
+
 /** When the milestones the positional models need happened (null: not yet). */
 export interface Milestones {
   leadAt: number | null;
@@ -97,5 +106,72 @@ export function credit(touches: TouchTimes, model: AttributionModel, at: number,
       break;
   }
   for (let i = 0; i < w.length; i++) out[i] = w[i] as number;
+  return out;
+}
+
+/** The outcomes attribution credits (a lead created, its first MQL, SQL, opportunity, its win). */
+export const OUTCOMES = ["lead", "mql", "sql", "opportunity", "won"] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+/** A touch with what the report can break credit down by. */
+export interface CreditedTouch {
+  startAt: number;
+  channel: string;
+  source: string | null;
+  campaign: string | null;
+}
+
+/** One outcome's credit under every model to one channel, source and campaign (null channel: no touch). */
+export interface OutcomeCredit {
+  outcome: Outcome;
+  at: number;
+  channel: string | null;
+  source: string | null;
+  campaign: string | null;
+  credits: Record<AttributionModel, number>;
+}
+
+const perModel = (x: number) =>
+  Object.fromEntries(ATTRIBUTION_MODELS.map((k) => [k, x])) as Record<AttributionModel, number>;
+
+/**
+ * A lead's credits for each outcome it reached (`at`: when, null if not), touches with the same
+ * channel, source and campaign summed. An outcome with no touch at or before it gets one row with
+ * no channel and full credit under every model, so every model's credits for an outcome add up to 1.
+ */
+export function outcomeCredits(
+  touches: readonly CreditedTouch[],
+  at: Record<Outcome, number | null>,
+): OutcomeCredit[] {
+  const times = touches.map((t) => t.startAt);
+  const m: Milestones = { leadAt: at.lead, opportunityAt: at.opportunity };
+  const out: OutcomeCredit[] = [];
+  for (const outcome of OUTCOMES) {
+    const when = at[outcome];
+    if (when === null) continue;
+    const rows = new Map<string, OutcomeCredit>();
+    for (const model of ATTRIBUTION_MODELS)
+      credit(times, model, when, m).forEach((x, i) => {
+        if (x === 0) return;
+        const t = touches[i] as CreditedTouch;
+        const key = JSON.stringify([t.channel, t.source, t.campaign]);
+        let row = rows.get(key);
+        if (!row) {
+          row = {
+            outcome,
+            at: when,
+            channel: t.channel,
+            source: t.source,
+            campaign: t.campaign,
+            credits: perModel(0),
+          };
+          rows.set(key, row);
+        }
+        row.credits[model] += x;
+      });
+    if (rows.size === 0)
+      out.push({ outcome, at: when, channel: null, source: null, campaign: null, credits: perModel(1) });
+    else out.push(...rows.values());
+  }
   return out;
 }

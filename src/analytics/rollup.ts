@@ -2,11 +2,13 @@ import type { Database, Queryable } from "../db/database.js";
 import { arrayColumns, arrayLiteral, insertRows } from "../db/insert-rows.js";
 import { readState, writeState } from "../db/service-state.js";
 import { type AnalyticsConfig, parseAnalyticsConfig } from "./analytics-config.js";
+import { ATTRIBUTION_MODELS, MODEL_COLUMN, outcomeCredits } from "./attribution.js";
 import type { TouchEvent } from "./classify-channel.js";
 import { pathOf, sessionize, type Touchpoint } from "./sessionize.js";
 
 /**
- * Keeps the analytics rollups (`touchpoints`, `lead_funnel`, `stage_stays`: migration 010)
+ * Keeps the analytics rollups (`touchpoints`, `lead_funnel`, `stage_stays`: migration 010;
+ * `attribution_credits`: 011)
  * current. Each step, in the caller's transaction, takes the next stretch of stored facts past its
  * watermarks:
  * - processed events (of every kind: calls, account changes, stage facts), up to the oldest event
@@ -53,7 +55,7 @@ export async function saveAnalyticsConfig(tx: Queryable, ws: string, raw: unknow
   const config = parseAnalyticsConfig(raw);
   await writeState(tx, ws, CONFIG_KEY, raw ?? {});
   await lockWatermarks(tx, ws);
-  for (const table of ["touchpoints", "lead_funnel", "stage_stays"])
+  for (const table of ["touchpoints", "lead_funnel", "stage_stays", "attribution_credits"])
     await tx.query(`delete from ${table} where workspace_id = $1`, [ws]);
   await writeState(tx, ws, STATE_KEY, { events: 0, merges: 0 });
   return config;
@@ -143,8 +145,11 @@ async function redo(
   }
   const out: unknown[][] = [];
   const firsts: { lead: string; tp: Touchpoint }[] = [];
-  for (const [lead, evs] of byLead)
-    for (const tp of sessionize(evs, config)) {
+  const sessions = new Map<string, Touchpoint[]>();
+  for (const [lead, evs] of byLead) {
+    const tps = sessionize(evs, config);
+    sessions.set(lead, tps);
+    for (const tp of tps) {
       if (tp.index === 0) firsts.push({ lead, tp });
       out.push([
         ws,
@@ -160,6 +165,7 @@ async function redo(
         arrayLiteral(tp.types, "text"),
       ]);
     }
+  }
   await insertRows(
     tx,
     "touchpoints",
@@ -225,21 +231,42 @@ async function redo(
       ]),
     ],
   );
-  await savePaths(tx, ws, list, byLead, config);
+  const milestones = await tx.query<FunnelRow>(
+    `select f.lead_id, f.lead_at, f.mql_at, f.sql_at, f.opportunity_at, f.customer_at,
+       (select x.amount from handoffs x where x.workspace_id = f.workspace_id and x.lead_id = f.lead_id
+          and x.status = 'won' order by x.closed_at desc nulls last limit 1)::text as amount
+     from lead_funnel f where f.workspace_id = $1 and f.lead_id = any($2::text[])`,
+    [ws, list],
+  );
+  await savePaths(tx, ws, milestones, byLead, config);
+  await tx.query("delete from attribution_credits where workspace_id = $1 and lead_id = any($2::text[])", [
+    ws,
+    list,
+  ]);
+  await saveCredits(tx, ws, milestones, sessions);
 }
+
+/** A lead's funnel milestones (epoch ms, as PostgreSQL returns bigints: strings) and its won amount. */
+interface FunnelRow {
+  lead_id: string;
+  lead_at: number | string | null;
+  mql_at: number | string | null;
+  sql_at: number | string | null;
+  opportunity_at: number | string | null;
+  customer_at: number | string | null;
+  amount: string | null;
+}
+
+const ms = (v: number | string | null) => (v === null ? null : Number(v));
 
 /** Each lead's paths of touchpoint types: events up to its first MQL (all, if none), up to its win. */
 async function savePaths(
   tx: Queryable,
   ws: string,
-  list: string,
+  milestones: readonly FunnelRow[],
   byLead: Map<string, (TouchEvent & { id: string })[]>,
   config: AnalyticsConfig,
 ): Promise<void> {
-  const milestones = await tx.query<{ lead_id: string; mql_at: number | null; customer_at: number | null }>(
-    "select lead_id, mql_at, customer_at from lead_funnel where workspace_id = $1 and lead_id = any($2::text[])",
-    [ws, list],
-  );
   const path = (evs: readonly TouchEvent[], until: number | null) =>
     pathOf(
       sessionize(until === null ? evs : evs.filter((e) => e.at <= until), config),
@@ -250,8 +277,8 @@ async function savePaths(
     const evs = byLead.get(m.lead_id) ?? [];
     return {
       id: m.lead_id,
-      mql: arrayLiteral(path(evs, m.mql_at === null ? null : Number(m.mql_at)), "text"),
-      won: arrayLiteral(path(evs, m.customer_at === null ? null : Number(m.customer_at)), "text"),
+      mql: arrayLiteral(path(evs, ms(m.mql_at)), "text"),
+      won: arrayLiteral(path(evs, ms(m.customer_at)), "text"),
     };
   });
   if (rows.length === 0) return;
@@ -268,6 +295,50 @@ async function savePaths(
       ]),
     ],
   );
+}
+
+const CREDIT_COLUMNS = [
+  "workspace_id",
+  "lead_id",
+  "outcome",
+  "at",
+  "channel",
+  "source",
+  "campaign",
+  ...ATTRIBUTION_MODELS.map((m) => MODEL_COLUMN[m]),
+  "amount",
+];
+
+/** Each lead's attribution credits: per outcome, model and channel, source and campaign of its touches. */
+async function saveCredits(
+  tx: Queryable,
+  ws: string,
+  milestones: readonly FunnelRow[],
+  sessions: Map<string, Touchpoint[]>,
+): Promise<void> {
+  const rows: unknown[][] = [];
+  for (const m of milestones) {
+    const credits = outcomeCredits(sessions.get(m.lead_id) ?? [], {
+      lead: ms(m.lead_at),
+      mql: ms(m.mql_at),
+      sql: ms(m.sql_at),
+      opportunity: ms(m.opportunity_at),
+      won: ms(m.customer_at),
+    });
+    for (const c of credits)
+      rows.push([
+        ws,
+        m.lead_id,
+        c.outcome,
+        c.at,
+        c.channel,
+        c.source,
+        c.campaign,
+        ...ATTRIBUTION_MODELS.map((k) => c.credits[k]),
+        c.outcome === "won" ? m.amount : null,
+      ]);
+  }
+  await insertRows(tx, "attribution_credits", [...CREDIT_COLUMNS], rows);
 }
 
 /** Runs rollup steps, each its own transaction, until no stored fact is left behind. */

@@ -67,10 +67,11 @@ export async function eraseLead(db: Database, ws: string, id: string) {
       "consent_changes",
       "nurture_leads",
       "audience_members",
-      // Analytics rollups (sessions with their campaigns, funnel milestones).
+      // Analytics rollups (sessions with their campaigns, funnel milestones, attribution credits).
       "touchpoints",
       "lead_funnel",
       "stage_stays",
+      "attribution_credits",
     ])
       await tx.query(`delete from ${table} where workspace_id = $1 and lead_id = any($2)`, [ws, ids]);
     await tx.query(

@@ -9,6 +9,7 @@ import { sql as leadStateJson } from "./migrations/007-lead-state-json.js";
 import { sql as nurture } from "./migrations/008-nurture.js";
 import { sql as jobsDueOrder } from "./migrations/009-jobs-due-order.js";
 import { sql as analytics } from "./migrations/010-analytics.js";
+import { sql as attributionCredits } from "./migrations/011-attribution-credits.js";
 
 /** Every migration, in order. Ids never change once released; add new ones at the end. */
 export const MIGRATIONS: readonly { id: string; sql: string }[] = [
@@ -22,6 +23,7 @@ export const MIGRATIONS: readonly { id: string; sql: string }[] = [
   { id: "008-nurture", sql: nurture },
   { id: "009-jobs-due-order", sql: jobsDueOrder },
   { id: "010-analytics", sql: analytics },
+  { id: "011-attribution-credits", sql: attributionCredits },
 ];
 
 /** A stable key for PostgreSQL's advisory lock, so that processes starting together migrate once. */

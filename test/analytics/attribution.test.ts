@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ATTRIBUTION_MODELS, credit } from "../../src/analytics/attribution.js";
+import { ATTRIBUTION_MODELS, credit, OUTCOMES, outcomeCredits } from "../../src/analytics/attribution.js";
 
 /** The formulas of docs/analytics.md, on touches t0…t4 at times 0, 10, 20, 30, 40. */
 const T = [0, 10, 20, 30, 40];
@@ -61,6 +61,68 @@ describe("attribution models", () => {
           }
           const sum = w.reduce((a, b) => a + b, 0);
           expect(sum).toBeCloseTo((touches[0] as number) <= at ? 1 : 0, 9);
+        },
+      ),
+    );
+  });
+
+  it("a lead's credits per outcome: touches of one channel, source and campaign summed, no touch booked apart", () => {
+    const touch = (startAt: number, channel: string, campaign: string | null = null) => ({
+      startAt,
+      channel,
+      source: null,
+      campaign,
+    });
+    const rows = outcomeCredits(
+      [touch(10, "email", "spring"), touch(20, "direct"), touch(30, "email", "spring")],
+      {
+        lead: 5,
+        mql: 25,
+        sql: null,
+        opportunity: null,
+        won: 35,
+      },
+    );
+    // Created before any touch: one row with no channel and full credit.
+    expect(rows.filter((r) => r.outcome === "lead")).toEqual([
+      expect.objectContaining({
+        channel: null,
+        credits: { firstTouch: 1, lastTouch: 1, linear: 1, uShaped: 1, wShaped: 1 },
+      }),
+    ]);
+    // The win at 35: linear ⅓ each, the two spring emails summed into one row.
+    const won = rows.filter((r) => r.outcome === "won");
+    expect(won.map((r) => [r.channel, r.campaign, Math.round(r.credits.linear * 1000) / 1000])).toEqual([
+      ["email", "spring", 0.667],
+      ["direct", null, 0.333],
+    ]);
+    expect(rows.some((r) => r.outcome === "sql")).toBe(false);
+  });
+
+  it("every outcome's credits add up to 1 under every model", () => {
+    const at = fc.option(fc.integer({ min: 0, max: 1000 }));
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            startAt: fc.integer({ min: 0, max: 1000 }),
+            channel: fc.constantFrom("email", "direct", "organic-search"),
+            source: fc.constantFrom(null, "google"),
+            campaign: fc.constantFrom(null, "spring"),
+          }),
+          { maxLength: 10 },
+        ),
+        fc.record({ lead: at, mql: at, sql: at, opportunity: at, won: at }),
+        (touches, outcomes) => {
+          const rows = outcomeCredits(
+            [...touches].sort((a, b) => a.startAt - b.startAt),
+            outcomes,
+          );
+          for (const o of OUTCOMES)
+            for (const m of ATTRIBUTION_MODELS) {
+              const mine = rows.filter((r) => r.outcome === o);
+              expect(mine.reduce((a, r) => a + r.credits[m], 0)).toBeCloseTo(outcomes[o] === null ? 0 : 1, 9);
+            }
         },
       ),
     );

@@ -311,6 +311,21 @@ describe.each(DATABASE_KINDS)("the funnel on %s", (kind) => {
       );
       expect(sum.map((x) => Math.round(x * 1000) / 1000)).toEqual([3, 2, 1, 1, 1]);
     }
+    // Filtered (A, the only lead whose first touch was organic search): the same leads as the
+    // funnel's under the same filter, and every model's credits add up to its totals.
+    const filtered = await service.api(
+      "GET",
+      "/api/analytics/attribution?from=2026-09-06&to=2026-09-21&channel=organic-search&by=source",
+    );
+    expect(filtered.status, JSON.stringify(filtered.body)).toBe(200);
+    expect(filtered.body.totals).toEqual({ lead: 1, mql: 1, sql: 1, opportunity: 1, won: 1, revenue: 0 });
+    const ff = await funnel("from=2026-09-06&to=2026-09-21&channel=organic-search");
+    expect(filtered.body.totals.mql).toBe(counts(ff.total).mql);
+    expect(filtered.body.leads).toBe(1);
+    expect(filtered.body.rows.map((row: { key: string }) => row.key).sort()).toEqual([
+      "(no source)",
+      "google.com",
+    ]);
     const bad = await service.api("GET", "/api/analytics/attribution?from=2026-09-06&to=2026-09-21&by=owner");
     expect(bad.status).toBe(400);
     expect(bad.body.details).toEqual([{ path: "by", message: "expected channel, source or campaign" }]);
