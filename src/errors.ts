@@ -16,6 +16,7 @@ export const ERROR_CODES = {
     summary: "The analytics configuration (session gap, channel rules, touchpoint types) does not validate.",
   },
   INPUT_INVALID: { status: 400, summary: "An input (event, fact or file line) is malformed." },
+  NOT_ENOUGH_DATA: { status: 422, summary: "Too few labelled leads to fit or evaluate a model." },
   FILE_UNREADABLE: { status: 400, summary: "A file could not be read." },
   MODEL_MISMATCH: { status: 409, summary: "A lead state was built by another model version." },
   NOT_FOUND: { status: 404, summary: "The thing asked for does not exist." },

@@ -11,6 +11,7 @@ import { audienceRoutes } from "./routes/audience-routes.js";
 import { emailRoutes } from "./routes/email-routes.js";
 import { handoffRoutes } from "./routes/handoff-routes.js";
 import { importRoutes } from "./routes/import-routes.js";
+import { labRoutes } from "./routes/lab-routes.js";
 import { leadRoutes } from "./routes/lead-routes.js";
 import { modelRoutes } from "./routes/model-routes.js";
 import { nurtureRoutes } from "./routes/nurture-routes.js";
@@ -93,6 +94,7 @@ export async function buildApp(service: Service): Promise<FastifyInstance> {
   nurtureRoutes(app, service);
   analyticsRoutes(app, service);
   importRoutes(app, service);
+  labRoutes(app, service);
   audienceRoutes(app, service);
   personalizeRoutes(app, service);
   operationsRoutes(app, service);

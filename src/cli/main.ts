@@ -7,6 +7,7 @@ import { registerHandoffs } from "./commands/handoffs.js";
 import { registerImport } from "./commands/import.js";
 import { registerLeads } from "./commands/leads.js";
 import { registerModelCheck } from "./commands/model-check.js";
+import { registerModelFit } from "./commands/model-fit.js";
 import { registerModelPublish } from "./commands/model-publish.js";
 import { registerNurture } from "./commands/nurture.js";
 import { registerPublishableKeys } from "./commands/publishable-keys.js";
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   const model = program.command("model").description("work with scoring models");
   registerModelCheck(model);
   registerModelPublish(model);
+  registerModelFit(model);
   registerScore(program);
   registerStart(program);
   registerWorker(program);

@@ -1,6 +1,6 @@
 import type { Database, Queryable } from "../db/database.js";
 import { type ArrayType, arrayLiteral } from "../db/insert-rows.js";
-import type { Input } from "../engine/index.js";
+import type { FactInput, Input } from "../engine/index.js";
 
 /** An event row as ingest appends it; the pipeline resolves its lead later. */
 export interface NewEvent {
@@ -17,6 +17,26 @@ export interface NewEvent {
   input: Input;
   notify: boolean;
 }
+
+/** A stage fact about a known lead, as a row to append. */
+export const factEvent = (
+  workspaceId: string,
+  leadId: string,
+  input: FactInput,
+  receivedAt: number,
+  notify: boolean,
+): NewEvent => ({
+  workspaceId,
+  kind: "fact",
+  type: null,
+  userId: null,
+  anonymousId: null,
+  previousId: null,
+  leadId,
+  receivedAt,
+  input,
+  notify,
+});
 
 /** The columns ingest writes besides `input`, with how each is read from a new event. */
 const COLUMNS: readonly { name: string; type: ArrayType; of: (e: NewEvent) => unknown }[] = [

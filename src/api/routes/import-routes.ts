@@ -1,8 +1,10 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import * as z from "zod";
-import type { NewEvent } from "../../ingest/append-events.js";
+import type { FactInput } from "../../engine/index.js";
+import { factEvent, type NewEvent } from "../../ingest/append-events.js";
 import { parseSegmentEvent } from "../../ingest/parse-segment-event.js";
+import { OUTCOME_KINDS } from "../../lab/import/lead-mapping.js";
 import { ANY_ROLE, MARKETING, requireRole, workspaceOf } from "../authenticate.js";
 import type { Service } from "../service.js";
 
@@ -82,6 +84,67 @@ export function importRoutes(app: FastifyInstance, service: Service): void {
         null,
       );
       return { accepted, duplicates: rows.length - accepted, rejected, lastSeq };
+    },
+  );
+
+  r.post(
+    "/api/import/outcomes",
+    {
+      preHandler: requireRole(service, MARKETING),
+      config: { bodyLimit: 16 * 1024 * 1024 },
+      schema: {
+        tags: ["import"],
+        security,
+        summary:
+          "Record imported outcomes (converted, opportunity, won) of leads named by userId, as stage facts with actor crm",
+        body: z.object({
+          outcomes: z
+            .array(
+              z.object({
+                userId: z.string().min(1),
+                outcome: z.enum(OUTCOME_KINDS),
+                at: z.number().int().optional().describe("when (epoch ms; default now)"),
+                line: z.number().int().min(1).optional().describe("the file line, for reports"),
+              }),
+            )
+            .max(50_000),
+        }),
+      },
+    },
+    async (req) => {
+      const ws = workspaceOf(req);
+      const now = service.clock();
+      const ids = [...new Set(req.body.outcomes.map((o) => o.userId))];
+      const found = await service.db.query<{ id: string; user_id: string }>(
+        "select id, user_id from leads where workspace_id = $1 and user_id = any($2) and merged_into is null",
+        [ws, ids],
+      );
+      const leadOf = new Map(found.map((l) => [l.user_id, l.id]));
+      const rows: NewEvent[] = [];
+      const rejected: { line: number; field: string; reason: string }[] = [];
+      req.body.outcomes.forEach((o, i) => {
+        const leadId = leadOf.get(o.userId);
+        if (leadId === undefined) {
+          rejected.push({
+            line: o.line ?? i + 1,
+            field: "userId",
+            reason: `no lead has userId '${o.userId}'`,
+          });
+          return;
+        }
+        const input: FactInput = {
+          kind: "fact",
+          // One fact per lead and outcome: importing the file again records nothing twice.
+          id: `import:${o.userId}:${o.outcome}`,
+          at: o.at ?? now,
+          fact: o.outcome,
+          actor: "crm",
+          reason: "imported",
+        };
+        rows.push(factEvent(ws, leadId, input, now, false));
+      });
+      const seqs = await service.writer.append(rows);
+      return { recorded: seqs.filter((s) => s !== null).length, rejected };
     },
   );
 

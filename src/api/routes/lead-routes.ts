@@ -4,6 +4,7 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import * as z from "zod";
 import { FACTS, type FactInput } from "../../engine/index.js";
 import { QualifyError } from "../../errors.js";
+import { factEvent } from "../../ingest/append-events.js";
 import { leadInputs } from "../../pipeline/lead-inputs.js";
 import { ADMIN, ANY_ROLE, requireRole, workspaceOf } from "../authenticate.js";
 import { eraseLead } from "../erase-lead.js";
@@ -183,20 +184,7 @@ export function leadRoutes(app: FastifyInstance, service: Service): void {
         ...(req.user ? { by: req.user.email } : {}),
         ...(req.body.reason === undefined ? {} : { reason: req.body.reason }),
       };
-      const [seq] = await service.writer.append([
-        {
-          workspaceId: ws,
-          kind: "fact",
-          type: null,
-          userId: null,
-          anonymousId: null,
-          previousId: null,
-          leadId: lead.id,
-          receivedAt: now,
-          input,
-          notify: true,
-        },
-      ]);
+      const [seq] = await service.writer.append([factEvent(ws, lead.id, input, now, true)]);
       const outcome = seq == null ? undefined : await service.pipeline.waitFor(ws, seq);
       // A server-side failure: a 500, logged (the fact stays stored, set aside, with its error).
       if (outcome?.failed) throw new Error(outcome.failed);

@@ -9,6 +9,7 @@ import type { PathRow, PathsReport } from "../../analytics/paths-report.js";
 import { BREAKDOWNS } from "../../analytics/report-filter.js";
 import type { VelocityReport } from "../../analytics/velocity-report.js";
 import { QualifyError } from "../../errors.js";
+import { table } from "../format-table.js";
 import { readText } from "../read-files.js";
 import { printJson, withClient } from "../with-client.js";
 
@@ -36,14 +37,6 @@ export function reportQuery(o: Record<string, unknown>, extra: readonly string[]
   for (const k of ["from", "to", "channel", "source", "campaign", "owner", "team", "grade", "by", ...extra])
     if (typeof o[k] === "string") q.set(k, o[k] as string);
   return q;
-}
-
-/** A table: the first column left-aligned, the others right-aligned. */
-export function table(head: string[], rows: string[][]): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) =>
-    `${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join("  ")}\n`;
-  return line(head) + line(widths.map((w) => "-".repeat(w))) + rows.map(line).join("");
 }
 
 const counts = (s: StageCount[]) => s.map((x) => n(x.count));

@@ -1,0 +1,130 @@
+import { QualifyError } from "../../errors.js";
+import type { BinOptions } from "./binning.js";
+import { type BoostOptions, DEFAULT_BOOST } from "./boosted-additive.js";
+import { type CrossValidation, crossValidate, DEFAULT_BINS, fitAdditive } from "./cross-validate.js";
+import type { Dataset } from "./dataset.js";
+import {
+  type CalibrationRow,
+  calibrationTable,
+  type DecileRow,
+  decileTable,
+  type MeanSd,
+} from "./metrics.js";
+import { pointsTable, toModelYaml } from "./to-model.js";
+
+/**
+ * `qualify model fit` (docs/model-lab.md): cross-validates the additive model beside the logistic
+ * baseline on the same folds, fits it on every lead, and writes it as a model YAML with a
+ * suggested MQL threshold. Pure: the caller loads the dataset.
+ */
+
+export const MIN_OUTCOMES = 200;
+
+export interface FitOptions {
+  outcome: string;
+  folds: number;
+  seed: number;
+  bins: BinOptions;
+  boost: BoostOptions;
+}
+
+export const DEFAULT_FIT: Omit<FitOptions, "outcome"> = {
+  folds: 5,
+  seed: 42,
+  bins: DEFAULT_BINS,
+  boost: DEFAULT_BOOST,
+};
+
+export interface FeatureSummary {
+  name: string;
+  kind: "numeric" | "categorical";
+  /** Points between its lowest and highest bin: how much it can move a score. */
+  range: number;
+}
+
+export interface FitReport {
+  outcome: string;
+  leads: number;
+  converted: number;
+  features: FeatureSummary[];
+  crossValidation: {
+    folds: number;
+    seed: number;
+    additive: { rocAuc: MeanSd; prAuc: MeanSd };
+    logistic: { rocAuc: MeanSd; prAuc: MeanSd };
+  };
+  /** From every lead's held-out probability. */
+  deciles: DecileRow[];
+  calibration: CalibrationRow[];
+  /** The suggested MQL threshold (best F1 over every lead), and what it gives. */
+  threshold: { points: number; mqls: number; precision: number; recall: number };
+  /** The fitted model, as YAML the engine runs. */
+  model: string;
+}
+
+export function fitReport(d: Dataset, o: FitOptions): FitReport {
+  const converted = d.labels.reduce((a, b) => a + b, 0);
+  const others = d.labels.length - converted;
+  if (converted < MIN_OUTCOMES || others < MIN_OUTCOMES)
+    throw new QualifyError(
+      "NOT_ENOUGH_DATA",
+      `fitting needs at least ${MIN_OUTCOMES} leads that reached '${o.outcome}' and ${MIN_OUTCOMES} that did not; there are ${converted} and ${others}`,
+      [{ path: "outcome", message: `${converted} leads reached it, ${others} did not` }],
+    );
+  if (d.features.length === 0)
+    throw new QualifyError("NOT_ENOUGH_DATA", "no trait is left to learn from", [
+      { path: "exclude", message: "every feature is excluded" },
+    ]);
+  const cv: CrossValidation = crossValidate(d, o.folds, o.seed, o.bins, o.boost);
+  const rows = Array.from({ length: d.labels.length }, (_, i) => i);
+  const final = fitAdditive(d, rows, o.bins, o.boost);
+  const table = pointsTable(final.model);
+  const scores = rows.map((i) =>
+    table.reduce((s, pts, j) => s + (pts[(final.x.bins[j] as Int32Array)[i] as number] as number), 0),
+  );
+  const threshold = bestF1(scores, d.labels, converted);
+  return {
+    outcome: o.outcome,
+    leads: d.labels.length,
+    converted,
+    features: d.features
+      .map((f, j) => ({
+        name: f.name,
+        kind: f.kind,
+        range: Math.max(...(table[j] as number[])) - Math.min(...(table[j] as number[])),
+      }))
+      .sort((a, b) => b.range - a.range),
+    crossValidation: {
+      folds: o.folds,
+      seed: o.seed,
+      additive: { rocAuc: cv.additive.rocAuc, prAuc: cv.additive.prAuc },
+      logistic: { rocAuc: cv.logistic.rocAuc, prAuc: cv.logistic.prAuc },
+    },
+    deciles: decileTable(cv.heldOut, d.labels),
+    calibration: calibrationTable(cv.heldOut, d.labels),
+    threshold,
+    model: toModelYaml(final.model, final.bins, {
+      name: `fitted-${o.outcome}`,
+      description: `Learnt from ${d.labels.length} leads (${converted} reached ${o.outcome}); cross-validated ROC AUC ${cv.additive.rocAuc.mean.toFixed(3)} ± ${cv.additive.rocAuc.sd.toFixed(3)}. Points: 10 double the odds.`,
+      threshold: threshold.points,
+    }),
+  };
+}
+
+/** The score threshold (MQL at or above it) with the best F1 over these leads. */
+function bestF1(scores: number[], labels: ArrayLike<number>, positives: number): FitReport["threshold"] {
+  const order = scores.map((s, i) => [s, labels[i] as number] as const).sort((a, b) => b[0] - a[0]);
+  let tp = 0;
+  let best = { points: order[0]?.[0] ?? 0, mqls: 0, precision: 0, recall: 0, f1: -1 };
+  for (let k = 0; k < order.length; k++) {
+    tp += (order[k] as readonly [number, number])[1];
+    const s = (order[k] as readonly [number, number])[0];
+    if (k + 1 < order.length && (order[k + 1] as readonly [number, number])[0] === s) continue;
+    const precision = tp / (k + 1);
+    const recall = tp / positives;
+    const f1 = (2 * precision * recall) / (precision + recall || 1);
+    if (f1 > best.f1) best = { points: s, mqls: k + 1, precision, recall, f1 };
+  }
+  const { f1: _, ...out } = best;
+  return out;
+}

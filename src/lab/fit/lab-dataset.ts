@@ -1,0 +1,186 @@
+import { createHash } from "node:crypto";
+import type { Queryable } from "../../db/database.js";
+import type { OutcomeKind } from "../import/lead-mapping.js";
+import type { Dataset, Feature } from "./dataset.js";
+
+/**
+ * The labelled table a fit learns from, read from stored history (docs/model-lab.md):
+ *
+ * - **Leads**: every known person (a userId or an email), not merged away.
+ * - **Label**: the lead reached the outcome, by a stage transition or a stage fact (a CRM's or an
+ *   import's facts count even when the engine ignored them): `converted` is SQL or beyond,
+ *   `opportunity` an opportunity or a win, `won` a win.
+ * - **Cutoff** (the leakage guard): features are what was known at a cutoff per lead. For a
+ *   converter, the outcome's time minus `gapMs`, but not before the lead was first seen; for the
+ *   others, a matched snapshot: the lead's first-seen time plus an age drawn (seeded by the lead's
+ *   id) from the converters' ages at their cutoffs, but not after its last event.
+ * - **Features**: the lead's traits as of its cutoff (identify calls folded in time order, as the
+ *   pipeline does), nested objects as dotted names (`counts.visits`). All-numeric traits are
+ *   numbers; the rest categories. Names in `exclude` (`*` matches any run of characters), contact
+ *   details and id-like traits (text with a distinct value for most leads) are left out.
+ */
+
+export interface LabDatasetOptions {
+  outcome: OutcomeKind;
+  exclude: readonly string[];
+  gapMs: number;
+}
+
+const STAGES: Record<OutcomeKind, string[]> = {
+  converted: ["sql", "opportunity", "customer"],
+  opportunity: ["opportunity", "customer"],
+  won: ["customer"],
+};
+const FACTS: Record<OutcomeKind, string[]> = {
+  converted: ["converted", "opportunity", "won"],
+  opportunity: ["opportunity", "won"],
+  won: ["won"],
+};
+const CONTACT = [
+  "email",
+  "email_domain",
+  "name",
+  "first_name",
+  "firstName",
+  "last_name",
+  "lastName",
+  "phone",
+  "id",
+  "userId",
+];
+const PAGE = 5_000;
+
+export interface LabDataset extends Dataset {
+  leadIds: string[];
+  cutoffs: number[];
+  /** Traits left out as id-like or contact details (besides those excluded by name). */
+  skipped: string[];
+}
+
+interface LeadRow {
+  id: string;
+  first_seen_at: number | string;
+  last_event_at: number | string | null;
+  outcome_at: number | string | null;
+}
+
+export async function loadLabDataset(q: Queryable, ws: string, o: LabDatasetOptions): Promise<LabDataset> {
+  const leads = await q.query<LeadRow>(
+    `select l.id, l.first_seen_at, l.last_event_at, o.at as outcome_at
+     from leads l
+     left join (
+       select lead_id, min(at) as at from (
+         select lead_id, at from transitions where workspace_id = $1 and to_stage = any($2::text[])
+         union all
+         select lead_id, at from events where workspace_id = $1 and kind = 'fact' and input->>'fact' = any($3::text[])
+       ) x group by lead_id
+     ) o on o.lead_id = l.id
+     where l.workspace_id = $1 and l.merged_into is null and (l.user_id is not null or l.email is not null)
+     order by l.id`,
+    [ws, STAGES[o.outcome], FACTS[o.outcome]],
+  );
+  const cutoffs = chooseCutoffs(leads, o.gapMs);
+  const traits: Record<string, unknown>[] = [];
+  for (let start = 0; start < leads.length; start += PAGE) {
+    const page = leads.slice(start, start + PAGE);
+    const rows = await q.query<{
+      lead_id: string;
+      at: number | string;
+      traits: Record<string, unknown> | null;
+    }>(
+      `select lead_id, at, input->'traits' as traits from events
+       where workspace_id = $1 and lead_id = any($2::text[]) and kind = 'event' and type = 'identify'
+       order by lead_id, at, message_id`,
+      [ws, page.map((l) => l.id)],
+    );
+    const cutoffOf = new Map(page.map((l, i) => [l.id, cutoffs[start + i] as number]));
+    const byLead = new Map<string, Record<string, unknown>>();
+    for (const r of rows) {
+      if (Number(r.at) > (cutoffOf.get(r.lead_id) as number) || !r.traits) continue;
+      byLead.set(r.lead_id, { ...byLead.get(r.lead_id), ...r.traits });
+    }
+    for (const l of page) traits.push(flatten(byLead.get(l.id) ?? {}));
+  }
+  const { features, skipped } = toFeatures(traits, o.exclude);
+  return {
+    features,
+    labels: Uint8Array.from(leads, (l) => (l.outcome_at === null ? 0 : 1)),
+    leadIds: leads.map((l) => l.id),
+    cutoffs,
+    skipped,
+  };
+}
+
+/** Each lead's cutoff (see above). */
+function chooseCutoffs(leads: readonly LeadRow[], gapMs: number): number[] {
+  const ages: number[] = [];
+  const cut = leads.map((l) => {
+    if (l.outcome_at === null) return null;
+    const c = Math.max(Number(l.outcome_at) - gapMs, Number(l.first_seen_at));
+    ages.push(c - Number(l.first_seen_at));
+    return c;
+  });
+  return leads.map((l, i) => {
+    const c = cut[i];
+    if (c !== null && c !== undefined) return c;
+    const first = Number(l.first_seen_at);
+    const last = l.last_event_at === null ? first : Number(l.last_event_at);
+    if (ages.length === 0) return last;
+    const draw = createHash("sha256").update(l.id).digest().readUInt32BE(0) % ages.length;
+    return Math.min(first + (ages[draw] as number), last);
+  });
+}
+
+/** `{counts: {visits: 3}}` → `{"counts.visits": 3}`; lists become their text. */
+export function flatten(
+  obj: Record<string, unknown>,
+  prefix = "",
+  out: Record<string, unknown> = {},
+): Record<string, unknown> {
+  for (const [k, v] of Object.entries(obj)) {
+    if (v === null || v === undefined || v === "") continue;
+    if (typeof v === "object" && !Array.isArray(v))
+      flatten(v as Record<string, unknown>, `${prefix}${k}.`, out);
+    else out[prefix + k] = Array.isArray(v) ? v.join(",") : v;
+  }
+  return out;
+}
+
+const glob = (pattern: string) =>
+  new RegExp(
+    `^${pattern
+      .split("*")
+      .map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
+      .join(".*")}$`,
+    "i",
+  );
+
+function toFeatures(
+  rows: readonly Record<string, unknown>[],
+  exclude: readonly string[],
+): { features: Feature[]; skipped: string[] } {
+  const patterns = exclude.map(glob);
+  const names = [...new Set(rows.flatMap((r) => Object.keys(r)))].sort();
+  const features: Feature[] = [];
+  const skipped: string[] = [];
+  for (const name of names) {
+    if (patterns.some((p) => p.test(name))) continue;
+    const values = rows.map((r) => r[name]);
+    const present = values.filter((v) => v !== undefined);
+    const numeric = present.every(
+      (v) =>
+        typeof v === "number" || (typeof v === "string" && v.trim() !== "" && Number.isFinite(Number(v))),
+    );
+    const distinct = new Set(present.map(String)).size;
+    if (CONTACT.includes(name) || (!numeric && distinct > 0.5 * rows.length && distinct > 50)) {
+      skipped.push(name);
+      continue;
+    }
+    features.push(
+      numeric
+        ? { name, kind: "numeric", values: values.map((v) => (v === undefined ? null : Number(v))) }
+        : { name, kind: "categorical", values: values.map((v) => (v === undefined ? null : String(v))) },
+    );
+  }
+  return { features, skipped };
+}
