@@ -5,7 +5,7 @@ import { type GenProfile, generateHistory } from "../src/analytics/generate-hist
 import { pathsReport } from "../src/analytics/paths-report.js";
 import { Random } from "../src/analytics/random.js";
 import type { ReportFilter } from "../src/analytics/report-filter.js";
-import { catchUpRollup } from "../src/analytics/rollup.js";
+import { catchUpRollup, saveAnalyticsConfig, storedAnalyticsConfig } from "../src/analytics/rollup.js";
 import { velocityReport } from "../src/analytics/velocity-report.js";
 import { writeProfiles, writeReps } from "../src/analytics/write-history.js";
 import type { Database } from "../src/db/database.js";
@@ -22,6 +22,8 @@ import { freshDatabase } from "./qualify-processes.js";
  * 2. building the rollups from it (`catchUpRollup`, as the rollup job does): events/s;
  * 3. each report over BENCH_ANALYTICS_RUNS (20) 90-day windows at seeded offsets: p50 and p99.
  *    Target: p99 under 2 s for every report, under 300 ms for the funnel summary.
+ * BENCH_ANALYTICS_KEEP=1 keeps the database; BENCH_ANALYTICS_DB=<url> times the reports on a kept
+ * one again (with BENCH_ANALYTICS_REBUILD=1, after emptying and rebuilding its rollups).
  */
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -64,6 +66,32 @@ async function write(
   return { ...counts, ms: performance.now() - t0 };
 }
 
+/** Steps 1 and 2: writes the history, then builds the rollups from it as the rollup job does. */
+async function build(db: Database): Promise<void> {
+  const w = await write(db);
+  const rows = PROFILES + w.events + w.transitions + w.handoffs;
+  out(
+    `1. history: ${fmt(PROFILES)} profiles, ${fmt(w.events)} events, ${fmt(w.transitions)} transitions, ${fmt(w.handoffs)} handoffs written in ${secs(w.ms)} (${fmt((rows / w.ms) * 1000)} rows/s)`,
+  );
+  await rebuild(db, w.events, w.ms);
+}
+
+/**
+ * Step 2: the rollups built from the stored history, as the rollup job does, then `vacuum
+ * analyze`, as autovacuum would after a bulk change (it is off on this machine's PostgreSQL).
+ */
+async function rebuild(db: Database, events: number, writeMs: number | null): Promise<void> {
+  const t1 = performance.now();
+  const leads = await catchUpRollup(db, WS);
+  const rollupMs = performance.now() - t1;
+  const share =
+    writeMs === null ? "" : ` (${((rollupMs / writeMs) * 100).toFixed(0)} % of the time to write them)`;
+  out(
+    `2. rollups built: ${fmt(leads)} leads, ${fmt(events)} events in ${secs(rollupMs)}: ${fmt((events / rollupMs) * 1000)} events/s${share}`,
+  );
+  await db.query("vacuum analyze");
+}
+
 interface Report {
   name: string;
   targetMs: number;
@@ -77,24 +105,25 @@ async function main(): Promise<void> {
     out("DATABASE_URL is not set: the analytics benchmark runs on PostgreSQL only; skipped.");
     return;
   }
-  const pg = await freshDatabase(base);
+  // BENCH_ANALYTICS_DB: the database a kept run left (BENCH_ANALYTICS_KEEP), to time the reports again.
+  const reuse = process.env.BENCH_ANALYTICS_DB;
+  const pg = reuse ? { url: reuse, drop: async () => {} } : await freshDatabase(base);
   const migrator = openPostgres(pg.url, { poolSize: 1, statementTimeoutMs: 0 });
   await migrate(migrator);
   await migrator.close();
   const db = openPostgres(pg.url, { poolSize: 4, statementTimeoutMs: 0 });
   try {
-    const w = await write(db);
-    const rows = PROFILES + w.events + w.transitions + w.handoffs;
-    out(
-      `1. history: ${fmt(PROFILES)} profiles, ${fmt(w.events)} events, ${fmt(w.transitions)} transitions, ${fmt(w.handoffs)} handoffs written in ${secs(w.ms)} (${fmt((rows / w.ms) * 1000)} rows/s)`,
-    );
-    const t1 = performance.now();
-    const leads = await catchUpRollup(db, WS);
-    const rollupMs = performance.now() - t1;
-    out(
-      `2. rollups built: ${fmt(leads)} leads, ${fmt(w.events)} events in ${secs(rollupMs)}: ${fmt((w.events / rollupMs) * 1000)} events/s (${((rollupMs / w.ms) * 100).toFixed(0)} % of the time to write them)`,
-    );
-    await db.query("analyze");
+    if (!reuse) await build(db);
+    else if (process.env.BENCH_ANALYTICS_REBUILD === "1") {
+      // The kept history, its rollups emptied and built again (step 1 skipped).
+      await db.transaction(async (tx) => saveAnalyticsConfig(tx, WS, await storedAnalyticsConfig(tx, WS)));
+      const [n] = await db.query<{ n: number }>(
+        "select count(*)::int as n from events where workspace_id = $1",
+        [WS],
+      );
+      out(`reusing ${reuse}: its history (step 1 skipped), the rollups rebuilt`);
+      await rebuild(db, Number(n?.n ?? 0), null);
+    } else out(`reusing ${reuse}: the history and rollups it holds (steps 1 and 2 skipped)`);
     const t2 = performance.now();
     await catchUpRollup(db, WS);
     out(`   a report's catch-up when the rollups are current: ${(performance.now() - t2).toFixed(1)} ms`);

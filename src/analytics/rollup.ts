@@ -193,32 +193,41 @@ async function redo(
      where t.workspace_id = $1 and t.lead_id = any($2::text[])`,
     [ws, live],
   );
+  // Milestones first (a stage reached counts as reaching every funnel stage before it), so that the
+  // paths and credits are computed before the funnel row is written: written once, never updated
+  // (an update per row left half of lead_funnel dead after a rebuild).
+  const milestones = await tx.query<FunnelRow>(
+    `select t.lead_id, ${FUNNEL_MILESTONES.map(([col, stages]) => `${reached(stages)} as ${col}`).join(", ")},
+       (select x.amount from handoffs x where x.workspace_id = $1 and x.lead_id = t.lead_id
+          and x.status = 'won' order by x.closed_at desc nulls last limit 1)::text as amount
+     from transitions t where t.workspace_id = $1 and t.lead_id = any($2::text[])
+     group by t.lead_id`,
+    [ws, live],
+  );
+  const paths = leadPaths(milestones, byLead, config);
   await tx.query("delete from lead_funnel where workspace_id = $1 and lead_id = any($2::text[])", [ws, list]);
-  // A stage reached counts as reaching every funnel stage before it. The first touch comes from
-  // the sessions just computed (joining the fresh touchpoints made the planner guess badly).
+  // The first touch comes from the sessions just computed (joining the fresh touchpoints made the
+  // planner guess badly).
   await tx.query(
     `insert into lead_funnel (workspace_id, lead_id, first_seen_at, first_touch_at, first_channel, first_source,
-       first_campaign, lead_at, mql_at, sal_at, sql_at, opportunity_at, customer_at, disqualified_at, mqls, recycles,
-       stage, grade)
+       first_campaign, ${FUNNEL_MILESTONES.map(([col]) => col).join(", ")}, disqualified_at, mqls, recycles,
+       stage, grade, path_to_mql, path_to_won)
      select l.workspace_id, l.id, l.first_seen_at, tp.start_at, tp.channel, tp.source, tp.campaign,
-       min(t.at) filter (where t.to_stage in ('lead', 'recycled', 'mql', 'sal', 'sql', 'opportunity', 'customer')),
-       min(t.at) filter (where t.to_stage in ('mql', 'sal', 'sql', 'opportunity', 'customer')),
-       min(t.at) filter (where t.to_stage in ('sal', 'sql', 'opportunity', 'customer')),
-       min(t.at) filter (where t.to_stage in ('sql', 'opportunity', 'customer')),
-       min(t.at) filter (where t.to_stage in ('opportunity', 'customer')),
-       min(t.at) filter (where t.to_stage = 'customer'),
-       min(t.at) filter (where t.to_stage = 'disqualified'),
+       ${FUNNEL_MILESTONES.map(([, stages]) => reached(stages)).join(", ")},
+       ${reached(["disqualified"])},
        count(*) filter (where t.to_stage = 'mql')::int,
        count(*) filter (where t.to_stage = 'recycled')::int,
        l.stage,
        -- The grade it had when it first became an MQL (stable), else its grade now.
-       coalesce((array_agg(t.grade order by t.at) filter (where t.to_stage = 'mql'))[1], l.grade)
+       coalesce((array_agg(t.grade order by t.at) filter (where t.to_stage = 'mql'))[1], l.grade),
+       coalesce(p.mql::text[], '{}'), coalesce(p.won::text[], '{}')
      from leads l
      left join unnest($3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[])
        as tp(lead_id, start_at, channel, source, campaign) on tp.lead_id = l.id
+     left join unnest($8::text[], $9::text[], $10::text[]) as p(lead_id, mql, won) on p.lead_id = l.id
      left join transitions t on t.workspace_id = l.workspace_id and t.lead_id = l.id
      where l.workspace_id = $1 and l.id = any($2::text[]) and l.merged_into is null
-     group by l.workspace_id, l.id, tp.start_at, tp.channel, tp.source, tp.campaign`,
+     group by l.workspace_id, l.id, tp.start_at, tp.channel, tp.source, tp.campaign, p.mql, p.won`,
     [
       ws,
       list,
@@ -229,16 +238,13 @@ async function redo(
         [(f) => f.tp.source, "text"],
         [(f) => f.tp.campaign, "text"],
       ]),
+      ...arrayColumns(paths, [
+        [(r) => r.id, "text"],
+        [(r) => r.mql, "text"],
+        [(r) => r.won, "text"],
+      ]),
     ],
   );
-  const milestones = await tx.query<FunnelRow>(
-    `select f.lead_id, f.lead_at, f.mql_at, f.sql_at, f.opportunity_at, f.customer_at,
-       (select x.amount from handoffs x where x.workspace_id = f.workspace_id and x.lead_id = f.lead_id
-          and x.status = 'won' order by x.closed_at desc nulls last limit 1)::text as amount
-     from lead_funnel f where f.workspace_id = $1 and f.lead_id = any($2::text[])`,
-    [ws, list],
-  );
-  await savePaths(tx, ws, milestones, byLead, config);
   await tx.query("delete from attribution_credits where workspace_id = $1 and lead_id = any($2::text[])", [
     ws,
     list,
@@ -246,11 +252,24 @@ async function redo(
   await saveCredits(tx, ws, milestones, sessions);
 }
 
+/** Each funnel milestone column and the stages whose first transition reaches it. */
+const FUNNEL_MILESTONES: readonly (readonly [string, readonly string[]])[] = [
+  ["lead_at", ["lead", "recycled", "mql", "sal", "sql", "opportunity", "customer"]],
+  ["mql_at", ["mql", "sal", "sql", "opportunity", "customer"]],
+  ["sal_at", ["sal", "sql", "opportunity", "customer"]],
+  ["sql_at", ["sql", "opportunity", "customer"]],
+  ["opportunity_at", ["opportunity", "customer"]],
+  ["customer_at", ["customer"]],
+];
+const reached = (stages: readonly string[]) =>
+  `min(t.at) filter (where t.to_stage in (${stages.map((x) => `'${x}'`).join(", ")}))`;
+
 /** A lead's funnel milestones (epoch ms, as PostgreSQL returns bigints: strings) and its won amount. */
 interface FunnelRow {
   lead_id: string;
   lead_at: number | string | null;
   mql_at: number | string | null;
+  sal_at: number | string | null;
   sql_at: number | string | null;
   opportunity_at: number | string | null;
   customer_at: number | string | null;
@@ -259,42 +278,29 @@ interface FunnelRow {
 
 const ms = (v: number | string | null) => (v === null ? null : Number(v));
 
-/** Each lead's paths of touchpoint types: events up to its first MQL (all, if none), up to its win. */
-async function savePaths(
-  tx: Queryable,
-  ws: string,
+/**
+ * Each lead's paths of touchpoint types: events up to its first MQL (all, if none), up to its win
+ * (a lead with no transition: all its events, for both). Each path is an array literal, one text
+ * element per lead.
+ */
+function leadPaths(
   milestones: readonly FunnelRow[],
   byLead: Map<string, (TouchEvent & { id: string })[]>,
   config: AnalyticsConfig,
-): Promise<void> {
+): { id: string; mql: string; won: string }[] {
   const path = (evs: readonly TouchEvent[], until: number | null) =>
-    pathOf(
-      sessionize(until === null ? evs : evs.filter((e) => e.at <= until), config),
-      config.collapseRepeats,
+    arrayLiteral(
+      pathOf(
+        sessionize(until === null ? evs : evs.filter((e) => e.at <= until), config),
+        config.collapseRepeats,
+      ),
+      "text",
     );
-  // A path is an array literal inside the text array: one element per lead.
-  const rows = milestones.map((m) => {
-    const evs = byLead.get(m.lead_id) ?? [];
-    return {
-      id: m.lead_id,
-      mql: arrayLiteral(path(evs, ms(m.mql_at)), "text"),
-      won: arrayLiteral(path(evs, ms(m.customer_at)), "text"),
-    };
+  const at = new Map(milestones.map((m) => [m.lead_id, m]));
+  return [...byLead].map(([id, evs]) => {
+    const m = at.get(id);
+    return { id, mql: path(evs, m ? ms(m.mql_at) : null), won: path(evs, m ? ms(m.customer_at) : null) };
   });
-  if (rows.length === 0) return;
-  await tx.query(
-    `update lead_funnel f set path_to_mql = p.mql::text[], path_to_won = p.won::text[]
-     from unnest($2::text[], $3::text[], $4::text[]) as p(id, mql, won)
-     where f.workspace_id = $1 and f.lead_id = p.id`,
-    [
-      ws,
-      ...arrayColumns(rows, [
-        [(r) => r.id, "text"],
-        [(r) => r.mql, "text"],
-        [(r) => r.won, "text"],
-      ]),
-    ],
-  );
 }
 
 const CREDIT_COLUMNS = [
