@@ -115,7 +115,9 @@ async function main(): Promise<void> {
   try {
     if (!reuse) await build(db);
     else if (process.env.BENCH_ANALYTICS_REBUILD === "1") {
-      // The kept history, its rollups emptied and built again (step 1 skipped).
+      // The kept history, its rollups emptied (truncated, so that the files start empty as in a
+      // fresh database) and built again (step 1 skipped).
+      await db.query("truncate touchpoints, lead_funnel, stage_stays, attribution_credits");
       await db.transaction(async (tx) => saveAnalyticsConfig(tx, WS, await storedAnalyticsConfig(tx, WS)));
       const [n] = await db.query<{ n: number }>(
         "select count(*)::int as n from events where workspace_id = $1",
