@@ -6,6 +6,7 @@ import { registerAnalyticsConfig, registerFunnel } from "./commands/funnel.js";
 import { registerHandoffs } from "./commands/handoffs.js";
 import { registerImport } from "./commands/import.js";
 import { registerLeads } from "./commands/leads.js";
+import { registerModelBacktest } from "./commands/model-backtest.js";
 import { registerModelCheck } from "./commands/model-check.js";
 import { registerModelFit } from "./commands/model-fit.js";
 import { registerModelPublish } from "./commands/model-publish.js";
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerModelCheck(model);
   registerModelPublish(model);
   registerModelFit(model);
+  registerModelBacktest(model);
   registerScore(program);
   registerStart(program);
   registerWorker(program);

@@ -1,15 +1,14 @@
 import { createHash } from "node:crypto";
 import type { Queryable } from "../../db/database.js";
 import type { OutcomeKind } from "../import/lead-mapping.js";
+import { OUTCOME_SQL, outcomeParams } from "../outcome-times.js";
 import type { Dataset, Feature } from "./dataset.js";
 
 /**
  * The labelled table a fit learns from, read from stored history (docs/model-lab.md):
  *
  * - **Leads**: every known person (a userId or an email), not merged away.
- * - **Label**: the lead reached the outcome, by a stage transition or a stage fact (a CRM's or an
- *   import's facts count even when the engine ignored them): `converted` is SQL or beyond,
- *   `opportunity` an opportunity or a win, `won` a win.
+ * - **Label**: the lead reached the outcome (`outcome-times.ts`).
  * - **Cutoff** (the leakage guard): features are what was known at a cutoff per lead. For a
  *   converter, the outcome's time minus `gapMs`, but not before the lead was first seen; for the
  *   others, a matched snapshot: the lead's first-seen time plus an age drawn (seeded by the lead's
@@ -26,16 +25,6 @@ export interface LabDatasetOptions {
   gapMs: number;
 }
 
-const STAGES: Record<OutcomeKind, string[]> = {
-  converted: ["sql", "opportunity", "customer"],
-  opportunity: ["opportunity", "customer"],
-  won: ["customer"],
-};
-const FACTS: Record<OutcomeKind, string[]> = {
-  converted: ["converted", "opportunity", "won"],
-  opportunity: ["opportunity", "won"],
-  won: ["won"],
-};
 const CONTACT = [
   "email",
   "email_domain",
@@ -68,16 +57,10 @@ export async function loadLabDataset(q: Queryable, ws: string, o: LabDatasetOpti
   const leads = await q.query<LeadRow>(
     `select l.id, l.first_seen_at, l.last_event_at, o.at as outcome_at
      from leads l
-     left join (
-       select lead_id, min(at) as at from (
-         select lead_id, at from transitions where workspace_id = $1 and to_stage = any($2::text[])
-         union all
-         select lead_id, at from events where workspace_id = $1 and kind = 'fact' and input->>'fact' = any($3::text[])
-       ) x group by lead_id
-     ) o on o.lead_id = l.id
+     left join (${OUTCOME_SQL}) o on o.lead_id = l.id
      where l.workspace_id = $1 and l.merged_into is null and (l.user_id is not null or l.email is not null)
      order by l.id`,
-    [ws, STAGES[o.outcome], FACTS[o.outcome]],
+    outcomeParams(ws, o.outcome),
   );
   const cutoffs = chooseCutoffs(leads, o.gapMs);
   const traits: Record<string, unknown>[] = [];
