@@ -142,9 +142,36 @@ describe.each(DATABASE_KINDS)("backtests on %s", (kind) => {
       env,
     );
     expect(JSON.parse(one.stdout).models[0].label).toBe("lower.yaml");
+    const cap = await runQualify(
+      ["model", "capacity", "v1", "--per-week", "1", "--from", period.from, "--to", period.to],
+      env,
+    );
+    expect(cap.code, cap.stderr).toBe(0);
+    expect(cap.stdout).toMatch(/Capacity 1 MQLs a week, over 21\.\d weeks/);
+    expect(cap.stdout).toMatch(/current\s+×1\s+50, 80/);
+    expect(cap.stdout).toContain("The curve (every factor tried)");
     const missing = await runQualify(["model", "backtest", join(dir, "nope.yaml")], env);
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toContain("nope.yaml");
+  });
+
+  it("suggests the thresholds that fit a sales capacity, with the curve over all", async () => {
+    const base = await service.api("POST", "/api/lab/backtest", { models: [{ version: 1 }], ...period });
+    const weeks = (Date.parse(period.to) - Date.parse(period.from)) / (7 * DAY);
+    const capacity = base.body.live.mqls / weeks / 2;
+    const r = await service.api("POST", "/api/lab/capacity", { model: { version: 1 }, capacity, ...period });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body.current).toMatchObject({ factor: 1, thresholds: [50, 80] });
+    expect(r.body.current.mqlsPerWeek).toBeCloseTo(base.body.live.mqls / weeks, 9);
+    expect(r.body.curve).toHaveLength(29);
+    const s = r.body.suggested;
+    expect(s.factor).toBeGreaterThan(1);
+    expect(s.mqlsPerWeek).toBeLessThanOrEqual(capacity);
+    // The lowest thresholds within capacity: the next lower ones exceed it.
+    const i = r.body.curve.findIndex((p: { factor: number }) => p.factor === s.factor);
+    expect(r.body.curve[i - 1].mqlsPerWeek).toBeGreaterThan(capacity);
+    expect(s.thresholds).toEqual([50 * s.factor, 80 * s.factor].map((x) => Math.round(x * 100) / 100));
+    expect(r.body.model).toContain(`gte: ${s.thresholds[0]}`);
   });
 
   it("says which field is wrong", async () => {

@@ -4,21 +4,48 @@ import * as z from "zod";
 import { compileModel, loadModel } from "../../engine/index.js";
 import { QualifyError } from "../../errors.js";
 import { type BacktestModel, backtest } from "../../lab/backtest/backtest.js";
+import { capacityReport } from "../../lab/backtest/capacity.js";
 import { DEFAULT_FIT } from "../../lab/fit/fit-report.js";
 import { loadLabDataset } from "../../lab/fit/lab-dataset.js";
 import { runFit } from "../../lab/fit/run-fit.js";
 import { OUTCOME_KINDS } from "../../lab/import/lead-mapping.js";
-import { compileStored, getModel } from "../../pipeline/model-store.js";
+import { getModel } from "../../pipeline/model-store.js";
 import { MARKETING, requireRole, workspaceOf } from "../authenticate.js";
 import { parseTime } from "../explain-lead.js";
 import type { Service } from "../service.js";
 
 const DAY = 86_400_000;
 
+/** A model to run: a draft's YAML, or a stored version. */
+const modelRef = z.union([
+  z.object({ source: z.string().min(1), label: z.string().min(1).optional() }),
+  z.object({ version: z.number().int().min(1), label: z.string().min(1).optional() }),
+]);
+
 /** The model lab (docs/model-lab.md): backtests and comparisons of models, and fitting points from outcomes. */
 export function labRoutes(app: FastifyInstance, service: Service): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const security = [{ bearer: [] }];
+
+  /** A draft's YAML, or a stored version's. */
+  const sourceOf = async (ws: string, m: z.infer<typeof modelRef>, name: string) =>
+    "version" in m
+      ? { source: (await getModel(service.db, ws, m.version)).source, label: `v${m.version}` }
+      : { source: m.source, label: name };
+  /** The period: `to` (default now) and `from` (default 90 days before), `to` after `from`. */
+  const period = (b: { from?: string | undefined; to?: string | undefined }) => {
+    const to = parseTime("to", b.to) ?? service.clock();
+    const from = parseTime("from", b.from) ?? to - 90 * DAY;
+    if (to <= from)
+      throw new QualifyError("INPUT_INVALID", "to must be after from", [
+        { path: "to", message: "must be after from" },
+      ]);
+    return { from, to };
+  };
+  const periodSchema = {
+    from: z.string().optional().describe("the period's start (ISO-8601; default 90 days before `to`)"),
+    to: z.string().optional().describe("the period's end, exclusive (default now)"),
+  };
 
   r.post(
     "/api/lab/backtest",
@@ -31,42 +58,46 @@ export function labRoutes(app: FastifyInstance, service: Service): void {
         summary:
           "Replay stored history under one or more models (drafts as YAML, or stored versions) without touching live state: MQLs by week, precision, handoff rates, recall and lead time, and the leads each adds and drops against the live model",
         body: z.object({
-          models: z
-            .array(
-              z.union([
-                z.object({ source: z.string().min(1), label: z.string().min(1).optional() }),
-                z.object({ version: z.number().int().min(1), label: z.string().min(1).optional() }),
-              ]),
-            )
-            .min(1)
-            .max(8),
-          from: z.string().optional().describe("the period's start (ISO-8601; default 90 days before `to`)"),
-          to: z.string().optional().describe("the period's end, exclusive (default now)"),
+          models: z.array(modelRef).min(1).max(8),
+          ...periodSchema,
           examples: z.number().int().min(0).max(100).default(5),
         }),
       },
     },
     async (req) => {
       const ws = workspaceOf(req);
-      const to = parseTime("to", req.body.to) ?? service.clock();
-      const from = parseTime("from", req.body.from) ?? to - 90 * DAY;
-      if (to <= from)
-        throw new QualifyError("INPUT_INVALID", "to must be after from", [
-          { path: "to", message: "must be after from" },
-        ]);
       const models = await Promise.all(
         req.body.models.map(async (m, i): Promise<BacktestModel> => {
-          if ("version" in m) {
-            const stored = await getModel(service.db, ws, m.version);
-            return { label: m.label ?? `v${m.version}`, model: compileStored(stored.source, m.version) };
-          }
-          return {
-            label: m.label ?? `model ${i + 1}`,
-            model: compileModel(loadModel(m.source, `models[${i}]`)),
-          };
+          const { source, label } = await sourceOf(ws, m, `model ${i + 1}`);
+          return { label: m.label ?? label, model: compileModel(loadModel(source, `models[${i}]`)) };
         }),
       );
-      return backtest(service.db, ws, models, { from, to, examples: req.body.examples });
+      return backtest(service.db, ws, models, { ...period(req.body), examples: req.body.examples });
+    },
+  );
+
+  r.post(
+    "/api/lab/capacity",
+    {
+      preHandler: requireRole(service, MARKETING),
+      config: { bodyLimit: 4 * 1024 * 1024 },
+      schema: {
+        tags: ["lab"],
+        security,
+        summary:
+          "Suggest the MQL thresholds that fit a sales capacity (MQLs per week) over a backtest period: precision and recall there and at the current thresholds, and the curve over all",
+        body: z.object({
+          model: modelRef,
+          capacity: z.number().positive().describe("MQLs per week that sales can take"),
+          ...periodSchema,
+        }),
+      },
+    },
+    async (req) => {
+      const ws = workspaceOf(req);
+      const { source } = await sourceOf(ws, req.body.model, "model");
+      loadModel(source, "model");
+      return capacityReport(service.db, ws, source, req.body.capacity, period(req.body));
     },
   );
 

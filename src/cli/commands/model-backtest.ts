@@ -1,6 +1,8 @@
+import { writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import type { Command } from "commander";
 import type { BacktestReport, ModelResult } from "../../lab/backtest/backtest.js";
+import type { CapacityPoint, CapacityReport } from "../../lab/backtest/capacity.js";
 import { table } from "../format-table.js";
 import { readText } from "../read-files.js";
 import { printJson, withClient } from "../with-client.js";
@@ -77,7 +79,33 @@ async function run(models: string[], o: { from?: string; to?: string; json?: boo
   });
 }
 
-/** `qualify model backtest FILE` and `qualify model compare A B [C…]`. */
+function printCapacity(r: CapacityReport, out: string | undefined): void {
+  const w = (s: string) => process.stdout.write(s);
+  const line = (p: CapacityPoint) => [
+    `×${p.factor}`,
+    p.thresholds.join(", "),
+    p.mqlsPerWeek.toFixed(1),
+    pct(p.precision),
+    pct(p.recall),
+  ];
+  const head = ["thresholds", "MQL score thresholds", "MQLs/week", "precision", "recall"];
+  w(`Capacity ${r.capacity} MQLs a week, over ${r.weeks.toFixed(1)} weeks:\n\n`);
+  w(
+    table(
+      ["", ...head],
+      [["current", ...line(r.current)], ...(r.suggested ? [["suggested", ...line(r.suggested)]] : [])],
+    ),
+  );
+  if (!r.suggested) w("\nEven the highest thresholds tried make more MQLs than that.\n");
+  w("\nThe curve (every factor tried):\n\n");
+  w(table(head, r.curve.map(line)));
+  if (r.model && out) {
+    writeFileSync(out, r.model);
+    w(`\nThe model with the suggested thresholds is in ${out}.\n`);
+  }
+}
+
+/** `qualify model backtest FILE`, `qualify model compare A B [C…]` and `qualify model capacity MODEL --per-week N`. */
 export function registerModelBacktest(model: Command): void {
   const period = (c: Command) =>
     c
@@ -98,4 +126,24 @@ export function registerModelBacktest(model: Command): void {
       .description("backtest several models side by side on the same history")
       .argument("<models...>", "model YAML files, or vN for stored versions"),
   ).action((files: string[], o) => run(files, o));
+  period(
+    model
+      .command("capacity")
+      .description("suggest the MQL thresholds that fit a sales capacity, with precision and recall")
+      .argument("<model>", "a model YAML file, or vN for a stored version")
+      .requiredOption("--per-week <n>", "MQLs per week that sales can take")
+      .option("--out <file>", "write the model with the suggested thresholds here"),
+  ).action(
+    async (
+      file: string,
+      o: { perWeek: string; from?: string; to?: string; json?: boolean; out?: string },
+    ) => {
+      const body = { model: modelArg(file), capacity: Number(o.perWeek), from: o.from, to: o.to };
+      await withClient(async (client) => {
+        const r = await client.call<CapacityReport>("POST", "/api/lab/capacity", body);
+        if (o.json) printJson(r);
+        else printCapacity(r, o.out);
+      });
+    },
+  );
 }
