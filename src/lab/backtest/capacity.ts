@@ -39,7 +39,10 @@ export function scaleThresholds(source: string, factor: number): { yaml: string;
   const doc = parseDocument(source);
   const thresholds: number[] = [];
   const walk = (node: unknown): void => {
-    if (Array.isArray(node)) return node.forEach(walk);
+    if (Array.isArray(node)) {
+      for (const x of node) walk(x);
+      return;
+    }
     if (node === null || typeof node !== "object") return;
     const o = node as Record<string, unknown>;
     if ("score" in o)
