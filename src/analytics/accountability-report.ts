@@ -62,8 +62,11 @@ export async function accountabilityReport(
   const withNow = [...params, now];
   const NOW = `$${withNow.length}`;
   // Handoffs whose `column` falls in the range; `h` is the handoff itself, for the owner and team filters.
-  const handoffs = (column: string) => `from handoffs x
-    left join lead_funnel f on f.workspace_id = x.workspace_id and f.lead_id = x.lead_id
+  // The lead's funnel row only when a filter reads it (joining a million of them costs more than the rest).
+  const funnel = [f.channel, f.source, f.campaign, f.grade].some((v) => v !== undefined)
+    ? "left join lead_funnel f on f.workspace_id = x.workspace_id and f.lead_id = x.lead_id"
+    : "";
+  const handoffs = (column: string) => `from handoffs x ${funnel}
     cross join lateral (select x.owner_id, x.team) h
     where x.workspace_id = $1 and x.${column} >= $2 and x.${column} < $3 and x.status <> 'merged'${filters}`;
   const base = handoffs("assigned_at");
@@ -93,30 +96,33 @@ export async function accountabilityReport(
       breaches: Number(r.breaches),
     };
   };
-  const [total] = await compliance(null);
-  const owners = await compliance(
-    "coalesce((select u.email from users u where u.workspace_id = x.workspace_id and u.id = x.owner_id), x.owner_id)",
-  );
-  const teams = await compliance("x.team");
-  const rejections = await q.query<{ reason: string; n: number }>(
-    `select coalesce(x.reason, '(no reason)') as reason, count(*)::int as n ${base} and x.status = 'rejected'
+  // The queries side by side, when the pool has the connections.
+  const [[total], owners, teams, rejections, recycling, weekly, capacity] = await Promise.all([
+    compliance(null),
+    compliance(
+      "coalesce((select u.email from users u where u.workspace_id = x.workspace_id and u.id = x.owner_id), x.owner_id)",
+    ),
+    compliance("x.team"),
+    q.query<{ reason: string; n: number }>(
+      `select coalesce(x.reason, '(no reason)') as reason, count(*)::int as n ${base} and x.status = 'rejected'
      group by 1 order by 2 desc, 1`,
-    params,
-  );
-  const rejected = rejections.reduce((n, r) => n + r.n, 0);
-  const recycling = await q.query<{ handoffs: number; re: number; recycled: number }>(
-    `select count(*)::int as handoffs, count(*) filter (where x.kind = 're-mql')::int as re,
+      params,
+    ),
+    q.query<{ handoffs: number; re: number; recycled: number }>(
+      `select count(*)::int as handoffs, count(*) filter (where x.kind = 're-mql')::int as re,
        count(*) filter (where x.disposition = 'recycle')::int as recycled ${base}`,
-    params,
-  );
-  const weekly = await q.query<{ week: number; mqls: number; re: number }>(
-    `select (extract(epoch from date_trunc('week', to_timestamp(x.mql_at / 1000.0) at time zone 'UTC')) * 1000)::bigint
+      params,
+    ),
+    q.query<{ week: number; mqls: number; re: number }>(
+      `select (extract(epoch from date_trunc('week', to_timestamp(x.mql_at / 1000.0) at time zone 'UTC')) * 1000)::bigint
        as week, count(*)::int as mqls, count(*) filter (where x.kind = 're-mql')::int as re
      ${handoffs("mql_at")}
      group by 1 order by 1`,
-    params,
-  );
-  const capacity = await salesCapacity(q, ws, f.team);
+      params,
+    ),
+    salesCapacity(q, ws, f.team),
+  ]);
+  const rejected = rejections.reduce((n, r) => n + r.n, 0);
   const r = recycling[0] ?? { handoffs: 0, re: 0, recycled: 0 };
   return {
     from: iso(f.from),

@@ -66,15 +66,19 @@ export async function velocityReport(q: Queryable, ws: string, f: ReportFilter):
       medianMs: num(r?.[`m${i}`]),
       p75Ms: num(r?.[`p${i}`]),
     }));
-  const [total] = await run(false);
-  const groups = key ? await run(true) : [];
+  // Side by side, when the pool has the connections.
+  const [[total], groups, stages] = await Promise.all([
+    run(false),
+    key ? run(true) : Promise.resolve([]),
+    stageStays(q, params, join, filters),
+  ]);
   return {
     from: iso(f.from),
     to: iso(f.to),
     leads: Number(total?.leads ?? 0),
     intervals: intervals(total),
     groups: groups.map((g) => ({ key: g.key === null ? null : String(g.key), intervals: intervals(g) })),
-    stages: await stageStays(q, params, join, filters),
+    stages,
   };
 }
 
@@ -93,7 +97,7 @@ async function stageStays(
          filter (where s.left_at >= $2 and s.left_at < $3) as p,
        count(*) filter (where s.entered_at < $3 and (s.left_at is null or s.left_at >= $3))::int as open
      from stage_stays s
-     join lead_funnel f on f.workspace_id = s.workspace_id and f.lead_id = s.lead_id ${join}
+     ${filters === "" ? "" : `join lead_funnel f on f.workspace_id = s.workspace_id and f.lead_id = s.lead_id ${join}`}
      where s.workspace_id = $1 and ((s.left_at >= $2 and s.left_at < $3)
        or (s.entered_at < $3 and (s.left_at is null or s.left_at >= $3)))${filters}
      group by s.stage order by s.stage`,
