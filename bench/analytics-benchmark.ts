@@ -5,7 +5,12 @@ import { type GenProfile, generateHistory } from "../src/analytics/generate-hist
 import { pathsReport } from "../src/analytics/paths-report.js";
 import { Random } from "../src/analytics/random.js";
 import type { ReportFilter } from "../src/analytics/report-filter.js";
-import { catchUpRollup, saveAnalyticsConfig, storedAnalyticsConfig } from "../src/analytics/rollup.js";
+import {
+  catchUpRollup,
+  ROLLUP_TABLES,
+  saveAnalyticsConfig,
+  storedAnalyticsConfig,
+} from "../src/analytics/rollup.js";
 import { velocityReport } from "../src/analytics/velocity-report.js";
 import { writeProfiles, writeReps } from "../src/analytics/write-history.js";
 import type { Database } from "../src/db/database.js";
@@ -117,7 +122,7 @@ async function main(): Promise<void> {
     else if (process.env.BENCH_ANALYTICS_REBUILD === "1") {
       // The kept history, its rollups emptied (truncated, so that the files start empty as in a
       // fresh database) and built again (step 1 skipped).
-      await db.query("truncate touchpoints, lead_funnel, stage_stays, attribution_credits");
+      await db.query(`truncate ${ROLLUP_TABLES.join(", ")}`);
       await db.transaction(async (tx) => saveAnalyticsConfig(tx, WS, await storedAnalyticsConfig(tx, WS)));
       const [n] = await db.query<{ n: number }>(
         "select count(*)::int as n from events where workspace_id = $1",

@@ -97,11 +97,9 @@ export async function accountabilityReport(
     };
   };
   // The queries side by side, when the pool has the connections.
-  const [[total], owners, teams, rejections, recycling, weekly, capacity] = await Promise.all([
+  const [[total], owners, teams, rejections, recycling, weekly, capacity, users] = await Promise.all([
     compliance(null),
-    compliance(
-      "coalesce((select u.email from users u where u.workspace_id = x.workspace_id and u.id = x.owner_id), x.owner_id)",
-    ),
+    compliance("x.owner_id"),
     compliance("x.team"),
     q.query<{ reason: string; n: number }>(
       `select coalesce(x.reason, '(no reason)') as reason, count(*)::int as n ${base} and x.status = 'rejected'
@@ -121,7 +119,13 @@ export async function accountabilityReport(
       params,
     ),
     salesCapacity(q, ws, f.team),
+    q.query<{ id: string; email: string }>("select id, email from users where workspace_id = $1", [ws]),
   ]);
+  // Owners by email (their id when the user is gone), named after grouping rather than per handoff.
+  const email = new Map(users.map((u) => [u.id, u.email]));
+  const byOwner = owners
+    .map((o) => ({ ...o, key: o.key === null ? null : (email.get(String(o.key)) ?? o.key) }))
+    .sort((a, b) => String(a.key ?? "").localeCompare(String(b.key ?? "")));
   const rejected = rejections.reduce((n, r) => n + r.n, 0);
   const r = recycling[0] ?? { handoffs: 0, re: 0, recycled: 0 };
   return {
@@ -129,7 +133,7 @@ export async function accountabilityReport(
     to: iso(f.to),
     leads: Number(total?.leads ?? 0),
     sla: toCompliance(total ?? { key: null }),
-    byOwner: owners.map(toCompliance),
+    byOwner: byOwner.map(toCompliance),
     byTeam: teams.map(toCompliance),
     rejections: rejections.map((x) => ({ reason: x.reason, count: x.n, share: x.n / rejected })),
     recycling: {

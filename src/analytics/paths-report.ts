@@ -43,12 +43,13 @@ export async function pathsReport(
   params.push(limit);
   const top = (column: string, population: string, converted: string) =>
     q.query<{ path: string[]; leads: number; converted: number; total: number }>(
-      `select f.${column} as path, count(*)::int as leads, count(f.${converted})::int as converted,
+      `select coalesce(p.${column}, '{}') as path, count(*)::int as leads, count(f.${converted})::int as converted,
          sum(count(*)) over ()::int as total
-       from lead_funnel f ${join}
+       from lead_funnel f
+       left join lead_paths p on p.workspace_id = f.workspace_id and p.lead_id = f.lead_id ${join}
        where f.workspace_id = $1 and f.${population} >= $2 and f.${population} < $3${filters}
-       group by f.${column}
-       order by count(f.${converted}) desc, count(*) desc, f.${column}
+       group by 1
+       order by count(f.${converted}) desc, count(*) desc, 1
        limit $${params.length}`,
       params,
     );

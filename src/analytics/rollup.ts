@@ -8,7 +8,7 @@ import { pathOf, sessionize, type Touchpoint } from "./sessionize.js";
 
 /**
  * Keeps the analytics rollups (`touchpoints`, `lead_funnel`, `stage_stays`: migration 010;
- * `attribution_credits`: 011)
+ * `attribution_credits`: 011; `lead_paths`: 012)
  * current. Each step, in the caller's transaction, takes the next stretch of stored facts past its
  * watermarks:
  * - processed events (of every kind: calls, account changes, stage facts), up to the oldest event
@@ -23,6 +23,14 @@ import { pathOf, sessionize, type Touchpoint } from "./sessionize.js";
  */
 
 const STATE_KEY = "analytics.rollup";
+/** The rollup tables, each keyed by workspace and lead. */
+export const ROLLUP_TABLES = [
+  "touchpoints",
+  "lead_funnel",
+  "lead_paths",
+  "stage_stays",
+  "attribution_credits",
+];
 const CONFIG_KEY = "analytics";
 const LEAD_CHUNK = 1_000;
 
@@ -55,8 +63,7 @@ export async function saveAnalyticsConfig(tx: Queryable, ws: string, raw: unknow
   const config = parseAnalyticsConfig(raw);
   await writeState(tx, ws, CONFIG_KEY, raw ?? {});
   await lockWatermarks(tx, ws);
-  for (const table of ["touchpoints", "lead_funnel", "stage_stays", "attribution_credits"])
-    await tx.query(`delete from ${table} where workspace_id = $1`, [ws]);
+  for (const table of ROLLUP_TABLES) await tx.query(`delete from ${table} where workspace_id = $1`, [ws]);
   await writeState(tx, ws, STATE_KEY, { events: 0, merges: 0 });
   return config;
 }
@@ -194,8 +201,8 @@ async function redo(
     [ws, live],
   );
   // Milestones first (a stage reached counts as reaching every funnel stage before it), so that the
-  // paths and credits are computed before the funnel row is written: written once, never updated
-  // (an update per row left half of lead_funnel dead after a rebuild).
+  // paths and credits are computed before the rows are written: written once, never updated (an
+  // update per row left half of lead_funnel dead after a rebuild).
   const milestones = await tx.query<FunnelRow>(
     `select t.lead_id, ${FUNNEL_MILESTONES.map(([col, stages]) => `${reached(stages)} as ${col}`).join(", ")},
        (select x.amount from handoffs x where x.workspace_id = $1 and x.lead_id = t.lead_id
@@ -211,7 +218,7 @@ async function redo(
   await tx.query(
     `insert into lead_funnel (workspace_id, lead_id, first_seen_at, first_touch_at, first_channel, first_source,
        first_campaign, ${FUNNEL_MILESTONES.map(([col]) => col).join(", ")}, disqualified_at, mqls, recycles,
-       stage, grade, path_to_mql, path_to_won)
+       stage, grade)
      select l.workspace_id, l.id, l.first_seen_at, tp.start_at, tp.channel, tp.source, tp.campaign,
        ${FUNNEL_MILESTONES.map(([, stages]) => reached(stages)).join(", ")},
        ${reached(["disqualified"])},
@@ -219,15 +226,13 @@ async function redo(
        count(*) filter (where t.to_stage = 'recycled')::int,
        l.stage,
        -- The grade it had when it first became an MQL (stable), else its grade now.
-       coalesce((array_agg(t.grade order by t.at) filter (where t.to_stage = 'mql'))[1], l.grade),
-       coalesce(p.mql::text[], '{}'), coalesce(p.won::text[], '{}')
+       coalesce((array_agg(t.grade order by t.at) filter (where t.to_stage = 'mql'))[1], l.grade)
      from leads l
      left join unnest($3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[])
        as tp(lead_id, start_at, channel, source, campaign) on tp.lead_id = l.id
-     left join unnest($8::text[], $9::text[], $10::text[]) as p(lead_id, mql, won) on p.lead_id = l.id
      left join transitions t on t.workspace_id = l.workspace_id and t.lead_id = l.id
      where l.workspace_id = $1 and l.id = any($2::text[]) and l.merged_into is null
-     group by l.workspace_id, l.id, tp.start_at, tp.channel, tp.source, tp.campaign, p.mql, p.won`,
+     group by l.workspace_id, l.id, tp.start_at, tp.channel, tp.source, tp.campaign`,
     [
       ws,
       list,
@@ -238,6 +243,15 @@ async function redo(
         [(f) => f.tp.source, "text"],
         [(f) => f.tp.campaign, "text"],
       ]),
+    ],
+  );
+  await tx.query("delete from lead_paths where workspace_id = $1 and lead_id = any($2::text[])", [ws, list]);
+  await tx.query(
+    `insert into lead_paths (workspace_id, lead_id, path_to_mql, path_to_won)
+     select $1, p.lead_id, p.mql::text[], p.won::text[]
+     from unnest($2::text[], $3::text[], $4::text[]) as p(lead_id, mql, won)`,
+    [
+      ws,
       ...arrayColumns(paths, [
         [(r) => r.id, "text"],
         [(r) => r.mql, "text"],

@@ -70,6 +70,7 @@ export async function eraseLead(db: Database, ws: string, id: string) {
       // Analytics rollups (sessions with their campaigns, funnel milestones, attribution credits).
       "touchpoints",
       "lead_funnel",
+      "lead_paths",
       "stage_stays",
       "attribution_credits",
     ])
