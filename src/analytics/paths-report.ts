@@ -41,22 +41,28 @@ export async function pathsReport(
   const filters = filterSql(f, params);
   const join = needsHandoff(f) ? LATEST_HANDOFF : "";
   params.push(limit);
+  // The paths table has the milestones it counts by; the funnel row only for a filter.
+  const funnel =
+    filters === ""
+      ? ""
+      : `join lead_funnel f on f.workspace_id = p.workspace_id and f.lead_id = p.lead_id ${join}`;
   const top = (column: string, population: string, converted: string) =>
     q.query<{ path: string[]; leads: number; converted: number; total: number }>(
-      `select coalesce(p.${column}, '{}') as path, count(*)::int as leads, count(f.${converted})::int as converted,
+      `select p.${column} as path, count(*)::int as leads, count(p.${converted})::int as converted,
          sum(count(*)) over ()::int as total
-       from lead_funnel f
-       left join lead_paths p on p.workspace_id = f.workspace_id and p.lead_id = f.lead_id ${join}
-       where f.workspace_id = $1 and f.${population} >= $2 and f.${population} < $3${filters}
+       from lead_paths p ${funnel}
+       where p.workspace_id = $1 and p.${population} >= $2 and p.${population} < $3${filters}
        group by 1
-       order by count(f.${converted}) desc, count(*) desc, 1
+       order by count(p.${converted}) desc, count(*) desc, 1
        limit $${params.length}`,
       params,
     );
   const rows = (rs: { path: string[]; leads: number; converted: number }[]): PathRow[] =>
     rs.map((r) => ({ path: r.path, leads: r.leads, converted: r.converted, rate: r.converted / r.leads }));
-  const mql = await top("path_to_mql", "lead_at", "mql_at");
-  const won = await top("path_to_won", "mql_at", "customer_at");
+  const [mql, won] = await Promise.all([
+    top("path_to_mql", "lead_at", "mql_at"),
+    top("path_to_won", "mql_at", "customer_at"),
+  ]);
   return {
     from: iso(f.from),
     to: iso(f.to),

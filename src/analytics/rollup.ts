@@ -211,7 +211,12 @@ async function redo(
      group by t.lead_id`,
     [ws, live],
   );
-  const paths = leadPaths(milestones, byLead, config);
+  const paths = leadPaths(
+    alive.map((r) => r.id),
+    milestones,
+    byLead,
+    config,
+  );
   await tx.query("delete from lead_funnel where workspace_id = $1 and lead_id = any($2::text[])", [ws, list]);
   // The first touch comes from the sessions just computed (joining the fresh touchpoints made the
   // planner guess badly).
@@ -247,13 +252,17 @@ async function redo(
   );
   await tx.query("delete from lead_paths where workspace_id = $1 and lead_id = any($2::text[])", [ws, list]);
   await tx.query(
-    `insert into lead_paths (workspace_id, lead_id, path_to_mql, path_to_won)
-     select $1, p.lead_id, p.mql::text[], p.won::text[]
-     from unnest($2::text[], $3::text[], $4::text[]) as p(lead_id, mql, won)`,
+    `insert into lead_paths (workspace_id, lead_id, lead_at, mql_at, customer_at, path_to_mql, path_to_won)
+     select $1, p.lead_id, p.lead_at, p.mql_at, p.customer_at, p.mql::text[], p.won::text[]
+     from unnest($2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::text[])
+       as p(lead_id, lead_at, mql_at, customer_at, mql, won)`,
     [
       ws,
       ...arrayColumns(paths, [
         [(r) => r.id, "text"],
+        [(r) => (r.m ? ms(r.m.lead_at) : null), "bigint"],
+        [(r) => (r.m ? ms(r.m.mql_at) : null), "bigint"],
+        [(r) => (r.m ? ms(r.m.customer_at) : null), "bigint"],
         [(r) => r.mql, "text"],
         [(r) => r.won, "text"],
       ]),
@@ -293,15 +302,16 @@ interface FunnelRow {
 const ms = (v: number | string | null) => (v === null ? null : Number(v));
 
 /**
- * Each lead's paths of touchpoint types: events up to its first MQL (all, if none), up to its win
- * (a lead with no transition: all its events, for both). Each path is an array literal, one text
- * element per lead.
+ * Each live lead's paths of touchpoint types: events up to its first MQL (all, if none), up to its
+ * win (a lead with no transition: all its events, for both; with no events: empty). Each path is
+ * an array literal, one text element per lead.
  */
 function leadPaths(
+  ids: readonly string[],
   milestones: readonly FunnelRow[],
   byLead: Map<string, (TouchEvent & { id: string })[]>,
   config: AnalyticsConfig,
-): { id: string; mql: string; won: string }[] {
+): { id: string; mql: string; won: string; m: FunnelRow | undefined }[] {
   const path = (evs: readonly TouchEvent[], until: number | null) =>
     arrayLiteral(
       pathOf(
@@ -311,9 +321,10 @@ function leadPaths(
       "text",
     );
   const at = new Map(milestones.map((m) => [m.lead_id, m]));
-  return [...byLead].map(([id, evs]) => {
+  return ids.map((id) => {
     const m = at.get(id);
-    return { id, mql: path(evs, m ? ms(m.mql_at) : null), won: path(evs, m ? ms(m.customer_at) : null) };
+    const evs = byLead.get(id) ?? [];
+    return { id, mql: path(evs, m ? ms(m.mql_at) : null), won: path(evs, m ? ms(m.customer_at) : null), m };
   });
 }
 
