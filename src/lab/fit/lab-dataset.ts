@@ -7,7 +7,8 @@ import type { Dataset, Feature } from "./dataset.js";
 /**
  * The labelled table a fit learns from, read from stored history (docs/model-lab.md):
  *
- * - **Leads**: every known person (a userId or an email), not merged away.
+ * - **Leads**: every known person (a userId or an email), not merged away, in userId order (so the
+ *   folds are the same for the same data however it was imported).
  * - **Label**: the lead reached the outcome (`outcome-times.ts`).
  * - **Cutoff** (the leakage guard): features are what was known at a cutoff per lead. For a
  *   converter, the outcome's time minus `gapMs`, but not before the lead was first seen; for the
@@ -59,7 +60,7 @@ export async function loadLabDataset(q: Queryable, ws: string, o: LabDatasetOpti
      from leads l
      left join (${OUTCOME_SQL}) o on o.lead_id = l.id
      where l.workspace_id = $1 and l.merged_into is null and (l.user_id is not null or l.email is not null)
-     order by l.id`,
+     order by coalesce(l.user_id, l.email), l.id`,
     outcomeParams(ws, o.outcome),
   );
   const cutoffs = chooseCutoffs(leads, o.gapMs);
