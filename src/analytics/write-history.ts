@@ -60,6 +60,13 @@ export async function writeProfiles(
       ];
     }),
   );
+  // Processing order, as the pipeline numbers it (backtests and rescoring replay in this order).
+  const events = profiles.reduce((n, p) => n + p.events.length, 0);
+  const order = await q.query<{ n: string }>(
+    "select nextval('events_processed_order')::text as n from generate_series(1, $1::int)",
+    [events],
+  );
+  let next = 0;
   await insertRows(
     q,
     "events",
@@ -74,6 +81,7 @@ export async function writeProfiles(
       "received_at",
       "input",
       "processed",
+      "processed_order",
     ],
     profiles.flatMap((p) =>
       p.events.map((e) => [
@@ -87,6 +95,7 @@ export async function writeProfiles(
         e.at,
         JSON.stringify(e.input),
         true,
+        (order[next++] as { n: string }).n,
       ]),
     ),
   );

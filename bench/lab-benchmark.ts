@@ -1,0 +1,142 @@
+import { readFileSync } from "node:fs";
+import { generateHistory } from "../src/analytics/generate-history.js";
+import { Random } from "../src/analytics/random.js";
+import { writeProfiles, writeReps } from "../src/analytics/write-history.js";
+import { migrate } from "../src/db/migrate.js";
+import { openPostgres } from "../src/db/open-postgres.js";
+import { parseModel } from "../src/engine/index.js";
+import { backtest } from "../src/lab/backtest/backtest.js";
+import type { Dataset, Feature } from "../src/lab/fit/dataset.js";
+import { DEFAULT_FIT, fitReport } from "../src/lab/fit/fit-report.js";
+import { fitLogistic } from "../src/lab/fit/logistic-baseline.js";
+import { streamLeads } from "../src/pipeline/rescore-stream.js";
+import { fmt, verdict } from "./measure.js";
+import { freshDatabase } from "./qualify-processes.js";
+
+/**
+ * The model lab's speed (issue 8):
+ * 1. **fit** on BENCH_LAB_FIT_LEADS (100,000) labelled leads with 25 traits (generated here,
+ *    seeded): the whole `model fit` (5-fold cross-validation of the points model and the logistic
+ *    baseline, the final fit, the tables). Target: under 60 s. Beside it, one logistic fit on all
+ *    the leads.
+ * 2. **backtest** (PostgreSQL, DATABASE_URL) of the default model on a generated history of
+ *    BENCH_LAB_PROFILES (1,000,000) profiles, about 11 million events, streamed from the
+ *    database: events/s and peak RSS. Target: 200,000 events/s with RSS under 1.5 GB. Beside it,
+ *    the rate of reading the same stored inputs without replaying them. BENCH_LAB_DB=<url> runs it
+ *    on a database a kept analytics benchmark left (BENCH_ANALYTICS_KEEP=1) instead.
+ */
+
+const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const out = (s: string) => process.stdout.write(`${s}\n`);
+const WS = "default";
+const DAY = 86_400_000;
+
+function labelledLeads(n: number): Dataset {
+  const rng = new Random(3);
+  const z = new Float64Array(n).fill(-1);
+  const features: Feature[] = [];
+  for (let f = 0; f < 25; f++) {
+    if (f % 2 === 0) {
+      const values: (number | null)[] = [];
+      for (let i = 0; i < n; i++) {
+        const x = rng.exponential(5);
+        values.push(rng.chance(0.03) ? null : Math.round(x));
+        z[i] = (z[i] as number) + 0.05 * Math.min(x, 10) * ((f % 4) - 1);
+      }
+      features.push({ name: `count_${f}`, kind: "numeric", values });
+    } else {
+      const values: (string | null)[] = [];
+      for (let i = 0; i < n; i++) {
+        const k = rng.int(8);
+        values.push(`value ${k}`);
+        z[i] = (z[i] as number) + (k - 3.5) * 0.05;
+      }
+      features.push({ name: `trait_${f}`, kind: "categorical", values });
+    }
+  }
+  return { features, labels: Uint8Array.from(z, (v) => (rng.next() < 1 / (1 + Math.exp(-v)) ? 1 : 0)) };
+}
+
+function fitBenchmark(): void {
+  const n = env("BENCH_LAB_FIT_LEADS", 100_000);
+  const d = labelledLeads(n);
+  const rows = Array.from({ length: n }, (_, i) => i);
+  let t = performance.now();
+  fitLogistic(d, rows);
+  const logistic = (performance.now() - t) / 1000;
+  t = performance.now();
+  const r = fitReport(d, { ...DEFAULT_FIT, outcome: "won" });
+  const secs = (performance.now() - t) / 1000;
+  const cv = r.crossValidation;
+  out(
+    `1. fit on ${fmt(n)} labelled leads, 25 traits: ${secs.toFixed(1)} s (target < 60 s: ${verdict(secs < 60)}); one logistic fit on all of them: ${logistic.toFixed(1)} s`,
+  );
+  out(
+    `   ROC AUC ${cv.additive.rocAuc.mean.toFixed(4)} ± ${cv.additive.rocAuc.sd.toFixed(4)} (logistic ${cv.logistic.rocAuc.mean.toFixed(4)})`,
+  );
+}
+
+async function backtestBenchmark(): Promise<void> {
+  const base = process.env.DATABASE_URL;
+  if (!base) {
+    out("2. backtest: DATABASE_URL is not set; it runs on PostgreSQL only: skipped.");
+    return;
+  }
+  const kept = process.env.BENCH_LAB_DB;
+  const pg = kept ? { url: kept, drop: async () => {} } : await freshDatabase(base);
+  const db = openPostgres(pg.url, { poolSize: 2, statementTimeoutMs: 0 });
+  try {
+    await migrate(db);
+    if (!kept) {
+      const profiles = env("BENCH_LAB_PROFILES", 1_000_000);
+      const reps = [{ id: "rep-1", team: "sales" }];
+      await writeReps(db, WS, reps);
+      let batch = [];
+      const t = performance.now();
+      for (const p of generateHistory({ seed: 7, profiles, start: Date.UTC(2025, 0, 6), days: 365, reps })) {
+        batch.push(p);
+        if (batch.length >= 2_000) {
+          const b = batch;
+          await db.transaction((tx) => writeProfiles(tx, WS, b));
+          batch = [];
+        }
+      }
+      if (batch.length > 0) await db.transaction((tx) => writeProfiles(tx, WS, batch));
+      await db.query("vacuum analyze");
+      out(
+        `   history of ${fmt(profiles)} profiles written in ${((performance.now() - t) / 1000).toFixed(0)} s`,
+      );
+    }
+    let events = 0;
+    let t = performance.now();
+    for await (const page of streamLeads(db, WS, { context: false }))
+      for (const l of page) events += l.inputs.length;
+    const readRate = events / ((performance.now() - t) / 1000);
+    const model = parseModel(readFileSync("models/default.yaml", "utf8"), "models/default.yaml");
+    let peak = 0;
+    const sample = setInterval(() => {
+      peak = Math.max(peak, process.memoryUsage().rss);
+    }, 100);
+    t = performance.now();
+    const r = await backtest(db, WS, [{ label: "default", model }], {
+      from: Date.UTC(2025, 0, 6),
+      to: Date.UTC(2025, 0, 6) + 365 * DAY,
+      examples: 0,
+    });
+    const secs = (performance.now() - t) / 1000;
+    clearInterval(sample);
+    peak = Math.max(peak, process.memoryUsage().rss);
+    const rate = r.events / secs;
+    out(
+      `2. backtest of the default model: ${fmt(r.leads)} leads, ${fmt(r.events)} events in ${secs.toFixed(1)} s: ${fmt(rate)} events/s (target ≥ 200,000: ${verdict(rate >= 200_000)}), peak RSS ${fmt(peak / 1e6)} MB (target < 1,500 MB: ${verdict(peak < 1.5e9)})`,
+    );
+    out(`   limit: reading the same stored inputs without replaying them: ${fmt(readRate)} events/s`);
+  } finally {
+    await db.close();
+    await pg.drop();
+  }
+}
+
+out("# Model lab benchmark");
+fitBenchmark();
+await backtestBenchmark();
