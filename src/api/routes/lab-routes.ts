@@ -25,7 +25,8 @@ const modelRef = z.union([
 /** The model lab (docs/model-lab.md): backtests and comparisons of models, and fitting points from outcomes. */
 export function labRoutes(app: FastifyInstance, service: Service): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const security = [{ bearer: [] }];
+  const marketing = { preHandler: requireRole(service, MARKETING) };
+  const lab = { tags: ["lab"], security: [{ bearer: [] }] };
 
   /** A draft's YAML, or a stored version's. */
   const sourceOf = async (ws: string, m: z.infer<typeof modelRef>, name: string) =>
@@ -50,11 +51,10 @@ export function labRoutes(app: FastifyInstance, service: Service): void {
   r.post(
     "/api/lab/backtest",
     {
-      preHandler: requireRole(service, MARKETING),
+      ...marketing,
       config: { bodyLimit: 4 * 1024 * 1024 },
       schema: {
-        tags: ["lab"],
-        security,
+        ...lab,
         summary:
           "Replay stored history under one or more models (drafts as YAML, or stored versions) without touching live state: MQLs by week, precision, handoff rates, recall and lead time, and the leads each adds and drops against the live model",
         body: z.object({
@@ -79,11 +79,10 @@ export function labRoutes(app: FastifyInstance, service: Service): void {
   r.post(
     "/api/lab/capacity",
     {
-      preHandler: requireRole(service, MARKETING),
+      ...marketing,
       config: { bodyLimit: 4 * 1024 * 1024 },
       schema: {
-        tags: ["lab"],
-        security,
+        ...lab,
         summary:
           "Suggest the MQL thresholds that fit a sales capacity (MQLs per week) over a backtest period: precision and recall there and at the current thresholds, and the curve over all",
         body: z.object({
@@ -104,10 +103,9 @@ export function labRoutes(app: FastifyInstance, service: Service): void {
   r.post(
     "/api/lab/fit",
     {
-      preHandler: requireRole(service, MARKETING),
+      ...marketing,
       schema: {
-        tags: ["lab"],
-        security,
+        ...lab,
         summary:
           "Learn an additive points model from outcomes: cross-validated ROC and PR AUC beside a logistic baseline, lift and calibration tables, a suggested threshold, and the model YAML",
         body: z.object({
