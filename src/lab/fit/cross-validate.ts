@@ -1,4 +1,4 @@
-import { applyBins, type BinOptions, type Bins, learnBins } from "./binning.js";
+import { applyBins, type BinOptions, type Bins, binCount, learnBins } from "./binning.js";
 import {
   type AdditiveModel,
   type BinnedColumns,
@@ -42,7 +42,7 @@ export function binColumns(
     bins,
     x: {
       bins: d.features.map((f, j) => applyBins(bins[j] as Bins, f)),
-      sizes: bins.map((b) => (b.kind === "numeric" ? b.cuts.length + 2 : b.categories.length + 2)),
+      sizes: bins.map(binCount),
       ordered: bins.map((b) => b.kind === "numeric"),
     },
   };

@@ -10,7 +10,7 @@ import {
   decileTable,
   type MeanSd,
 } from "./metrics.js";
-import { pointsTable, toModelYaml } from "./to-model.js";
+import { POINTS_PER_DOUBLING, pointsTable, toModelYaml } from "./to-model.js";
 
 /**
  * `qualify model fit` (docs/model-lab.md): cross-validates the additive model beside the logistic
@@ -105,7 +105,7 @@ export function fitReport(d: Dataset, o: FitOptions): FitReport {
     threshold,
     model: toModelYaml(final.model, final.bins, {
       name: `fitted-${o.outcome}`,
-      description: `Learnt from ${d.labels.length} leads (${converted} reached ${o.outcome}); cross-validated ROC AUC ${cv.additive.rocAuc.mean.toFixed(3)} ± ${cv.additive.rocAuc.sd.toFixed(3)}. Points: 10 double the odds.`,
+      description: `Learnt from ${d.labels.length} leads (${converted} reached ${o.outcome}); cross-validated ROC AUC ${cv.additive.rocAuc.mean.toFixed(3)} ± ${cv.additive.rocAuc.sd.toFixed(3)}. Points: ${POINTS_PER_DOUBLING} double the odds.`,
       threshold: threshold.points,
     }),
   };
