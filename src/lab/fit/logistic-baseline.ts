@@ -10,24 +10,35 @@ import { sigmoid } from "./metrics.js";
 
 interface Design {
   columns: number;
-  /** Per row, its features as (column, value) pairs. */
-  encode: (row: number) => [number, number][];
+  /** Writes row's one (column, value) pair per feature at `at`, in increasing column order. */
+  encode: (row: number, cols: Int32Array, vals: Float64Array, at: number) => void;
 }
 
 function design(d: Dataset, rows: readonly number[]): Design {
   let columns = 0;
-  const encoders: ((row: number, out: [number, number][]) => void)[] = [];
+  const encoders: ((row: number) => void)[] = [];
+  let col = 0;
+  let val = 0;
   for (const f of d.features) {
     if (f.kind === "numeric") {
-      const xs = rows.map((r) => f.values[r]).filter((v): v is number => v !== null && v !== undefined);
-      const mean = xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-      const sd = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, xs.length)) || 1;
-      const col = columns;
+      let sum = 0;
+      let sq = 0;
+      let seen = 0;
+      for (const r of rows) {
+        const v = f.values[r];
+        if (v === null || v === undefined) continue;
+        sum += v;
+        sq += v * v;
+        seen++;
+      }
+      const mean = sum / Math.max(1, seen);
+      const sd = Math.sqrt(Math.max(0, sq / Math.max(1, seen) - mean * mean)) || 1;
+      const at = columns;
       columns += 2;
-      encoders.push((row, out) => {
+      encoders.push((row) => {
         const v = f.values[row];
-        if (v === null || v === undefined) out.push([col + 1, 1]);
-        else out.push([col, (v - mean) / sd]);
+        if (v === null || v === undefined) [col, val] = [at + 1, 1];
+        else [col, val] = [at, (v - mean) / sd];
       });
     } else {
       const index = new Map<string, number>();
@@ -37,19 +48,22 @@ function design(d: Dataset, rows: readonly number[]): Design {
       }
       const missing = columns + index.size;
       columns += index.size + 1;
-      encoders.push((row, out) => {
+      encoders.push((row) => {
         const v = f.values[row];
         const c = v === null || v === undefined ? missing : index.get(v);
-        if (c !== undefined) out.push([c, 1]);
+        // A category not seen in training: all zeros.
+        [col, val] = c === undefined ? [missing, 0] : [c, 1];
       });
     }
   }
   return {
     columns,
-    encode: (row) => {
-      const out: [number, number][] = [];
-      for (const e of encoders) e(row, out);
-      return out;
+    encode: (row, cols, vals, at) => {
+      encoders.forEach((e, j) => {
+        e(row);
+        cols[at + j] = col;
+        vals[at + j] = val;
+      });
     },
   };
 }
@@ -60,51 +74,82 @@ export interface LogisticModel {
 
 export function fitLogistic(d: Dataset, rows: readonly number[], lambda = 1): LogisticModel {
   const x = design(d, rows);
+  const m = d.features.length;
+  const cols = new Int32Array(rows.length * m);
+  const vals = new Float64Array(rows.length * m);
+  rows.forEach((r, i) => x.encode(r, cols, vals, i * m));
+  const start = Int32Array.from({ length: rows.length + 1 }, (_, i) => i * m);
   const w = newtonLogistic(
-    rows.map((r) => x.encode(r)),
+    { start, cols, vals },
     rows.map((r) => d.labels[r] as number),
     x.columns,
     lambda,
   );
+  const c = new Int32Array(m);
+  const v = new Float64Array(m);
   return {
     predictLogit: (rs) =>
       Float64Array.from(rs, (r) => {
+        x.encode(r, c, v, 0);
         let z = w[x.columns] as number;
-        for (const [c, v] of x.encode(r)) z += (w[c] as number) * v;
+        for (let k = 0; k < m; k++) z += (w[c[k] as number] as number) * (v[k] as number);
         return z;
       }),
   };
 }
 
+/** Rows of (column, value) pairs, packed: row i's pairs are at `start[i]` up to `start[i + 1]`, columns increasing. */
+export interface SparseRows {
+  start: Int32Array;
+  cols: Int32Array;
+  vals: Float64Array;
+}
+
 /**
- * L2-penalised logistic regression by Newton's method on sparse rows of (column, value) pairs:
- * returns `columns` weights and then the intercept (not penalised).
+ * L2-penalised logistic regression by Newton's method on sparse rows: returns `columns` weights
+ * and then the intercept (not penalised).
  */
 export function newtonLogistic(
-  rows: readonly [number, number][][],
+  x: SparseRows,
   labels: readonly number[],
   columns: number,
   lambda: number,
   iterations = 25,
 ): Float64Array {
   const p = columns + 1;
-  const encoded = rows.map((xs) => [...xs, [columns, 1] as [number, number]]);
+  const n = labels.length;
+  const { start, cols, vals } = x;
   const w = new Float64Array(p);
+  const grad = new Float64Array(p);
+  const hess = new Float64Array(p * p);
   for (let it = 0; it < iterations; it++) {
-    const grad = new Float64Array(p);
-    const hess = new Float64Array(p * p);
-    encoded.forEach((xs, i) => {
-      let z = 0;
-      for (const [c, v] of xs) z += (w[c] as number) * v;
+    grad.fill(0);
+    hess.fill(0);
+    for (let i = 0; i < n; i++) {
+      const a = start[i] as number;
+      const b = start[i + 1] as number;
+      let z = w[columns] as number;
+      for (let k = a; k < b; k++) z += (w[cols[k] as number] as number) * (vals[k] as number);
       const q = sigmoid(z);
       const err = q - (labels[i] as number);
       const wt = Math.max(q * (1 - q), 1e-9);
-      for (const [c, v] of xs) {
-        grad[c] = (grad[c] as number) + err * v;
+      for (let k = a; k < b; k++) {
+        const c = cols[k] as number;
+        const wv = wt * (vals[k] as number);
+        grad[c] = (grad[c] as number) + err * (vals[k] as number);
         // The lower triangle only (a row's columns increase), all that the Cholesky solve reads.
-        for (const [c2, v2] of xs) if (c2 <= c) hess[c * p + c2] = (hess[c * p + c2] as number) + wt * v * v2;
+        const rowAt = c * p;
+        for (let k2 = a; k2 <= k; k2++) {
+          const at = rowAt + (cols[k2] as number);
+          hess[at] = (hess[at] as number) + wv * (vals[k2] as number);
+        }
+        // The intercept's column is the last: below every other.
+        const last = columns * p + c;
+        hess[last] = (hess[last] as number) + wv;
       }
-    });
+      grad[columns] = (grad[columns] as number) + err;
+      hess[columns * p + columns] = (hess[columns * p + columns] as number) + wt;
+    }
     for (let c = 0; c < p - 1; c++) {
       grad[c] = (grad[c] as number) + lambda * (w[c] as number);
       hess[c * p + c] = (hess[c * p + c] as number) + lambda;
