@@ -38,6 +38,19 @@ export class Random {
     return -Math.log(1 - this.next()) * mean;
   }
 
+  /** Standard normal (Box–Muller). */
+  normal(): number {
+    return Math.sqrt(-2 * Math.log(1 - this.next())) * Math.cos(2 * Math.PI * this.next());
+  }
+
+  /** Poisson distributed, with the given (small) mean: Knuth's method. */
+  poisson(mean: number): number {
+    const limit = Math.exp(-mean);
+    let k = 0;
+    for (let p = this.next(); p > limit; p *= this.next()) k++;
+    return k;
+  }
+
   hex(digits: number): string {
     let out = "";
     while (out.length < digits) out += this.int(0x10000).toString(16).padStart(4, "0");

@@ -49,7 +49,7 @@ export async function writeProfiles(
         p.userId,
         p.email,
         p.email.split("@")[1],
-        JSON.stringify({ email: p.email }),
+        JSON.stringify(p.traits),
         p.stage,
         p.grade,
         p.firstSeenAt,

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import { seedRollupJobs } from "../analytics/analytics-jobs.js";
 import type { Config } from "../config/load-config.js";
+import { analyzeStale } from "../db/analyze-stale.js";
 import { advertiseLock } from "../db/data-dir-lock.js";
 import type { Database } from "../db/database.js";
 import { openDatabase } from "../db/open-database.js";
@@ -15,6 +16,9 @@ import { type BootstrapResult, bootstrapWorkspace } from "./bootstrap-workspace.
 import { buildApp } from "./build-app.js";
 import { Metrics } from "./metrics.js";
 import type { Service } from "./service.js";
+
+/** How often a PGlite service refreshes stale planner statistics (`analyzeStale`). */
+const ANALYZE_EVERY_MS = 60_000;
 
 export interface RunningService {
   service: Service;
@@ -86,6 +90,13 @@ export async function startService(
       localToken: `local_${randomBytes(24).toString("base64url")}`,
     };
     app = await buildApp(service);
+    // PGlite has no autovacuum: keep the planner's statistics current in its stead.
+    const analyze =
+      db.kind === "pglite" && opts.processing !== false
+        ? setInterval(() => {
+            analyzeStale(db).catch((e) => app?.log.warn({ err: e }, "refreshing statistics failed"));
+          }, ANALYZE_EVERY_MS).unref()
+        : null;
     if (opts.processing !== false) {
       p.start();
       jobs.start();
@@ -109,6 +120,7 @@ export async function startService(
       url,
       bootstrap,
       async close() {
+        if (analyze) clearInterval(analyze);
         await running.close();
         // Requests still committing are answered before the database closes.
         await events.flushed();

@@ -78,6 +78,8 @@ export function upperBoundCents(
   facts: TraitFacts,
   cents: number[],
 ): number[] {
+  // A scratch array shared by models: this model's groups only.
+  cents.length = m.groups.length;
   for (let g = 0; g < facts.fitCents.length; g++) cents[g] = facts.fitCents[g] as number;
   const c = s.c;
   for (let i = 0; i < c.length; i += 3) {

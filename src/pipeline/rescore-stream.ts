@@ -1,3 +1,4 @@
+import { analyzeStale } from "../db/analyze-stale.js";
 import type { Queryable } from "../db/database.js";
 import type { Input, LeadState } from "../engine/index.js";
 
@@ -69,7 +70,8 @@ export function readsContext(spec: unknown): boolean {
 /**
  * Every lead not merged into another, in id order, `BATCH` at a time. Only the parts of the stored
  * state a rescore reads are loaded (the stage machine and `asOf`); and an event's `context`, often
- * most of its size, only for a model that reads it (`readsContext`).
+ * most of its size, only for a model that reads it (`readsContext`). Stale planner statistics
+ * are refreshed first (`analyzeStale`).
  */
 export async function* streamLeads(
   db: Queryable,
@@ -77,6 +79,8 @@ export async function* streamLeads(
   opts: { context: boolean },
 ): AsyncGenerator<LeadToRescore[]> {
   const sql = opts.context ? WITH_CONTEXT : WITHOUT_CONTEXT;
+  // The page query's plan needs current statistics (freshly written history has none).
+  await analyzeStale(db);
   const page = (after: string) => {
     const p = db.query<Row>(sql, [ws, after, BATCH]);
     // Failing while the caller is busy is reported when the caller awaits it, not as unhandled.

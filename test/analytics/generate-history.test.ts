@@ -17,12 +17,12 @@ describe("the history generator", () => {
     expect(make(8, 200)).not.toEqual(make(7, 200));
   });
 
-  it("has a plausible shape: about 10 events and 3 transitions a profile, a narrowing funnel", () => {
+  it("has a plausible shape: about 14 events and 3 transitions a profile, a narrowing funnel", () => {
     const h = make(7);
     const events = h.reduce((n, p) => n + p.events.length, 0) / h.length;
     const transitions = h.reduce((n, p) => n + p.transitions.length, 0) / h.length;
-    expect(events).toBeGreaterThan(7);
-    expect(events).toBeLessThan(14);
+    expect(events).toBeGreaterThan(10);
+    expect(events).toBeLessThan(16);
     expect(transitions).toBeGreaterThan(1.5);
     expect(transitions).toBeLessThan(4);
     const reached = (stage: string) => h.filter((p) => p.transitions.some((t) => t.to === stage)).length;

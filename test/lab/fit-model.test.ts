@@ -58,7 +58,7 @@ describe("fitting an additive model", () => {
     const d = synthetic(1500, 2);
     const rows = Array.from({ length: 1500 }, (_, i) => i);
     const f = fitAdditive(d, rows, { maxBins: 16, minCount: 10 }, quick);
-    const yaml = toModelYaml(f.model, f.bins, { name: "fitted", description: "test", threshold: 5 });
+    const yaml = toModelYaml(f.model, f.bins, f.terms, { name: "fitted", description: "test", threshold: 5 });
     const model = parseModel(yaml, "fitted.yaml");
     const table = pointsTable(f.model);
     const logits = predictLogit(f.model, f.x, rows);

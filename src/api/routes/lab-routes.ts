@@ -1,10 +1,12 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import * as z from "zod";
+import { DURATION_PATTERN } from "../../engine/duration.js";
 import { compileModel, loadModel } from "../../engine/index.js";
 import { QualifyError } from "../../errors.js";
 import { type BacktestModel, backtest } from "../../lab/backtest/backtest.js";
 import { capacityReport } from "../../lab/backtest/capacity.js";
+import { DEFAULT_WINDOWS } from "../../lab/fit/event-counts.js";
 import { DEFAULT_FIT } from "../../lab/fit/fit-report.js";
 import { loadLabDataset } from "../../lab/fit/lab-dataset.js";
 import { runFit } from "../../lab/fit/run-fit.js";
@@ -122,6 +124,11 @@ export function labRoutes(app: FastifyInstance, service: Service): void {
             .max(365)
             .default(1)
             .describe("features as of this many days before the outcome"),
+          windows: z
+            .array(z.string().regex(DURATION_PATTERN, "expected a duration such as 7d, 12h or 2w"))
+            .max(8)
+            .default([...DEFAULT_WINDOWS])
+            .describe("lookback windows of the event counts (each matcher's events within each)"),
           folds: z.number().int().min(2).max(20).default(DEFAULT_FIT.folds),
           seed: z.number().int().default(DEFAULT_FIT.seed),
         }),
@@ -133,6 +140,7 @@ export function labRoutes(app: FastifyInstance, service: Service): void {
         outcome: b.outcome,
         exclude: b.exclude,
         gapMs: b.gapDays * DAY,
+        windows: b.windows,
       });
       const report = await runFit(dataset, {
         ...DEFAULT_FIT,

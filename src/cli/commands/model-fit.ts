@@ -1,5 +1,6 @@
 import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
+import { DEFAULT_WINDOWS } from "../../lab/fit/event-counts.js";
 import type { FitReport } from "../../lab/fit/fit-report.js";
 import type { MeanSd } from "../../lab/fit/metrics.js";
 import { table } from "../format-table.js";
@@ -67,6 +68,12 @@ function printFit(r: FitReport & { skipped: string[]; excluded: string[] }, out:
   } else w(`\n${r.model}`);
 }
 
+const list = (s: string) =>
+  s
+    .split(",")
+    .map((x) => x.trim())
+    .filter(Boolean);
+
 /** `qualify model fit --outcome won|opportunity|converted [--exclude COLS]`. */
 export function registerModelFit(model: Command): void {
   model
@@ -77,6 +84,11 @@ export function registerModelFit(model: Command): void {
     .requiredOption("--outcome <outcome>", "won, opportunity or converted (SQL or beyond)")
     .option("--exclude <traits>", "comma-separated traits to leave out (`*` matches any characters)", "")
     .option("--gap-days <days>", "features as of this many days before the outcome", "1")
+    .option(
+      "--windows <durations>",
+      "comma-separated lookback windows of the event counts",
+      DEFAULT_WINDOWS.join(","),
+    )
     .option("--folds <n>", "cross-validation folds", "5")
     .option("--seed <n>", "the folds' seed", "42")
     .option("--out <file>", "write the model YAML here (else print it)")
@@ -86,6 +98,7 @@ export function registerModelFit(model: Command): void {
         outcome: string;
         exclude: string;
         gapDays: string;
+        windows: string;
         folds: string;
         seed: string;
         out?: string;
@@ -97,11 +110,9 @@ export function registerModelFit(model: Command): void {
             "/api/lab/fit",
             {
               outcome: o.outcome,
-              exclude: o.exclude
-                .split(",")
-                .map((s) => s.trim())
-                .filter(Boolean),
+              exclude: list(o.exclude),
               gapDays: Number(o.gapDays),
+              windows: list(o.windows),
               folds: Number(o.folds),
               seed: Number(o.seed),
             },

@@ -1,4 +1,4 @@
-import type { Feature } from "./dataset.js";
+import type { CountFeature, Feature } from "./dataset.js";
 
 /**
  * Bins learnt from training rows only (inside each fold, so no cut sees held-out leads):
@@ -19,7 +19,10 @@ export interface BinOptions {
 export const OTHER = "(other)";
 export const MISSING = "(missing)";
 
-export function learnBins(feature: Feature, rows: readonly number[], o: BinOptions): Bins {
+/** A trait: a feature that is binned (counts are linear terms). */
+export type BinnedFeature = Exclude<Feature, CountFeature>;
+
+export function learnBins(feature: BinnedFeature, rows: readonly number[], o: BinOptions): Bins {
   if (feature.kind === "numeric") {
     const xs = rows.map((r) => feature.values[r]).filter((v): v is number => v !== null && v !== undefined);
     xs.sort((a, b) => a - b);
@@ -50,7 +53,7 @@ export function learnBins(feature: Feature, rows: readonly number[], o: BinOptio
 export const binCount = (b: Bins) => (b.kind === "numeric" ? b.cuts.length + 2 : b.categories.length + 2);
 
 /** Every row's bin under these bins. */
-export function applyBins(b: Bins, feature: Feature): Int32Array {
+export function applyBins(b: Bins, feature: BinnedFeature): Int32Array {
   const out = new Int32Array(feature.values.length);
   const missing = binCount(b) - 1;
   if (b.kind === "numeric") {

@@ -11,6 +11,10 @@ import { sigmoid } from "./metrics.js";
  * bins for numbers; categories ordered by their gradient ratio), shrunk by the learning rate.
  * A slice of the training rows is held back to stop when the loss there stops falling; several
  * such bags with different slices are averaged, which smooths the shapes.
+ *
+ * Linear terms (event counts) get a slope instead of a shape: points per event. At each visit the
+ * slope takes a shrunk Newton step; a term marked non-negative (a capped count, since the engine
+ * caps positive points only) never goes below 0.
  */
 
 export interface BoostOptions {
@@ -41,15 +45,22 @@ export const DEFAULT_BOOST: BoostOptions = {
 
 export interface AdditiveModel {
   intercept: number;
-  /** Per feature, the log-odds of each bin. */
+  /** Per binned feature, the log-odds of each bin. */
   shapes: Float64Array[];
+  /** Per linear term, the log-odds per unit. */
+  slopes: Float64Array;
 }
 
-/** One binned column per feature (values are bin numbers), with each feature's bin count and kind. */
+/**
+ * One binned column per binned feature (values are bin numbers), with each one's bin count and
+ * kind; and one column of values per linear term, with whether its slope must stay ≥ 0.
+ */
 export interface BinnedColumns {
   bins: Int32Array[];
   sizes: number[];
   ordered: boolean[];
+  linear: Float64Array[];
+  nonNegative: boolean[];
 }
 
 export function fitBoostedAdditive(
@@ -60,6 +71,7 @@ export function fitBoostedAdditive(
 ): AdditiveModel {
   const rng = new Random(o.seed);
   const shapes = x.sizes.map((n) => new Float64Array(n));
+  const slopes = new Float64Array(x.linear.length);
   let intercept = 0;
   // Bags steady the shapes of small samples; a large one needs fewer (at least 2).
   const bags = Math.max(2, Math.min(o.bags, Math.round((o.bags * 20_000) / rows.length)));
@@ -69,12 +81,15 @@ export function fitBoostedAdditive(
     for (const r of rows) (rng.next() < o.holdout ? held : train).push(r);
     const bag = boostOnce(x, train, held, labels, o);
     intercept += bag.intercept / bags;
+    bag.slopes.forEach((v, j) => {
+      slopes[j] = (slopes[j] as number) + v / bags;
+    });
     bag.shapes.forEach((s, j) => {
       const out = shapes[j] as Float64Array;
       for (let k = 0; k < s.length; k++) out[k] = (out[k] as number) + (s[k] as number) / bags;
     });
   }
-  return center({ intercept, shapes }, x, rows);
+  return center({ intercept, shapes, slopes }, x, rows);
 }
 
 /** The log-odds of each of these rows. */
@@ -86,10 +101,19 @@ export function predictLogit(m: AdditiveModel, x: BinnedColumns, rows: readonly 
       out[i] = (out[i] as number) + (s[col[r] as number] as number);
     });
   });
+  m.slopes.forEach((slope, j) => {
+    const col = x.linear[j] as Float64Array;
+    rows.forEach((r, i) => {
+      out[i] = (out[i] as number) + slope * (col[r] as number);
+    });
+  });
   return out;
 }
 
-/** Shifts each shape to a mean of 0 over the training rows, into the intercept (same predictions). */
+/**
+ * Shifts each shape to a mean of 0 over the training rows, into the intercept (same predictions).
+ * Slopes stay: no event, no points.
+ */
 function center(m: AdditiveModel, x: BinnedColumns, rows: readonly number[]): AdditiveModel {
   let intercept = m.intercept;
   const shapes = m.shapes.map((s, j) => {
@@ -100,17 +124,36 @@ function center(m: AdditiveModel, x: BinnedColumns, rows: readonly number[]): Ad
     intercept += mean;
     return s.map((v) => v - mean);
   });
-  return { intercept, shapes };
+  return { intercept, shapes, slopes: m.slopes };
 }
 
-/** A bag's rows, gathered: each feature's bins and the labels, for the training and held-back rows. */
+/** A linear term's nonzero values in a bag: their positions among the bag's rows, and the values. */
+interface Sparse {
+  at: Int32Array;
+  v: Float64Array;
+}
+
+/**
+ * A bag's rows, gathered: each binned feature's bins, each linear term's nonzero values, and the
+ * labels, for the training and held-back rows.
+ */
 interface Gathered {
   cols: Int32Array[];
+  lin: Sparse[];
   y: Float64Array;
+}
+
+function sparse(col: Float64Array, rows: readonly number[]): Sparse {
+  const at: number[] = [];
+  rows.forEach((r, i) => {
+    if (col[r] !== 0) at.push(i);
+  });
+  return { at: Int32Array.from(at), v: Float64Array.from(at, (i) => col[rows[i] as number] as number) };
 }
 
 const gather = (x: BinnedColumns, rows: readonly number[], labels: ArrayLike<number>): Gathered => ({
   cols: x.bins.map((col) => Int32Array.from(rows, (r) => col[r] as number)),
+  lin: x.linear.map((col) => sparse(col, rows)),
   y: Float64Array.from(rows, (r) => labels[r] as number),
 });
 
@@ -129,6 +172,8 @@ function boostOnce(
   const intercept = Math.log(rate / (1 - rate));
   const shapes = x.sizes.map((k) => new Float64Array(k));
   const best = x.sizes.map((k) => new Float64Array(k));
+  const slopes = new Float64Array(x.linear.length);
+  const bestSlopes = new Float64Array(x.linear.length);
   // Leads per bin never change within a bag.
   const counts = x.sizes.map((k, j) => {
     const c = new Float64Array(k);
@@ -161,14 +206,41 @@ function boostOnce(
       for (let i = 0; i < hc.length; i++)
         heldMargin[i] = (heldMargin[i] as number) + (update[hc[i] as number] as number);
     }
+    for (let j = 0; j < x.linear.length; j++) {
+      const { at, v } = train.lin[j] as Sparse;
+      let G = 0;
+      let H = 0;
+      for (let k = 0; k < at.length; k++) {
+        const i = at[k] as number;
+        const vk = v[k] as number;
+        G += (g[i] as number) * vk;
+        H += (h[i] as number) * vk * vk;
+      }
+      if (H === 0) continue;
+      let next = (slopes[j] as number) - (o.learningRate * G) / (H + o.l2);
+      if (x.nonNegative[j] && next < 0) next = 0;
+      const d = next - (slopes[j] as number);
+      if (d === 0) continue;
+      slopes[j] = next;
+      for (let k = 0; k < at.length; k++) {
+        const i = at[k] as number;
+        margin[i] = (margin[i] as number) + d * (v[k] as number);
+      }
+      const back = held.lin[j] as Sparse;
+      for (let k = 0; k < back.at.length; k++) {
+        const i = back.at[k] as number;
+        heldMargin[i] = (heldMargin[i] as number) + d * (back.v[k] as number);
+      }
+    }
     const loss = held.y.length > 0 ? logLoss(heldMargin, held.y) : -round;
     if (loss < bestLoss - 1e-9) {
       bestLoss = loss;
       sinceBest = 0;
       for (const [j, s] of shapes.entries()) (best[j] as Float64Array).set(s);
+      bestSlopes.set(slopes);
     } else sinceBest++;
   }
-  return { intercept, shapes: best };
+  return { intercept, shapes: best, slopes: bestSlopes };
 }
 
 function logLoss(margin: Float64Array, y: Float64Array): number {

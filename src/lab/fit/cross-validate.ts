@@ -7,13 +7,13 @@ import {
   fitBoostedAdditive,
   predictLogit,
 } from "./boosted-additive.js";
-import { type Dataset, rowsWhere, stratifiedFolds } from "./dataset.js";
+import { type CountFeature, type Dataset, rowsWhere, stratifiedFolds } from "./dataset.js";
 import { fitLogistic } from "./logistic-baseline.js";
 import { type MeanSd, meanSd, prAuc, rocAuc, sigmoid } from "./metrics.js";
 
 /**
  * Cross-validation of the additive model and the logistic baseline on the same fixed-seed folds
- * (docs/model-lab.md). Bins are learnt inside each training fold. Pure.
+ * (docs/model-lab.md). Bins, and the caps of event counts, are chosen inside each training fold. Pure.
  */
 
 export const DEFAULT_BINS: BinOptions = { maxBins: 32, minCount: 10 };
@@ -31,21 +31,79 @@ export interface CrossValidation {
   heldOut: Float64Array;
 }
 
-/** Bins learnt on `rows`, and every row's bins under them. */
+/** A count feature as a linear term: the cap chosen for it (null: none) and its column under that cap. */
+export interface ChosenTerm {
+  feature: CountFeature;
+  cap: number | null;
+  column: Float64Array;
+}
+
+/**
+ * Bins learnt on `rows` for the traits, and every row's bins under them; a cap chosen on `rows`
+ * for each event count, and its column.
+ */
 export function binColumns(
   d: Dataset,
   rows: readonly number[],
   o: BinOptions,
-): { bins: Bins[]; x: BinnedColumns } {
-  const bins = d.features.map((f) => learnBins(f, rows, o));
+): { bins: Bins[]; terms: ChosenTerm[]; x: BinnedColumns } {
+  const binned = d.features.filter((f) => f.kind !== "count");
+  const bins = binned.map((f) => learnBins(f, rows, o));
+  const terms = d.features
+    .filter((f) => f.kind === "count")
+    .map((f) => {
+      const v = chooseCap(f, rows, d.labels);
+      return { feature: f, cap: f.caps[v] ?? null, column: f.values[v] as Float64Array };
+    });
   return {
     bins,
+    terms,
     x: {
-      bins: d.features.map((f, j) => applyBins(bins[j] as Bins, f)),
+      bins: binned.map((f, j) => applyBins(bins[j] as Bins, f)),
       sizes: bins.map(binCount),
       ordered: bins.map((b) => b.kind === "numeric"),
+      linear: terms.map((t) => t.column),
+      nonNegative: terms.map((t) => t.cap !== null),
     },
   };
+}
+
+/**
+ * The cap under which a count goes best with the label on these rows (the largest squared
+ * correlation). A count that goes against the label has no cap: its points per event are
+ * negative, and the engine caps positive points only.
+ */
+export function chooseCap(f: CountFeature, rows: readonly number[], labels: ArrayLike<number>): number {
+  const uncapped = f.caps.indexOf(null);
+  let best = uncapped;
+  let bestR2 = 0;
+  f.values.forEach((col, v) => {
+    let sx = 0;
+    let sy = 0;
+    let sxx = 0;
+    let sxy = 0;
+    let syy = 0;
+    for (const r of rows) {
+      const x = col[r] as number;
+      const y = labels[r] as number;
+      sx += x;
+      sy += y;
+      sxx += x * x;
+      sxy += x * y;
+      syy += y * y;
+    }
+    const n = rows.length;
+    const cov = sxy - (sx * sy) / n;
+    const vx = sxx - (sx * sx) / n;
+    const vy = syy - (sy * sy) / n;
+    if (cov <= 0 || vx <= 0 || vy <= 0) return;
+    const r2 = (cov * cov) / (vx * vy);
+    if (r2 > bestR2) {
+      bestR2 = r2;
+      best = v;
+    }
+  });
+  return best;
 }
 
 export function fitAdditive(
@@ -53,7 +111,7 @@ export function fitAdditive(
   rows: readonly number[],
   bins: BinOptions = DEFAULT_BINS,
   boost: BoostOptions = DEFAULT_BOOST,
-): { bins: Bins[]; x: BinnedColumns; model: AdditiveModel } {
+): { bins: Bins[]; terms: ChosenTerm[]; x: BinnedColumns; model: AdditiveModel } {
   const b = binColumns(d, rows, bins);
   return { ...b, model: fitBoostedAdditive(b.x, rows, d.labels, boost) };
 }

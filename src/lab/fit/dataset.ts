@@ -3,10 +3,31 @@ import { Random } from "../../analytics/random.js";
 /**
  * A labelled table for fitting (docs/model-lab.md): one column per feature, one label per lead
  * (1: reached the outcome). A numeric feature's missing values are null; so are a categorical's.
+ * A count feature is a lead's matching events within a window, as the engine counts them under
+ * each of several caps (`event-counts.ts`); the fit picks one cap and learns points per event.
  */
 export type Feature =
   | { name: string; kind: "numeric"; values: (number | null)[] }
-  | { name: string; kind: "categorical"; values: (string | null)[] };
+  | { name: string; kind: "categorical"; values: (string | null)[] }
+  | CountFeature;
+
+/** What a count feature counts: the events a matcher (as YAML) matches within a lookback window. */
+export interface CountTerm {
+  /** Where the matcher came from: a rule of the active model, an event name, or every page. */
+  source: string;
+  match: unknown;
+  window: string;
+}
+
+export interface CountFeature {
+  name: string;
+  kind: "count";
+  term: CountTerm;
+  /** Caps (most events that earn points within the window); null: no cap. */
+  caps: (number | null)[];
+  /** Per cap, each lead's count. */
+  values: Float64Array[];
+}
 
 export interface Dataset {
   features: Feature[];

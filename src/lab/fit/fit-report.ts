@@ -10,7 +10,7 @@ import {
   decileTable,
   type MeanSd,
 } from "./metrics.js";
-import { POINTS_PER_DOUBLING, pointsTable, toModelYaml } from "./to-model.js";
+import { POINTS_PER_DOUBLING, pointsTable, slopePoints, toModelYaml } from "./to-model.js";
 
 /**
  * `qualify model fit` (docs/model-lab.md): cross-validates the additive model beside the logistic
@@ -37,8 +37,8 @@ export const DEFAULT_FIT: Omit<FitOptions, "outcome"> = {
 
 export interface FeatureSummary {
   name: string;
-  kind: "numeric" | "categorical";
-  /** Points between its lowest and highest bin: how much it can move a score. */
+  kind: "numeric" | "categorical" | "count";
+  /** Points between its lowest and highest bin (a count: between none and the most any lead has): how much it can move a score. */
   range: number;
 }
 
@@ -79,21 +79,30 @@ export function fitReport(d: Dataset, o: FitOptions): FitReport {
   const rows = Array.from({ length: d.labels.length }, (_, i) => i);
   const final = fitAdditive(d, rows, o.bins, o.boost);
   const table = pointsTable(final.model);
-  const scores = rows.map((i) =>
-    table.reduce((s, pts, j) => s + (pts[(final.x.bins[j] as Int32Array)[i] as number] as number), 0),
+  const perEvent = slopePoints(final.model);
+  // Each lead's score as the engine gives it at the cutoff: its bins' points and its counts' points.
+  const scores = rows.map(
+    (i) =>
+      table.reduce((s, pts, j) => s + (pts[(final.x.bins[j] as Int32Array)[i] as number] as number), 0) +
+      perEvent.reduce((s, p, j) => s + p * ((final.x.linear[j] as Float64Array)[i] as number), 0),
   );
   const threshold = bestF1(scores, d.labels, converted);
   return {
     outcome: o.outcome,
     leads: d.labels.length,
     converted,
-    features: d.features
-      .map((f, j) => ({
-        name: f.name,
-        kind: f.kind,
+    features: [
+      ...final.bins.map((b, j) => ({
+        name: b.name,
+        kind: b.kind,
         range: Math.max(...(table[j] as number[])) - Math.min(...(table[j] as number[])),
-      }))
-      .sort((a, b) => b.range - a.range),
+      })),
+      ...final.terms.map((t, j) => ({
+        name: t.feature.name,
+        kind: "count" as const,
+        range: Math.abs(perEvent[j] as number) * t.column.reduce((a, b) => Math.max(a, b), 0),
+      })),
+    ].sort((a, b) => b.range - a.range),
     crossValidation: {
       folds: o.folds,
       seed: o.seed,
@@ -103,7 +112,7 @@ export function fitReport(d: Dataset, o: FitOptions): FitReport {
     deciles: decileTable(cv.heldOut, d.labels),
     calibration: calibrationTable(cv.heldOut, d.labels),
     threshold,
-    model: toModelYaml(final.model, final.bins, {
+    model: toModelYaml(final.model, final.bins, final.terms, {
       name: `fitted-${o.outcome}`,
       description: `Learnt from ${d.labels.length} leads (${converted} reached ${o.outcome}); cross-validated ROC AUC ${cv.additive.rocAuc.mean.toFixed(3)} ± ${cv.additive.rocAuc.sd.toFixed(3)}. Points: ${POINTS_PER_DOUBLING} double the odds.`,
       threshold: threshold.points,

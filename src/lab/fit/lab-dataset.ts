@@ -3,6 +3,7 @@ import type { Queryable } from "../../db/database.js";
 import type { OutcomeKind } from "../import/lead-mapping.js";
 import { OUTCOME_SQL, outcomeParams } from "../outcome-times.js";
 import type { Dataset, Feature } from "./dataset.js";
+import { countFeatures } from "./event-counts.js";
 
 /**
  * The labelled table a fit learns from, read from stored history (docs/model-lab.md):
@@ -13,22 +14,28 @@ import type { Dataset, Feature } from "./dataset.js";
  * - **Cutoff** (the leakage guard): features are what was known at a cutoff per lead. For a
  *   converter, the outcome's time minus `gapMs`, but not before the lead was first seen; for the
  *   others, a matched snapshot: the lead's first-seen time plus an age drawn (seeded by the lead's
- *   id) from the converters' ages at their cutoffs, but not after its last event.
+ *   id) from the converters' ages at their cutoffs, but not after the history's last event. (Not
+ *   its own last event: that would see the others just as they were active, and recent activity
+ *   would tell them apart from the converters.)
  * - **Features**: the lead's traits as of its cutoff (identify calls folded in time order, as the
  *   pipeline does), nested objects as dotted names (`counts.visits`). All-numeric traits are
- *   numbers; the rest categories. Names in `exclude` (`*` matches any run of characters), contact
- *   details and id-like traits (text with a distinct value for most leads) are left out.
+ *   numbers; the rest categories. `email_domain` is derived from `email`, as the engine does.
+ *   Contact details and id-like traits (text with a distinct value
+ *   for most leads) are left out. And its event counts per matcher within each of `windows`
+ *   before its cutoff (`event-counts.ts`). Names in `exclude` (`*` matches any run of characters)
+ *   are left out.
  */
 
 export interface LabDatasetOptions {
   outcome: OutcomeKind;
   exclude: readonly string[];
   gapMs: number;
+  /** Lookback windows of the event counts (`7d`, `30d`…). */
+  windows: readonly string[];
 }
 
 const CONTACT = [
   "email",
-  "email_domain",
   "name",
   "first_name",
   "firstName",
@@ -83,11 +90,16 @@ export async function loadLabDataset(q: Queryable, ws: string, o: LabDatasetOpti
       if (Number(r.at) > (cutoffOf.get(r.lead_id) as number) || !r.traits) continue;
       byLead.set(r.lead_id, { ...byLead.get(r.lead_id), ...r.traits });
     }
-    for (const l of page) traits.push(flatten(byLead.get(l.id) ?? {}));
+    for (const l of page) traits.push(withEmailDomain(flatten(byLead.get(l.id) ?? {})));
   }
   const { features, skipped } = toFeatures(traits, o.exclude);
+  const index = new Map(leads.map((l, i) => [l.id, i]));
+  const excluded = o.exclude.map(glob);
+  const counts = (await countFeatures(q, ws, index, cutoffs, o.windows)).filter(
+    (f) => !excluded.some((p) => p.test(f.name)),
+  );
   return {
-    features,
+    features: [...features, ...counts],
     labels: Uint8Array.from(leads, (l) => (l.outcome_at === null ? 0 : 1)),
     leadIds: leads.map((l) => l.id),
     cutoffs,
@@ -95,8 +107,20 @@ export async function loadLabDataset(q: Queryable, ws: string, o: LabDatasetOpti
   };
 }
 
+/** `email_domain` from `email`, lower-cased, as the engine derives it (a free-mail domain is a fit signal). */
+function withEmailDomain(t: Record<string, unknown>): Record<string, unknown> {
+  const email = t.email;
+  if (typeof email === "string" && email.includes("@"))
+    t.email_domain = (email.split("@").pop() as string).toLowerCase();
+  return t;
+}
+
 /** Each lead's cutoff (see above). */
 function chooseCutoffs(leads: readonly LeadRow[], gapMs: number): number[] {
+  const end = leads.reduce(
+    (m, l) => Math.max(m, Number(l.last_event_at ?? l.first_seen_at), Number(l.outcome_at ?? 0)),
+    0,
+  );
   const ages: number[] = [];
   const cut = leads.map((l) => {
     if (l.outcome_at === null) return null;
@@ -107,11 +131,9 @@ function chooseCutoffs(leads: readonly LeadRow[], gapMs: number): number[] {
   return leads.map((l, i) => {
     const c = cut[i];
     if (c !== null && c !== undefined) return c;
-    const first = Number(l.first_seen_at);
-    const last = l.last_event_at === null ? first : Number(l.last_event_at);
-    if (ages.length === 0) return last;
+    if (ages.length === 0) return end;
     const draw = createHash("sha256").update(l.id).digest().readUInt32BE(0) % ages.length;
-    return Math.min(first + (ages[draw] as number), last);
+    return Math.min(Number(l.first_seen_at) + (ages[draw] as number), end);
   });
 }
 

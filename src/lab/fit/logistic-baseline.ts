@@ -4,9 +4,12 @@ import { sigmoid } from "./metrics.js";
 /**
  * The plain baseline the lab reports beside its own model (docs/model-lab.md): logistic
  * regression with an L2 penalty (λ = 1, as scikit-learn's default C = 1), numbers standardised on
- * the training rows (a missing number: 0 and an indicator), categories one-hot (those seen in
- * training; an unseen one: all zeros). Fitted by Newton's method. Pure.
+ * the training rows (a missing number: 0 and an indicator), categories one-hot: those seen at
+ * least `MIN_CATEGORY` times in training, as the points model's bins (the rarer ones, and unseen
+ * ones, share a column). Fitted by Newton's method. Pure.
  */
+
+const MIN_CATEGORY = 10;
 
 interface Design {
   columns: number;
@@ -19,7 +22,15 @@ function design(d: Dataset, rows: readonly number[]): Design {
   const encoders: ((row: number) => void)[] = [];
   let col = 0;
   let val = 0;
-  for (const f of d.features) {
+  for (const feature of d.features) {
+    // An event count, uncapped, is a number.
+    const f =
+      feature.kind === "count"
+        ? {
+            kind: "numeric" as const,
+            values: feature.values[feature.caps.indexOf(null)] as ArrayLike<number | null>,
+          }
+        : feature;
     if (f.kind === "numeric") {
       let sum = 0;
       let sq = 0;
@@ -41,18 +52,19 @@ function design(d: Dataset, rows: readonly number[]): Design {
         else [col, val] = [at, (v - mean) / sd];
       });
     } else {
-      const index = new Map<string, number>();
+      const seen = new Map<string, number>();
       for (const r of rows) {
         const v = f.values[r];
-        if (v !== null && v !== undefined && !index.has(v)) index.set(v, columns + index.size);
+        if (v !== null && v !== undefined) seen.set(v, (seen.get(v) ?? 0) + 1);
       }
-      const missing = columns + index.size;
-      columns += index.size + 1;
+      const index = new Map<string, number>();
+      for (const [v, n] of seen) if (n >= MIN_CATEGORY) index.set(v, columns + index.size);
+      const other = columns + index.size;
+      const missing = other + 1;
+      columns += index.size + 2;
       encoders.push((row) => {
         const v = f.values[row];
-        const c = v === null || v === undefined ? missing : index.get(v);
-        // A category not seen in training: all zeros.
-        [col, val] = c === undefined ? [missing, 0] : [c, 1];
+        [col, val] = [v === null || v === undefined ? missing : (index.get(v) ?? other), 1];
       });
     }
   }
@@ -77,7 +89,9 @@ export function fitLogistic(d: Dataset, rows: readonly number[], lambda = 1): Lo
   const m = d.features.length;
   const cols = new Int32Array(rows.length * m);
   const vals = new Float64Array(rows.length * m);
-  rows.forEach((r, i) => x.encode(r, cols, vals, i * m));
+  rows.forEach((r, i) => {
+    x.encode(r, cols, vals, i * m);
+  });
   const start = Int32Array.from({ length: rows.length + 1 }, (_, i) => i * m);
   const w = newtonLogistic(
     { start, cols, vals },

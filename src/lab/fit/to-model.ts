@@ -1,11 +1,13 @@
 import { stringify } from "yaml";
 import { type Bins, binLabels } from "./binning.js";
 import type { AdditiveModel } from "./boosted-additive.js";
+import type { ChosenTerm } from "./cross-validate.js";
 
 /**
  * A fitted additive model as a scoring model the engine runs unchanged (docs/model-lab.md): one
- * fit rule per feature in the group `predicted`, with a case per bin (bins of equal points
- * merged) giving its points. Points are log-odds scaled so that `POINTS_PER_DOUBLING` points
+ * fit rule per trait in the group `predicted`, with a case per bin (bins of equal points
+ * merged) giving its points; one engagement rule per event count, its points per event within
+ * the count's window (`decay: { lookback }`), capped as the count was. Points are log-odds scaled so that `POINTS_PER_DOUBLING` points
  * double a lead's odds of the outcome; a lead's score is its log-odds up to a constant, and the
  * MQL condition is a threshold on it. Pure.
  */
@@ -21,8 +23,11 @@ interface Case {
   points: number;
 }
 
+const hundredths = (v: number) => Math.round(v * 100) / 100;
 /** Points of each bin, rounded to hundredths as the engine does. */
-export const binPoints = (shape: Float64Array) => Array.from(shape, (v) => Math.round(v * SCALE * 100) / 100);
+export const binPoints = (shape: Float64Array) => Array.from(shape, (v) => hundredths(v * SCALE));
+/** Points per event of each linear term. */
+export const slopePoints = (m: AdditiveModel) => Array.from(m.slopes, (v) => hundredths(v * SCALE));
 
 /** The cases of one feature: its bins with nonzero points, adjacent numeric bins of equal points merged. */
 function cases(bins: Bins, points: number[]): Case[] {
@@ -71,11 +76,28 @@ const rangeLabel = (lo: number, hi: number) =>
 /** A rule id from a trait name: `counts.total_visits` → `counts-total_visits`. */
 const ruleId = (name: string) => name.toLowerCase().replace(/[^a-z0-9_-]+/g, "-");
 
+/** An event count's engagement rule: its points per event within its window, capped as it was counted. */
+function countRule(t: ChosenTerm, points: number) {
+  const { term } = t.feature;
+  return {
+    id: ruleId(t.feature.name),
+    group: PREDICTED_GROUP,
+    description: `${term.source} within ${term.window}${t.cap === null ? "" : `, at most ${t.cap} at a time`}`,
+    match: term.match,
+    points,
+    ...(t.cap === null ? {} : { cap: { points: hundredths(points * t.cap), window: term.window } }),
+    decay: { lookback: term.window },
+  };
+}
+
 export function toModelYaml(
   m: AdditiveModel,
   bins: readonly Bins[],
+  terms: readonly ChosenTerm[],
   o: { name: string; description: string; threshold: number },
 ): string {
+  const perEvent = slopePoints(m);
+  const rules = terms.flatMap((t, j) => (perEvent[j] === 0 ? [] : [countRule(t, perEvent[j] as number)]));
   const fit = bins
     .map((b, j) => ({
       id: ruleId(b.name),
@@ -88,6 +110,7 @@ export function toModelYaml(
     version: 1,
     description: o.description,
     groups: { [PREDICTED_GROUP]: {} },
+    ...(rules.length > 0 ? { rules } : {}),
     fit,
     qualification: { mql: { score: PREDICTED_GROUP, gte: o.threshold } },
   };

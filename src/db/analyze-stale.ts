@@ -1,0 +1,20 @@
+import type { Queryable } from "./database.js";
+
+/**
+ * Refreshes the planner's statistics of the tables that changed enough since they were last
+ * analysed, by PostgreSQL's own autovacuum rule (more than 50 rows plus 10 % of the table). PGlite
+ * has no autovacuum, and a PostgreSQL may run without it: without statistics the planner can pick
+ * a plan a hundred times slower for a whole-workspace read (a backtest of 2,000 leads on PGlite:
+ * 35 s before, 0.2 s after). Cheap when nothing is stale: one catalogue read. Nothing, in a
+ * read-only transaction.
+ */
+export async function analyzeStale(q: Queryable): Promise<string[]> {
+  const stale = await q.query<{ name: string }>(
+    `select quote_ident(relname) as name from pg_stat_user_tables
+     where n_mod_since_analyze > 50 + 0.1 * n_live_tup
+       and current_setting('transaction_read_only') = 'off'
+     order by relname`,
+  );
+  if (stale.length > 0) await q.query(`analyze ${stale.map((t) => t.name).join(", ")}`);
+  return stale.map((t) => t.name);
+}
