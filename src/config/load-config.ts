@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import * as z from "zod";
 import { QualifyError } from "../errors.js";
 
@@ -43,6 +44,7 @@ const schema = z.object({
   QUALIFY_SCHEDULER_POLL_MS: wholeNumber(10, 3_600_000, 1_000),
   QUALIFY_SCHEDULER_BATCH: wholeNumber(1, 10_000, 100),
   QUALIFY_ANALYTICS_ROLLUP_SECONDS: wholeNumber(1, 86_400, 60),
+  QUALIFY_FIT_THREADS: wholeNumber(1, 64, Math.min(8, availableParallelism())),
   SMTP_URL: z
     .string()
     .regex(/^smtps?:\/\//, {
@@ -90,6 +92,8 @@ export interface Config {
   schedulerBatch: number;
   /** How often the analytics rollups take in new facts when nothing else asks. */
   analyticsRollupMs: number;
+  /** Worker threads a model fit spreads its cross-validation folds over. */
+  fitThreads: number;
   /** Where notification emails are sent from (SMTP); unset: email subscriptions cannot send. */
   smtpUrl: string | undefined;
   /** The From address of notification emails. */
@@ -142,6 +146,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     schedulerPollMs: e.QUALIFY_SCHEDULER_POLL_MS,
     schedulerBatch: e.QUALIFY_SCHEDULER_BATCH,
     analyticsRollupMs: e.QUALIFY_ANALYTICS_ROLLUP_SECONDS * 1000,
+    fitThreads: e.QUALIFY_FIT_THREADS,
     smtpUrl: e.SMTP_URL,
     smtpFrom: e.QUALIFY_SMTP_FROM,
     webhookTimeoutMs: e.QUALIFY_WEBHOOK_TIMEOUT_MS,

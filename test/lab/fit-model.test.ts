@@ -75,7 +75,7 @@ describe("fitting an additive model", () => {
         t,
       );
       const expected = table.reduce(
-        (s, pts, j) => s + (pts[(f.x.bins[j] as Int32Array)[i] as number] as number),
+        (s, pts, j) => s + (pts[(f.x.bins[j] as Uint16Array)[i] as number] as number),
         0,
       );
       expect(e.scores.predicted).toBeCloseTo(expected, 6);

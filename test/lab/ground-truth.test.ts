@@ -131,7 +131,7 @@ describe.each(DATABASE_KINDS)("fitting against the ground truth on %s", (kind) =
     const engine = engineScores(m, (s) => s.predicted ?? 0);
     all.forEach((i) => {
       const expected =
-        table.reduce((s, pts, j) => s + (pts[(f.x.bins[j] as Int32Array)[i] as number] as number), 0) +
+        table.reduce((s, pts, j) => s + (pts[(f.x.bins[j] as Uint16Array)[i] as number] as number), 0) +
         perEvent.reduce((s, p, j) => s + p * ((f.x.linear[j] as Float64Array)[i] as number), 0);
       expect(engine[i]).toBeCloseTo(expected, 6);
     });

@@ -142,12 +142,11 @@ export function labRoutes(app: FastifyInstance, service: Service): void {
         gapMs: b.gapDays * DAY,
         windows: b.windows,
       });
-      const report = await runFit(dataset, {
-        ...DEFAULT_FIT,
-        outcome: b.outcome,
-        folds: b.folds,
-        seed: b.seed,
-      });
+      const report = await runFit(
+        dataset,
+        { ...DEFAULT_FIT, outcome: b.outcome, folds: b.folds, seed: b.seed },
+        service.config.fitThreads,
+      );
       return { ...report, excluded: b.exclude, skipped: dataset.skipped };
     },
   );

@@ -53,8 +53,8 @@ export function learnBins(feature: BinnedFeature, rows: readonly number[], o: Bi
 export const binCount = (b: Bins) => (b.kind === "numeric" ? b.cuts.length + 2 : b.categories.length + 2);
 
 /** Every row's bin under these bins. */
-export function applyBins(b: Bins, feature: BinnedFeature): Int32Array {
-  const out = new Int32Array(feature.values.length);
+export function applyBins(b: Bins, feature: BinnedFeature): Uint16Array {
+  const out = new Uint16Array(feature.values.length);
   const missing = binCount(b) - 1;
   if (b.kind === "numeric") {
     feature.values.forEach((v, i) => {

@@ -56,7 +56,7 @@ export interface AdditiveModel {
  * kind; and one column of values per linear term, with whether its slope must stay ≥ 0.
  */
 export interface BinnedColumns {
-  bins: Int32Array[];
+  bins: Uint16Array[];
   sizes: number[];
   ordered: boolean[];
   linear: Float64Array[];
@@ -96,7 +96,7 @@ export function fitBoostedAdditive(
 export function predictLogit(m: AdditiveModel, x: BinnedColumns, rows: readonly number[]): Float64Array {
   const out = new Float64Array(rows.length).fill(m.intercept);
   m.shapes.forEach((s, j) => {
-    const col = x.bins[j] as Int32Array;
+    const col = x.bins[j] as Uint16Array;
     rows.forEach((r, i) => {
       out[i] = (out[i] as number) + (s[col[r] as number] as number);
     });
@@ -117,7 +117,7 @@ export function predictLogit(m: AdditiveModel, x: BinnedColumns, rows: readonly 
 function center(m: AdditiveModel, x: BinnedColumns, rows: readonly number[]): AdditiveModel {
   let intercept = m.intercept;
   const shapes = m.shapes.map((s, j) => {
-    const col = x.bins[j] as Int32Array;
+    const col = x.bins[j] as Uint16Array;
     let mean = 0;
     for (const r of rows) mean += s[col[r] as number] as number;
     mean /= rows.length;
@@ -138,7 +138,7 @@ interface Sparse {
  * labels, for the training and held-back rows.
  */
 interface Gathered {
-  cols: Int32Array[];
+  cols: Uint16Array[];
   lin: Sparse[];
   y: Float64Array;
 }
@@ -152,7 +152,7 @@ function sparse(col: Float64Array, rows: readonly number[]): Sparse {
 }
 
 const gather = (x: BinnedColumns, rows: readonly number[], labels: ArrayLike<number>): Gathered => ({
-  cols: x.bins.map((col) => Int32Array.from(rows, (r) => col[r] as number)),
+  cols: x.bins.map((col) => Uint16Array.from(rows, (r) => col[r] as number)),
   lin: x.linear.map((col) => sparse(col, rows)),
   y: Float64Array.from(rows, (r) => labels[r] as number),
 });
@@ -177,7 +177,7 @@ function boostOnce(
   // Leads per bin never change within a bag.
   const counts = x.sizes.map((k, j) => {
     const c = new Float64Array(k);
-    const col = train.cols[j] as Int32Array;
+    const col = train.cols[j] as Uint16Array;
     for (let i = 0; i < n; i++) c[col[i] as number] = (c[col[i] as number] as number) + 1;
     return c;
   });
@@ -196,13 +196,13 @@ function boostOnce(
       h[i] = Math.max(p * (1 - p), 1e-6);
     }
     for (let j = 0; j < x.sizes.length; j++) {
-      const col = train.cols[j] as Int32Array;
+      const col = train.cols[j] as Uint16Array;
       const update = splitUpdate(col, counts[j] as Float64Array, x.ordered[j] === true, g, h, o);
       if (update === null) continue;
       const shape = shapes[j] as Float64Array;
       for (let k = 0; k < shape.length; k++) shape[k] = (shape[k] as number) + (update[k] as number);
       for (let i = 0; i < n; i++) margin[i] = (margin[i] as number) + (update[col[i] as number] as number);
-      const hc = held.cols[j] as Int32Array;
+      const hc = held.cols[j] as Uint16Array;
       for (let i = 0; i < hc.length; i++)
         heldMargin[i] = (heldMargin[i] as number) + (update[hc[i] as number] as number);
     }
@@ -258,7 +258,7 @@ function logLoss(margin: Float64Array, y: Float64Array): number {
  * leads, and each piece's shrunk Newton step; null when no split gains.
  */
 function splitUpdate(
-  col: Int32Array,
+  col: Uint16Array,
   C: Float64Array,
   ordered: boolean,
   g: Float64Array,

@@ -116,6 +116,57 @@ export function fitAdditive(
   return { ...b, model: fitBoostedAdditive(b.x, rows, d.labels, boost) };
 }
 
+/** One fold's held-out log-odds, under the additive model and under the logistic baseline. */
+export interface FoldOutput {
+  fold: number;
+  z: Float64Array;
+  lz: Float64Array;
+}
+
+/** Fits on every fold but `f` and predicts fold `f` (its rows in order). */
+export function runFold(
+  d: Dataset,
+  folds: Uint8Array,
+  f: number,
+  bins: BinOptions = DEFAULT_BINS,
+  boost: BoostOptions = DEFAULT_BOOST,
+): FoldOutput {
+  const train = rowsWhere(folds, (x) => x !== f);
+  const test = rowsWhere(folds, (x) => x === f);
+  const fitted = fitAdditive(d, train, bins, boost);
+  return {
+    fold: f,
+    z: predictLogit(fitted.model, fitted.x, test),
+    lz: fitLogistic(d, train).predictLogit(test),
+  };
+}
+
+/** The folds' outputs (in any order) as the cross-validation's figures. */
+export function summarizeFolds(
+  d: Dataset,
+  folds: Uint8Array,
+  outputs: readonly FoldOutput[],
+): CrossValidation {
+  const heldOut = new Float64Array(d.labels.length);
+  const additive: FoldResult[] = [];
+  const logistic: FoldResult[] = [];
+  for (const out of [...outputs].sort((a, b) => a.fold - b.fold)) {
+    const test = rowsWhere(folds, (x) => x === out.fold);
+    const labels = test.map((r) => d.labels[r] as number);
+    test.forEach((r, i) => {
+      heldOut[r] = sigmoid(out.z[i] as number);
+    });
+    additive.push({ rocAuc: rocAuc(out.z, labels), prAuc: prAuc(out.z, labels) });
+    logistic.push({ rocAuc: rocAuc(out.lz, labels), prAuc: prAuc(out.lz, labels) });
+  }
+  const summary = (rs: FoldResult[]) => ({
+    rocAuc: meanSd(rs.map((r) => r.rocAuc)),
+    prAuc: meanSd(rs.map((r) => r.prAuc)),
+    perFold: rs,
+  });
+  return { folds: outputs.length, additive: summary(additive), logistic: summary(logistic), heldOut };
+}
+
 export function crossValidate(
   d: Dataset,
   k = 5,
@@ -123,27 +174,10 @@ export function crossValidate(
   bins: BinOptions = DEFAULT_BINS,
   boost: BoostOptions = DEFAULT_BOOST,
 ): CrossValidation {
-  const fold = stratifiedFolds(d.labels, k, seed);
-  const heldOut = new Float64Array(d.labels.length);
-  const additive: FoldResult[] = [];
-  const logistic: FoldResult[] = [];
-  for (let f = 0; f < k; f++) {
-    const train = rowsWhere(fold, (x) => x !== f);
-    const test = rowsWhere(fold, (x) => x === f);
-    const labels = test.map((r) => d.labels[r] as number);
-    const fitted = fitAdditive(d, train, bins, boost);
-    const z = predictLogit(fitted.model, fitted.x, test);
-    test.forEach((r, i) => {
-      heldOut[r] = sigmoid(z[i] as number);
-    });
-    additive.push({ rocAuc: rocAuc(z, labels), prAuc: prAuc(z, labels) });
-    const lz = fitLogistic(d, train).predictLogit(test);
-    logistic.push({ rocAuc: rocAuc(lz, labels), prAuc: prAuc(lz, labels) });
-  }
-  const summary = (rs: FoldResult[]) => ({
-    rocAuc: meanSd(rs.map((r) => r.rocAuc)),
-    prAuc: meanSd(rs.map((r) => r.prAuc)),
-    perFold: rs,
-  });
-  return { folds: k, additive: summary(additive), logistic: summary(logistic), heldOut };
+  const folds = stratifiedFolds(d.labels, k, seed);
+  return summarizeFolds(
+    d,
+    folds,
+    Array.from({ length: k }, (_, f) => runFold(d, folds, f, bins, boost)),
+  );
 }

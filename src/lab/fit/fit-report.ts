@@ -1,6 +1,6 @@
 import { QualifyError } from "../../errors.js";
-import type { BinOptions } from "./binning.js";
-import { type BoostOptions, DEFAULT_BOOST } from "./boosted-additive.js";
+import type { BinOptions, Bins } from "./binning.js";
+import { type AdditiveModel, type BoostOptions, DEFAULT_BOOST } from "./boosted-additive.js";
 import { type CrossValidation, crossValidate, DEFAULT_BINS, fitAdditive } from "./cross-validate.js";
 import type { Dataset } from "./dataset.js";
 import {
@@ -10,7 +10,13 @@ import {
   decileTable,
   type MeanSd,
 } from "./metrics.js";
-import { POINTS_PER_DOUBLING, pointsTable, slopePoints, toModelYaml } from "./to-model.js";
+import {
+  type CountRuleTerm,
+  POINTS_PER_DOUBLING,
+  pointsTable,
+  slopePoints,
+  toModelYaml,
+} from "./to-model.js";
 
 /**
  * `qualify model fit` (docs/model-lab.md): cross-validates the additive model beside the logistic
@@ -62,7 +68,8 @@ export interface FitReport {
   model: string;
 }
 
-export function fitReport(d: Dataset, o: FitOptions): FitReport {
+/** Refuses a dataset too small to learn from (fewer than `MIN_OUTCOMES` of either label, or no feature). */
+export function checkEnough(d: Dataset, o: Pick<FitOptions, "outcome">): void {
   const converted = d.labels.reduce((a, b) => a + b, 0);
   const others = d.labels.length - converted;
   if (converted < MIN_OUTCOMES || others < MIN_OUTCOMES)
@@ -75,7 +82,18 @@ export function fitReport(d: Dataset, o: FitOptions): FitReport {
     throw new QualifyError("NOT_ENOUGH_DATA", "no trait is left to learn from", [
       { path: "exclude", message: "every feature is excluded" },
     ]);
-  const cv: CrossValidation = crossValidate(d, o.folds, o.seed, o.bins, o.boost);
+}
+
+/** The fit on every lead, as the report needs it: small enough to pass between threads. */
+export interface FinalFit {
+  model: AdditiveModel;
+  bins: Bins[];
+  terms: CountRuleTerm[];
+  features: FeatureSummary[];
+  threshold: FitReport["threshold"];
+}
+
+export function finalFit(d: Dataset, o: FitOptions): FinalFit {
   const rows = Array.from({ length: d.labels.length }, (_, i) => i);
   const final = fitAdditive(d, rows, o.bins, o.boost);
   const table = pointsTable(final.model);
@@ -83,14 +101,13 @@ export function fitReport(d: Dataset, o: FitOptions): FitReport {
   // Each lead's score as the engine gives it at the cutoff: its bins' points and its counts' points.
   const scores = rows.map(
     (i) =>
-      table.reduce((s, pts, j) => s + (pts[(final.x.bins[j] as Int32Array)[i] as number] as number), 0) +
+      table.reduce((s, pts, j) => s + (pts[(final.x.bins[j] as Uint16Array)[i] as number] as number), 0) +
       perEvent.reduce((s, p, j) => s + p * ((final.x.linear[j] as Float64Array)[i] as number), 0),
   );
-  const threshold = bestF1(scores, d.labels, converted);
   return {
-    outcome: o.outcome,
-    leads: d.labels.length,
-    converted,
+    model: final.model,
+    bins: final.bins,
+    terms: final.terms.map((t) => ({ feature: { name: t.feature.name, term: t.feature.term }, cap: t.cap })),
     features: [
       ...final.bins.map((b, j) => ({
         name: b.name,
@@ -103,6 +120,18 @@ export function fitReport(d: Dataset, o: FitOptions): FitReport {
         range: Math.abs(perEvent[j] as number) * t.column.reduce((a, b) => Math.max(a, b), 0),
       })),
     ].sort((a, b) => b.range - a.range),
+    threshold: bestF1(scores, d.labels),
+  };
+}
+
+/** The report from the cross-validation and the final fit (computed here, or in worker threads). */
+export function assembleReport(d: Dataset, o: FitOptions, cv: CrossValidation, final: FinalFit): FitReport {
+  const converted = d.labels.reduce((a, b) => a + b, 0);
+  return {
+    outcome: o.outcome,
+    leads: d.labels.length,
+    converted,
+    features: final.features,
     crossValidation: {
       folds: o.folds,
       seed: o.seed,
@@ -111,17 +140,25 @@ export function fitReport(d: Dataset, o: FitOptions): FitReport {
     },
     deciles: decileTable(cv.heldOut, d.labels),
     calibration: calibrationTable(cv.heldOut, d.labels),
-    threshold,
+    threshold: final.threshold,
     model: toModelYaml(final.model, final.bins, final.terms, {
       name: `fitted-${o.outcome}`,
       description: `Learnt from ${d.labels.length} leads (${converted} reached ${o.outcome}); cross-validated ROC AUC ${cv.additive.rocAuc.mean.toFixed(3)} ± ${cv.additive.rocAuc.sd.toFixed(3)}. Points: ${POINTS_PER_DOUBLING} double the odds.`,
-      threshold: threshold.points,
+      threshold: final.threshold.points,
     }),
   };
 }
 
+/** The whole fit in this thread (`run-fit.ts` spreads it over worker threads). */
+export function fitReport(d: Dataset, o: FitOptions): FitReport {
+  checkEnough(d, o);
+  return assembleReport(d, o, crossValidate(d, o.folds, o.seed, o.bins, o.boost), finalFit(d, o));
+}
+
 /** The score threshold (MQL at or above it) with the best F1 over these leads. */
-function bestF1(scores: number[], labels: ArrayLike<number>, positives: number): FitReport["threshold"] {
+function bestF1(scores: number[], labels: ArrayLike<number>): FitReport["threshold"] {
+  let positives = 0;
+  for (let i = 0; i < labels.length; i++) positives += labels[i] as number;
   const order = scores.map((s, i) => [s, labels[i] as number] as const).sort((a, b) => b[0] - a[0]);
   let tp = 0;
   let best = { points: order[0]?.[0] ?? 0, mqls: 0, precision: 0, recall: 0, f1: -1 };

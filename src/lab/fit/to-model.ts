@@ -1,7 +1,7 @@
 import { stringify } from "yaml";
 import { type Bins, binLabels } from "./binning.js";
 import type { AdditiveModel } from "./boosted-additive.js";
-import type { ChosenTerm } from "./cross-validate.js";
+import type { CountFeature } from "./dataset.js";
 
 /**
  * A fitted additive model as a scoring model the engine runs unchanged (docs/model-lab.md): one
@@ -76,8 +76,14 @@ const rangeLabel = (lo: number, hi: number) =>
 /** A rule id from a trait name: `counts.total_visits` → `counts-total_visits`. */
 const ruleId = (name: string) => name.toLowerCase().replace(/[^a-z0-9_-]+/g, "-");
 
+/** What an event count's rule needs: its name, what it counts, and the cap chosen for it. */
+export interface CountRuleTerm {
+  feature: Pick<CountFeature, "name" | "term">;
+  cap: number | null;
+}
+
 /** An event count's engagement rule: its points per event within its window, capped as it was counted. */
-function countRule(t: ChosenTerm, points: number) {
+function countRule(t: CountRuleTerm, points: number) {
   const { term } = t.feature;
   return {
     id: ruleId(t.feature.name),
@@ -93,7 +99,7 @@ function countRule(t: ChosenTerm, points: number) {
 export function toModelYaml(
   m: AdditiveModel,
   bins: readonly Bins[],
-  terms: readonly ChosenTerm[],
+  terms: readonly CountRuleTerm[],
   o: { name: string; description: string; threshold: number },
 ): string {
   const perEvent = slopePoints(m);
