@@ -8,6 +8,7 @@ import { installErrorHandler } from "./http-errors.js";
 import { adminRoutes } from "./routes/admin-routes.js";
 import { analyticsRoutes } from "./routes/analytics-routes.js";
 import { audienceRoutes } from "./routes/audience-routes.js";
+import { demoRoutes } from "./routes/demo-routes.js";
 import { emailRoutes } from "./routes/email-routes.js";
 import { handoffRoutes } from "./routes/handoff-routes.js";
 import { importRoutes } from "./routes/import-routes.js";
@@ -95,6 +96,7 @@ export async function buildApp(service: Service): Promise<FastifyInstance> {
   analyticsRoutes(app, service);
   importRoutes(app, service);
   labRoutes(app, service);
+  demoRoutes(app, service);
   audienceRoutes(app, service);
   personalizeRoutes(app, service);
   operationsRoutes(app, service);

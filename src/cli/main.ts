@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { QualifyError } from "../errors.js";
 import { registerAdmin } from "./commands/admin.js";
 import { registerAudiences } from "./commands/audiences.js";
+import { registerDemo } from "./commands/demo.js";
 import { registerAnalyticsConfig, registerFunnel } from "./commands/funnel.js";
 import { registerHandoffs } from "./commands/handoffs.js";
 import { registerImport } from "./commands/import.js";
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerWorker(program);
   registerLeads(program);
   registerImport(program);
+  registerDemo(program);
   registerAdmin(program);
   registerWebhooks(program);
   registerRouting(program);
