@@ -1,7 +1,6 @@
 import { accountabilityReport } from "../src/analytics/accountability-report.js";
 import { attributionReport } from "../src/analytics/attribution-report.js";
 import { funnelReport } from "../src/analytics/funnel-report.js";
-import { type GenProfile, generateHistory } from "../src/analytics/generate-history.js";
 import { pathsReport } from "../src/analytics/paths-report.js";
 import { Random } from "../src/analytics/random.js";
 import type { ReportFilter } from "../src/analytics/report-filter.js";
@@ -12,7 +11,7 @@ import {
   storedAnalyticsConfig,
 } from "../src/analytics/rollup.js";
 import { velocityReport } from "../src/analytics/velocity-report.js";
-import { writeProfiles, writeReps } from "../src/analytics/write-history.js";
+import { writeHistory } from "../src/analytics/write-history.js";
 import type { Database } from "../src/db/database.js";
 import { migrate } from "../src/db/migrate.js";
 import { openPostgres } from "../src/db/open-postgres.js";
@@ -52,21 +51,18 @@ async function write(
   db: Database,
 ): Promise<{ events: number; transitions: number; handoffs: number; ms: number }> {
   const t0 = performance.now();
-  await writeReps(db, WS, REPS);
-  let batch: GenProfile[] = [];
-  const counts = { events: 0, transitions: 0, handoffs: 0 };
-  const flush = async () => {
-    await db.transaction((tx) => writeProfiles(tx, WS, batch));
-    batch = [];
-  };
-  for (const p of generateHistory({ seed: 7, profiles: PROFILES, start: START, days: DAYS, reps: REPS })) {
-    counts.events += p.events.length;
-    counts.transitions += p.transitions.length;
-    counts.handoffs += p.handoffs.length;
-    batch.push(p);
-    if (batch.length >= BATCH) await flush();
-  }
-  if (batch.length > 0) await flush();
+  const counts = await writeHistory(
+    db,
+    WS,
+    {
+      seed: 7,
+      profiles: PROFILES,
+      start: START,
+      days: DAYS,
+      reps: REPS,
+    },
+    BATCH,
+  );
   await db.query("analyze");
   return { ...counts, ms: performance.now() - t0 };
 }

@@ -1,8 +1,7 @@
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { generateHistory } from "../src/analytics/generate-history.js";
 import { Random } from "../src/analytics/random.js";
-import { writeProfiles, writeReps } from "../src/analytics/write-history.js";
+import { writeHistory } from "../src/analytics/write-history.js";
 import { migrate } from "../src/db/migrate.js";
 import { openPostgres } from "../src/db/open-postgres.js";
 import { parseModel } from "../src/engine/index.js";
@@ -110,18 +109,8 @@ async function backtestBenchmark(): Promise<void> {
     if (!kept) {
       const profiles = env("BENCH_LAB_PROFILES", 1_000_000);
       const reps = [{ id: "rep-1", team: "sales" }];
-      await writeReps(db, WS, reps);
-      let batch = [];
       const t = performance.now();
-      for (const p of generateHistory({ seed: 7, profiles, start: Date.UTC(2025, 0, 6), days: 365, reps })) {
-        batch.push(p);
-        if (batch.length >= 2_000) {
-          const b = batch;
-          await db.transaction((tx) => writeProfiles(tx, WS, b));
-          batch = [];
-        }
-      }
-      if (batch.length > 0) await db.transaction((tx) => writeProfiles(tx, WS, batch));
+      await writeHistory(db, WS, { seed: 7, profiles, start: Date.UTC(2025, 0, 6), days: 365, reps }, 2_000);
       await db.query("vacuum analyze");
       out(
         `   history of ${fmt(profiles)} profiles written in ${((performance.now() - t) / 1000).toFixed(0)} s`,

@@ -1,7 +1,6 @@
 import type { Database } from "../db/database.js";
 import { QualifyError } from "../errors.js";
-import { type GenProfile, generateHistory } from "./generate-history.js";
-import { writeProfiles, writeReps } from "./write-history.js";
+import { type WrittenHistory, writeHistory } from "./write-history.js";
 
 /**
  * `qualify demo` (docs/analytics.md): fills an empty workspace with a generated history
@@ -26,17 +25,12 @@ export const DEMO_REPS = [
   { id: "demo-rep-4", team: "enterprise" },
 ];
 
-export interface DemoResult {
-  profiles: number;
-  events: number;
-  transitions: number;
-  handoffs: number;
+export interface DemoResult extends WrittenHistory {
   from: string;
   to: string;
 }
 
 const DAY = 86_400_000;
-const BATCH = 1_000;
 
 export async function loadDemo(db: Database, ws: string, o: DemoOptions, now: number): Promise<DemoResult> {
   const existing = await db.query<{ n: number }>(
@@ -48,36 +42,13 @@ export async function loadDemo(db: Database, ws: string, o: DemoOptions, now: nu
     throw new QualifyError("CONFLICT", `the demo fills an empty workspace; ${ws} has ${n} leads`, [
       { path: "workspace", message: `has ${n} leads` },
     ]);
-  await writeReps(db, ws, DEMO_REPS);
   const start = now - o.days * DAY;
-  const result: DemoResult = {
-    profiles: 0,
-    events: 0,
-    transitions: 0,
-    handoffs: 0,
-    from: new Date(start).toISOString(),
-    to: new Date(now).toISOString(),
-  };
-  let batch: GenProfile[] = [];
-  const flush = async () => {
-    const b = batch;
-    batch = [];
-    await db.transaction((tx) => writeProfiles(tx, ws, b));
-  };
-  for (const p of generateHistory({
+  const written = await writeHistory(db, ws, {
     seed: o.seed,
     profiles: o.profiles,
     start,
     days: o.days,
     reps: DEMO_REPS,
-  })) {
-    batch.push(p);
-    result.profiles++;
-    result.events += p.events.length;
-    result.transitions += p.transitions.length;
-    result.handoffs += p.handoffs.length;
-    if (batch.length === BATCH) await flush();
-  }
-  if (batch.length > 0) await flush();
-  return result;
+  });
+  return { ...written, from: new Date(start).toISOString(), to: new Date(now).toISOString() };
 }

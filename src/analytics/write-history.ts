@@ -1,6 +1,6 @@
-import type { Queryable } from "../db/database.js";
+import type { Database, Queryable } from "../db/database.js";
 import { insertRows } from "../db/insert-rows.js";
-import type { GenProfile, HistoryOptions } from "./generate-history.js";
+import { type GenProfile, generateHistory, type HistoryOptions } from "./generate-history.js";
 
 /**
  * Stores a generated history (`generate-history.ts`) as the pipeline would have left it: leads,
@@ -181,4 +181,38 @@ export async function writeProfiles(
       ]),
     ),
   );
+}
+
+export interface WrittenHistory {
+  profiles: number;
+  events: number;
+  transitions: number;
+  handoffs: number;
+}
+
+/** Generates a history and stores it, its reps included: `batch` profiles per transaction. */
+export async function writeHistory(
+  db: Database,
+  ws: string,
+  o: HistoryOptions,
+  batch = 1_000,
+): Promise<WrittenHistory> {
+  await writeReps(db, ws, o.reps);
+  const counts: WrittenHistory = { profiles: 0, events: 0, transitions: 0, handoffs: 0 };
+  let pending: GenProfile[] = [];
+  const flush = async () => {
+    const b = pending;
+    pending = [];
+    await db.transaction((tx) => writeProfiles(tx, ws, b));
+  };
+  for (const p of generateHistory(o)) {
+    counts.profiles++;
+    counts.events += p.events.length;
+    counts.transitions += p.transitions.length;
+    counts.handoffs += p.handoffs.length;
+    pending.push(p);
+    if (pending.length >= batch) await flush();
+  }
+  if (pending.length > 0) await flush();
+  return counts;
 }
