@@ -20,10 +20,9 @@ import { countFeatures } from "./event-counts.js";
  * - **Features**: the lead's traits as of its cutoff (identify calls folded in time order, as the
  *   pipeline does), nested objects as dotted names (`counts.visits`). All-numeric traits are
  *   numbers; the rest categories. `email_domain` is derived from `email`, as the engine does.
- *   Contact details and id-like traits (text with a distinct value
- *   for most leads) are left out. And its event counts per matcher within each of `windows`
- *   before its cutoff (`event-counts.ts`). Names in `exclude` (`*` matches any run of characters)
- *   are left out.
+ *   Contact details and id-like traits (text with a distinct value for most leads) are left out.
+ *   And its event counts per matcher within each of `windows` before its cutoff
+ *   (`event-counts.ts`). Names in `exclude` (`*` matches any run of characters) are left out.
  */
 
 export interface LabDatasetOptions {
