@@ -60,11 +60,16 @@ async function matchers(q: Queryable, ws: string): Promise<Matcher[]> {
     { id: "page-views", source: "page views", match: { type: "page" } },
   ];
   const seen = new Set<string>();
-  return all.filter((m) => {
+  const ids = new Set<string>();
+  return all.flatMap((m) => {
     const key = JSON.stringify(normalise(m.match));
-    if (seen.has(key)) return false;
+    if (seen.has(key)) return [];
     seen.add(key);
-    return true;
+    // Two names with the same slug (`Demo Requested`, `demo-requested`) still make two rule ids.
+    let id = m.id;
+    for (let n = 2; ids.has(id); n++) id = `${m.id}-${n}`;
+    ids.add(id);
+    return [{ ...m, id }];
   });
 }
 
