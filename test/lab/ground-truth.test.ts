@@ -12,10 +12,10 @@ import {
 } from "../../src/engine/index.js";
 import { crossValidate, fitAdditive } from "../../src/lab/fit/cross-validate.js";
 import { DEFAULT_WINDOWS } from "../../src/lab/fit/event-counts.js";
-import { DEFAULT_FIT } from "../../src/lab/fit/fit-report.js";
+import { DEFAULT_FIT, pointsOf } from "../../src/lab/fit/fit-report.js";
 import { type LabDataset, loadLabDataset } from "../../src/lab/fit/lab-dataset.js";
 import { rocAuc } from "../../src/lab/fit/metrics.js";
-import { pointsTable, slopePoints, toModelYaml } from "../../src/lab/fit/to-model.js";
+import { toModelYaml } from "../../src/lab/fit/to-model.js";
 import { streamLeads } from "../../src/pipeline/rescore-stream.js";
 import { DATABASE_KINDS } from "../support/test-database.js";
 import { startTestService, type TestService } from "../support/test-service.js";
@@ -122,18 +122,14 @@ describe.each(DATABASE_KINDS)("fitting against the ground truth on %s", (kind) =
   it("runs unchanged in the engine: every lead's score there is the fit's at its cutoff", () => {
     const all = dataset.leadIds.map((_, i) => i);
     const f = fitAdditive(dataset, all);
-    const table = pointsTable(f.model);
-    const perEvent = slopePoints(f.model);
+    const expected = pointsOf(f.model, f.x, all);
     const m = parseModel(
       toModelYaml(f.model, f.bins, f.terms, { name: "check", description: "", threshold: 0 }),
       "fitted",
     );
     const engine = engineScores(m, (s) => s.predicted ?? 0);
     all.forEach((i) => {
-      const expected =
-        table.reduce((s, pts, j) => s + (pts[(f.x.bins[j] as Uint16Array)[i] as number] as number), 0) +
-        perEvent.reduce((s, p, j) => s + p * ((f.x.linear[j] as Float64Array)[i] as number), 0);
-      expect(engine[i]).toBeCloseTo(expected, 6);
+      expect(engine[i]).toBeCloseTo(expected[i] as number, 6);
     });
   });
 

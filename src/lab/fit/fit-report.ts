@@ -1,6 +1,11 @@
 import { QualifyError } from "../../errors.js";
 import type { BinOptions, Bins } from "./binning.js";
-import { type AdditiveModel, type BoostOptions, DEFAULT_BOOST } from "./boosted-additive.js";
+import {
+  type AdditiveModel,
+  type BinnedColumns,
+  type BoostOptions,
+  DEFAULT_BOOST,
+} from "./boosted-additive.js";
 import { type CrossValidation, crossValidate, DEFAULT_BINS, fitAdditive } from "./cross-validate.js";
 import type { Dataset } from "./dataset.js";
 import {
@@ -84,6 +89,20 @@ export function checkEnough(d: Dataset, o: Pick<FitOptions, "outcome">): void {
     ]);
 }
 
+/**
+ * Each row's score as the engine gives it at the row's cutoff under the model's YAML: its bins'
+ * points and its counts' points, rounded as the YAML has them.
+ */
+export function pointsOf(m: AdditiveModel, x: BinnedColumns, rows: readonly number[]): number[] {
+  const table = pointsTable(m);
+  const perEvent = slopePoints(m);
+  return rows.map(
+    (i) =>
+      table.reduce((s, pts, j) => s + (pts[(x.bins[j] as Uint16Array)[i] as number] as number), 0) +
+      perEvent.reduce((s, p, j) => s + p * ((x.linear[j] as Float64Array)[i] as number), 0),
+  );
+}
+
 /** The fit on every lead, as the report needs it: small enough to pass between threads. */
 export interface FinalFit {
   model: AdditiveModel;
@@ -98,12 +117,7 @@ export function finalFit(d: Dataset, o: FitOptions): FinalFit {
   const final = fitAdditive(d, rows, o.bins, o.boost);
   const table = pointsTable(final.model);
   const perEvent = slopePoints(final.model);
-  // Each lead's score as the engine gives it at the cutoff: its bins' points and its counts' points.
-  const scores = rows.map(
-    (i) =>
-      table.reduce((s, pts, j) => s + (pts[(final.x.bins[j] as Uint16Array)[i] as number] as number), 0) +
-      perEvent.reduce((s, p, j) => s + p * ((final.x.linear[j] as Float64Array)[i] as number), 0),
-  );
+  const scores = pointsOf(final.model, final.x, rows);
   return {
     model: final.model,
     bins: final.bins,

@@ -91,9 +91,9 @@ export async function loadLabDataset(q: Queryable, ws: string, o: LabDatasetOpti
     }
     for (const l of page) traits.push(withEmailDomain(flatten(byLead.get(l.id) ?? {})));
   }
-  const { features, skipped } = toFeatures(traits, o.exclude);
-  const index = new Map(leads.map((l, i) => [l.id, i]));
   const excluded = o.exclude.map(glob);
+  const { features, skipped } = toFeatures(traits, excluded);
+  const index = new Map(leads.map((l, i) => [l.id, i]));
   const counts = (await countFeatures(q, ws, index, cutoffs, o.windows)).filter(
     (f) => !excluded.some((p) => p.test(f.name)),
   );
@@ -162,9 +162,8 @@ const glob = (pattern: string) =>
 
 function toFeatures(
   rows: readonly Record<string, unknown>[],
-  exclude: readonly string[],
+  patterns: readonly RegExp[],
 ): { features: Feature[]; skipped: string[] } {
-  const patterns = exclude.map(glob);
   const names = [...new Set(rows.flatMap((r) => Object.keys(r)))].sort();
   const features: Feature[] = [];
   const skipped: string[] = [];
