@@ -45,6 +45,7 @@ const schema = z.object({
   QUALIFY_SCHEDULER_BATCH: wholeNumber(1, 10_000, 100),
   QUALIFY_ANALYTICS_ROLLUP_SECONDS: wholeNumber(1, 86_400, 60),
   QUALIFY_FIT_THREADS: wholeNumber(1, 64, Math.min(8, availableParallelism())),
+  QUALIFY_BACKTEST_THREADS: wholeNumber(0, 64, Math.min(8, availableParallelism())),
   SMTP_URL: z
     .string()
     .regex(/^smtps?:\/\//, {
@@ -94,6 +95,8 @@ export interface Config {
   analyticsRollupMs: number;
   /** Worker threads a model fit spreads its cross-validation folds over. */
   fitThreads: number;
+  /** Worker threads a backtest replays leads on (0: the server's own thread). */
+  backtestThreads: number;
   /** Where notification emails are sent from (SMTP); unset: email subscriptions cannot send. */
   smtpUrl: string | undefined;
   /** The From address of notification emails. */
@@ -147,6 +150,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     schedulerBatch: e.QUALIFY_SCHEDULER_BATCH,
     analyticsRollupMs: e.QUALIFY_ANALYTICS_ROLLUP_SECONDS * 1000,
     fitThreads: e.QUALIFY_FIT_THREADS,
+    backtestThreads: e.QUALIFY_BACKTEST_THREADS,
     smtpUrl: e.SMTP_URL,
     smtpFrom: e.QUALIFY_SMTP_FROM,
     webhookTimeoutMs: e.QUALIFY_WEBHOOK_TIMEOUT_MS,

@@ -43,21 +43,21 @@ interface Row {
  * about a third cheaper for the database than a subquery per lead. `input` is the stored input, or
  * the expression that leaves out what the model does not read.
  */
-const pageSql = (input: string) => `with page as materialized (
+const pageSql = (input: string, cast: string) => `with page as materialized (
     select l.id, l.stage, l.state -> 'l' as l, l.state -> 'asOf' as as_of, l.last_event_at, l.first_seen_at
     from leads l
     where l.workspace_id = $1 and l.id > $2 and l.merged_into is null
     order by l.id
     limit $3)
-  select page.*, coalesce(g.inputs, '[]') as inputs
+  select page.*, coalesce(g.inputs, '[]')${cast} as inputs
   from page left join (
     select e.lead_id, json_agg(${input} order by e.processed_order) as inputs
     from events e
     where e.workspace_id = $1 and e.lead_id > $2 and e.lead_id <= (select max(id) from page) and e.processed
     group by e.lead_id) g on g.lead_id = page.id
   order by page.id`;
-const WITH_CONTEXT = pageSql("e.input");
-const WITHOUT_CONTEXT = pageSql("e.input - 'context'");
+/** The stored input, or the expression that leaves out its `context` (see `streamLeads`). */
+const inputSql = (context: boolean) => (context ? "e.input" : "e.input - 'context'");
 
 /** Whether any condition of a model (its spec) reads an event's `context`. */
 export function readsContext(spec: unknown): boolean {
@@ -65,6 +65,25 @@ export function readsContext(spec: unknown): boolean {
   if (spec === null || typeof spec !== "object") return false;
   const o = spec as Record<string, unknown>;
   return o.subject === "context" || Object.values(o).some(readsContext);
+}
+
+/** Pages of `sql`'s rows ($1 the workspace, $2 the last id of the page before, $3 `BATCH`), read ahead. */
+async function* pages<R extends { id: string }>(db: Queryable, ws: string, sql: string): AsyncGenerator<R[]> {
+  // The page query's plan needs current statistics (freshly written history has none).
+  await analyzeStale(db);
+  const page = (after: string) => {
+    const p = db.query<R>(sql, [ws, after, BATCH]);
+    // Failing while the caller is busy is reported when the caller awaits it, not as unhandled.
+    p.catch(() => undefined);
+    return p;
+  };
+  let next: Promise<R[]> | null = page("");
+  while (next) {
+    const rows: R[] = await next;
+    const last = rows[rows.length - 1];
+    next = rows.length === BATCH && last ? page(last.id) : null;
+    if (rows.length > 0) yield rows;
+  }
 }
 
 /**
@@ -78,31 +97,44 @@ export async function* streamLeads(
   ws: string,
   opts: { context: boolean },
 ): AsyncGenerator<LeadToRescore[]> {
-  const sql = opts.context ? WITH_CONTEXT : WITHOUT_CONTEXT;
-  // The page query's plan needs current statistics (freshly written history has none).
-  await analyzeStale(db);
-  const page = (after: string) => {
-    const p = db.query<Row>(sql, [ws, after, BATCH]);
-    // Failing while the caller is busy is reported when the caller awaits it, not as unhandled.
-    p.catch(() => undefined);
-    return p;
-  };
-  let next: Promise<Row[]> | null = page("");
-  while (next) {
-    const rows: Row[] = await next;
-    const last = rows[rows.length - 1];
-    next = rows.length === BATCH && last ? page(last.id) : null;
-    if (rows.length > 0)
-      yield rows.map((r) => ({
-        id: r.id,
-        stage: r.stage,
-        lifecycle: r.l,
-        asOf: r.as_of ?? 0,
-        lastEventAt: r.last_event_at,
-        firstSeenAt: r.first_seen_at,
-        inputs: r.inputs,
-      }));
-  }
+  for await (const rows of pages<Row>(db, ws, pageSql(inputSql(opts.context), "")))
+    yield rows.map((r) => ({
+      id: r.id,
+      stage: r.stage,
+      lifecycle: r.l,
+      asOf: r.as_of ?? 0,
+      lastEventAt: r.last_event_at,
+      firstSeenAt: r.first_seen_at,
+      inputs: r.inputs,
+    }));
+}
+
+/**
+ * As `streamLeads`, each lead's id and its inputs left as the JSON text of an array, for a reader
+ * that parses them elsewhere (a backtest's worker threads).
+ */
+export async function* streamLeadTexts(
+  db: Queryable,
+  ws: string,
+  opts: { context: boolean },
+): AsyncGenerator<{ id: string; inputs: string }[]> {
+  yield* pages<{ id: string; inputs: string }>(db, ws, pageSql(inputSql(opts.context), "::text"));
+}
+
+/** The given leads' processed inputs in ingest order, as `streamLeads` reads them. */
+export async function leadInputs(
+  db: Queryable,
+  ws: string,
+  ids: readonly string[],
+  opts: { context: boolean },
+): Promise<Map<string, Input[]>> {
+  const rows = await db.query<{ lead_id: string; inputs: Input[] }>(
+    `select e.lead_id, json_agg(${inputSql(opts.context)} order by e.processed_order) as inputs
+     from events e where e.workspace_id = $1 and e.lead_id = any($2::text[]) and e.processed
+     group by e.lead_id`,
+    [ws, ids],
+  );
+  return new Map(rows.map((r) => [r.lead_id, r.inputs]));
 }
 
 /** A lead's rescored columns, as `writeLeads` stores them. */

@@ -3,6 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Random } from "../../src/analytics/random.js";
+import { compileModel, loadModel } from "../../src/engine/index.js";
+import { backtest } from "../../src/lab/backtest/backtest.js";
 import { type Call, sendBatch } from "../support/live-checks.js";
 import { qualify as runQualify } from "../support/live-cli.js";
 import { DATABASE_KINDS } from "../support/test-database.js";
@@ -61,6 +63,11 @@ const lowered = readFileSync("models/default.yaml", "utf8")
   .replace("name: default-b2b", "name: lower-thresholds")
   .replace("{ score: engagement, gte: 50 }", "{ score: engagement, gte: 30 }")
   .replace("{ score: engagement, gte: 80 }", "{ score: engagement, gte: 60 }");
+
+const raised = readFileSync("models/default.yaml", "utf8")
+  .replace("name: default-b2b", "name: higher-thresholds")
+  .replace("{ score: engagement, gte: 50 }", "{ score: engagement, gte: 70 }")
+  .replace("{ score: engagement, gte: 80 }", "{ score: engagement, gte: 100 }");
 
 describe.each(DATABASE_KINDS)("backtests on %s", (kind) => {
   let service: TestService;
@@ -121,6 +128,26 @@ describe.each(DATABASE_KINDS)("backtests on %s", (kind) => {
     expect(lower.leadTime.later).toBe(0);
     // The adds were never handed off: sales could not have accepted them (unobservable).
     expect(lower.handoff.unobservable).toBe(lower.vsLive.adds);
+  });
+
+  it("gives the same report replayed in the server's thread and on worker threads", async () => {
+    const compile = (yaml: string) => compileModel(loadModel(yaml));
+    const models = [
+      { label: "lower", model: compile(lowered) },
+      { label: "higher", model: compile(raised) },
+    ];
+    const o = { from: Date.parse(period.from), to: Date.parse(period.to), examples: 3 };
+    const inline = await backtest(service.service.db, "default", models, { ...o, threads: 0 });
+    const threaded = await backtest(service.service.db, "default", models, { ...o, threads: 2 });
+    expect(threaded).toEqual(inline);
+    // Drops carry the live MQL's stored reason and the lead's email, adds the draft's own reason.
+    const higher = inline.models[1];
+    expect(higher?.vsLive.drops).toBeGreaterThan(0);
+    for (const e of higher?.vsLive.dropExamples ?? []) {
+      expect(e.reason).toMatch(/engagement|demo|score/i);
+      expect(e.email).toMatch(/@/);
+    }
+    expect(inline.models[0]?.vsLive.addExamples[0]?.reason).toMatch(/engagement/);
   });
 
   it("prints the comparison as tables from the CLI", async () => {

@@ -74,7 +74,11 @@ export function labRoutes(app: FastifyInstance, service: Service): void {
           return { label: m.label ?? label, model: compileModel(loadModel(source, `models[${i}]`)) };
         }),
       );
-      return backtest(service.db, ws, models, { ...period(req.body), examples: req.body.examples });
+      return backtest(service.db, ws, models, {
+        ...period(req.body),
+        examples: req.body.examples,
+        threads: service.config.backtestThreads,
+      });
     },
   );
 
@@ -98,7 +102,10 @@ export function labRoutes(app: FastifyInstance, service: Service): void {
       const ws = workspaceOf(req);
       const { source } = await sourceOf(ws, req.body.model, "model");
       loadModel(source, "model");
-      return capacityReport(service.db, ws, source, req.body.capacity, period(req.body));
+      return capacityReport(service.db, ws, source, req.body.capacity, {
+        ...period(req.body),
+        threads: service.config.backtestThreads,
+      });
     },
   );
 

@@ -1,13 +1,19 @@
 import type { Queryable } from "../../db/database.js";
-import { type CompiledModel, replayInIngestOrder, type Transition } from "../../engine/index.js";
+import { type CompiledModel, replayInIngestOrder } from "../../engine/index.js";
 import { weekOf } from "../../pipeline/publish-model.js";
-import { readsContext, streamLeads } from "../../pipeline/rescore-stream.js";
+import { leadInputs, readsContext, streamLeadTexts } from "../../pipeline/rescore-stream.js";
 import { outcomeTimes } from "../outcome-times.js";
+import { firstMqls, stride } from "./lead-mqls.js";
+import { replayPool } from "./replay-pool.js";
 
 /**
  * A backtest (docs/model-lab.md): stored history replayed under draft models, lead by lead, with the
  * engine's ingest-order replay (the order live processing saw the inputs in), without touching live
  * state. Each model's MQLs in the period are compared with the stored (live) ones and with outcomes.
+ *
+ * Memory stays small at millions of leads: leads are numbered as they stream, and what is kept per
+ * lead is a few numbers in typed arrays (MQL times per model, the live MQL times, handoff flags).
+ * Reasons and emails are looked up afterwards for the few example leads only, replaying those again.
  */
 
 const DAY = 86_400_000;
@@ -67,190 +73,184 @@ export interface BacktestReport {
   models: ModelResult[];
 }
 
-interface Mql {
-  at: number;
-  reason: string;
+/** Per lead, by its number in the stream: NaN where there is none. */
+interface Times {
+  first: Float64Array;
+  inPeriod: Float64Array;
 }
 
-interface LeadFacts {
-  email: string | null;
-  liveFirstMql: number | null;
-  liveMqlInPeriod: Mql | null;
-  sal: boolean;
-  sql: boolean;
+/** The stored (live) side, numbered as the stream numbered the leads. */
+interface Live extends Times {
+  sal: Uint8Array;
+  sql: Uint8Array;
 }
 
-/** The first MQL at or after `from` and before `to`, and the first ever. */
-function mqls(
-  ts: readonly Transition[],
-  from: number,
-  to: number,
-): { first: number | null; inPeriod: Mql | null } {
-  let first: number | null = null;
-  let inPeriod: Mql | null = null;
-  for (const t of ts) {
-    if (t.to !== "mql") continue;
-    if (first === null) first = t.at;
-    if (inPeriod === null && t.at >= from && t.at < to) inPeriod = { at: t.at, reason: t.reason };
-  }
-  return { first, inPeriod };
-}
+const nans = (n: number) => new Float64Array(n).fill(Number.NaN);
 
 export async function backtest(
   q: Queryable,
   ws: string,
   models: readonly BacktestModel[],
-  o: { from: number; to: number; examples?: number },
+  o: { from: number; to: number; examples?: number; threads?: number },
 ): Promise<BacktestReport> {
-  const facts = await liveFacts(q, ws, o.from, o.to);
   const outcomes = await outcomeTimes(q, ws, "opportunity");
-  const firstEver = models.map(() => new Map<string, number>());
-  const inPeriod = models.map(() => new Map<string, Mql>());
-  let leads = 0;
-  let events = 0;
   const context = models.some((m) => readsContext(m.model.spec));
-  for await (const batch of streamLeads(q, ws, { context })) {
-    for (const lead of batch) {
-      leads++;
-      events += lead.inputs.length;
-      models.forEach((m, j) => {
-        const r = mqls(replayInIngestOrder(m.model, lead.inputs, o.to - 1).transitions, o.from, o.to);
-        if (r.first !== null) (firstEver[j] as Map<string, number>).set(lead.id, r.first);
-        if (r.inPeriod !== null) (inPeriod[j] as Map<string, Mql>).set(lead.id, r.inPeriod);
+  const ids: string[] = [];
+  const pages: Promise<Float64Array>[] = [];
+  const threads = o.threads ?? 0;
+  const pool = replayPool(
+    models.map((m) => m.model),
+    o,
+    threads,
+  );
+  let results: Float64Array[];
+  try {
+    for await (const page of streamLeadTexts(q, ws, { context })) {
+      for (const lead of page) ids.push(lead.id);
+      pages.push(pool.replay(page.map((lead) => lead.inputs)));
+      // At most two pages per thread wait or run; the next page is being read meanwhile.
+      const waitFor = pages[pages.length - 1 - 2 * Math.max(1, threads)];
+      if (waitFor) await waitFor;
+    }
+    results = await Promise.all(pages);
+  } finally {
+    await pool.close();
+  }
+  const n = ids.length;
+  const k = stride(models.length);
+  const mine: Times[] = models.map(() => ({ first: nans(n), inPeriod: nans(n) }));
+  let events = 0;
+  let i = 0;
+  for (const r of results)
+    for (let at = 0; at < r.length; at += k, i++) {
+      events += r[at] as number;
+      mine.forEach((t, j) => {
+        t.first[i] = r[at + 1 + 2 * j] as number;
+        t.inPeriod[i] = r[at + 2 + 2 * j] as number;
       });
     }
-  }
-  const liveFirst = new Map<string, number>();
-  const liveIn = new Map<string, Mql>();
-  for (const [id, f] of facts) {
-    if (f.liveFirstMql !== null) liveFirst.set(id, f.liveFirstMql);
-    if (f.liveMqlInPeriod !== null) liveIn.set(id, f.liveMqlInPeriod);
-  }
-  const ctx = { facts, outcomes, liveFirst, liveIn, from: o.from, to: o.to, examples: o.examples ?? 5 };
-  return {
+  const index = new Map(ids.map((id, j) => [id, j]));
+  const live = await liveTimes(q, ws, index, o.from, o.to);
+  const c: Context = { ids, index, outcomes, live, from: o.from, to: o.to, examples: o.examples ?? 5 };
+  const report = {
     from: new Date(o.from).toISOString(),
     to: new Date(o.to).toISOString(),
-    leads,
+    leads: n,
     events,
-    live: result("live (stored)", liveFirst, liveIn, ctx),
-    models: models.map((m, j) =>
-      result(m.label, firstEver[j] as Map<string, number>, inPeriod[j] as Map<string, Mql>, ctx),
-    ),
+    live: result("live (stored)", live, c),
+    models: models.map((m, j) => result(m.label, mine[j] as Times, c)),
   };
+  await describeExamples(q, ws, models, report, context, o);
+  return report;
 }
 
-/** Per lead: its email, its stored (live) MQLs, and whether sales accepted (SAL) and converted (SQL) it. */
-async function liveFacts(
+/** Per lead: its stored (live) MQLs, and whether sales accepted (SAL) and converted (SQL) it. */
+async function liveTimes(
   q: Queryable,
   ws: string,
+  index: Map<string, number>,
   from: number,
   to: number,
-): Promise<Map<string, LeadFacts>> {
+): Promise<Live> {
   const rows = await q.query<{
-    id: string;
-    email: string | null;
+    lead_id: string;
     first_mql: number | string | null;
     mql_at: number | string | null;
-    reason: string | null;
     sal: boolean;
     sql: boolean;
   }>(
-    `select l.id, l.email, t.first_mql, t.mql_at,
-       (select x.reason from transitions x where x.workspace_id = $1 and x.lead_id = l.id and x.to_stage = 'mql'
-          and x.at = t.mql_at limit 1) as reason,
-       coalesce(t.sal, false) as sal, coalesce(t.sql, false) as sql
-     from leads l
-     join (select lead_id, min(at) filter (where to_stage = 'mql') as first_mql,
-             min(at) filter (where to_stage = 'mql' and at >= $2 and at < $3) as mql_at,
-             bool_or(to_stage in ('sal', 'sql', 'opportunity', 'customer')) as sal,
-             bool_or(to_stage in ('sql', 'opportunity', 'customer')) as sql
-           from transitions where workspace_id = $1 group by lead_id) t on t.lead_id = l.id
-     where l.workspace_id = $1 and l.merged_into is null`,
+    `select lead_id, min(at) filter (where to_stage = 'mql') as first_mql,
+       min(at) filter (where to_stage = 'mql' and at >= $2 and at < $3) as mql_at,
+       coalesce(bool_or(to_stage in ('sal', 'sql', 'opportunity', 'customer')), false) as sal,
+       coalesce(bool_or(to_stage in ('sql', 'opportunity', 'customer')), false) as sql
+     from transitions where workspace_id = $1 group by lead_id`,
     [ws, from, to],
   );
-  return new Map(
-    rows.map((r) => [
-      r.id,
-      {
-        email: r.email,
-        liveFirstMql: r.first_mql === null ? null : Number(r.first_mql),
-        liveMqlInPeriod: r.mql_at === null ? null : { at: Number(r.mql_at), reason: r.reason ?? "" },
-        sal: r.sal,
-        sql: r.sql,
-      },
-    ]),
-  );
+  const n = index.size;
+  const live: Live = { first: nans(n), inPeriod: nans(n), sal: new Uint8Array(n), sql: new Uint8Array(n) };
+  for (const r of rows) {
+    const i = index.get(r.lead_id);
+    if (i === undefined) continue;
+    if (r.first_mql !== null) live.first[i] = Number(r.first_mql);
+    if (r.mql_at !== null) live.inPeriod[i] = Number(r.mql_at);
+    live.sal[i] = r.sal ? 1 : 0;
+    live.sql[i] = r.sql ? 1 : 0;
+  }
+  return live;
 }
 
 interface Context {
-  facts: Map<string, LeadFacts>;
+  ids: readonly string[];
+  index: Map<string, number>;
   outcomes: Map<string, number>;
-  liveFirst: Map<string, number>;
-  liveIn: Map<string, Mql>;
+  live: Live;
   from: number;
   to: number;
   examples: number;
 }
 
 const rate = (a: number, b: number) => (b === 0 ? null : a / b);
+const has = (x: number | undefined): x is number => x !== undefined && !Number.isNaN(x);
 
-function result(
-  label: string,
-  first: Map<string, number>,
-  inPeriod: Map<string, Mql>,
-  c: Context,
-): ModelResult {
+function result(label: string, t: Times, c: Context): ModelResult {
   const weeks = new Map<string, number>();
+  let mqls = 0;
   let reached = 0;
   let observable = 0;
   let sal = 0;
   let sql = 0;
-  for (const [id, m] of inPeriod) {
-    const w = weekOf(m.at);
-    weeks.set(w, (weeks.get(w) ?? 0) + 1);
-    const outcome = c.outcomes.get(id);
-    if (outcome !== undefined && outcome >= m.at) reached++;
-    const f = c.facts.get(id);
-    if (c.liveIn.has(id) && f) {
-      observable++;
-      if (f.sal) sal++;
-      if (f.sql) sql++;
+  let both = 0;
+  const adds: number[] = [];
+  const drops: number[] = [];
+  t.inPeriod.forEach((at, i) => {
+    const liveIn = has(c.live.inPeriod[i]);
+    if (Number.isNaN(at)) {
+      if (liveIn) drops.push(i);
+      return;
     }
-  }
+    mqls++;
+    const w = weekOf(at);
+    weeks.set(w, (weeks.get(w) ?? 0) + 1);
+    const outcome = c.outcomes.get(c.ids[i] as string);
+    if (outcome !== undefined && outcome >= at) reached++;
+    if (liveIn) {
+      both++;
+      observable++;
+      sal += c.live.sal[i] as number;
+      sql += c.live.sql[i] as number;
+    } else adds.push(i);
+  });
   let outcomes = 0;
   let qualified = 0;
   const leadDays: number[] = [];
   for (const [id, at] of c.outcomes) {
     if (at < c.from || at >= c.to) continue;
     outcomes++;
-    const mine = first.get(id);
-    if (mine === undefined || mine > at) continue;
+    const i = c.index.get(id);
+    const first = i === undefined ? undefined : t.first[i];
+    if (!has(first) || first > at) continue;
     qualified++;
-    const live = c.liveFirst.get(id);
-    if (live !== undefined && live <= at) leadDays.push((mine - live) / DAY);
+    const live = i === undefined ? undefined : c.live.first[i];
+    if (has(live) && live <= at) leadDays.push((first - live) / DAY);
   }
   leadDays.sort((a, b) => a - b);
-  const example = (id: string, m: Mql): MqlExample => ({
-    leadId: id,
-    email: c.facts.get(id)?.email ?? null,
-    at: m.at,
-    reason: m.reason,
-  });
-  const adds = [...inPeriod].filter(([id]) => !c.liveIn.has(id));
-  const drops = [...c.liveIn].filter(([id]) => !inPeriod.has(id));
-  const byTime = (a: [string, Mql], b: [string, Mql]) => a[1].at - b[1].at || a[0].localeCompare(b[0]);
+  const examples = (leads: number[], times: Float64Array): MqlExample[] =>
+    leads
+      .map((i) => ({ leadId: c.ids[i] as string, email: null, at: times[i] as number, reason: "" }))
+      .sort((a, b) => a.at - b.at || a.leadId.localeCompare(b.leadId))
+      .slice(0, c.examples);
   return {
     label,
-    mqls: inPeriod.size,
+    mqls,
     byWeek: [...weeks].sort(([a], [b]) => (a < b ? -1 : 1)).map(([week, n]) => ({ week, mqls: n })),
-    precision: { reached, rate: rate(reached, inPeriod.size) },
+    precision: { reached, rate: rate(reached, mqls) },
     handoff: {
       observable,
       sal,
       sql,
       salRate: rate(sal, observable),
       sqlRate: rate(sql, observable),
-      unobservable: inPeriod.size - observable,
+      unobservable: mqls - observable,
     },
     recall: { outcomes, qualified, rate: rate(qualified, outcomes) },
     leadTime: {
@@ -261,19 +261,53 @@ function result(
       same: leadDays.filter((d) => d === 0).length,
     },
     vsLive: {
-      both: inPeriod.size - adds.length,
+      both,
       adds: adds.length,
       drops: drops.length,
-      addExamples: adds
-        .sort(byTime)
-        .slice(0, c.examples)
-        .map(([id, m]) => example(id, m)),
-      dropExamples: drops
-        .sort(byTime)
-        .slice(0, c.examples)
-        .map(([id, m]) => example(id, m)),
+      addExamples: examples(adds, t.inPeriod),
+      dropExamples: examples(drops, c.live.inPeriod),
     },
   };
+}
+
+/**
+ * The example leads' emails and reasons: an add's from replaying it again under its model, a drop's
+ * the live MQL's stored reason.
+ */
+async function describeExamples(
+  q: Queryable,
+  ws: string,
+  models: readonly BacktestModel[],
+  report: BacktestReport,
+  context: boolean,
+  o: { from: number; to: number },
+): Promise<void> {
+  const adds = report.models.flatMap((r) => r.vsLive.addExamples);
+  const drops = report.models.flatMap((r) => r.vsLive.dropExamples);
+  const all = [...adds, ...drops];
+  if (all.length === 0) return;
+  const ids = [...new Set(all.map((e) => e.leadId))];
+  const emails = await q.query<{ id: string; email: string | null }>(
+    "select id, email from leads where workspace_id = $1 and id = any($2::text[])",
+    [ws, ids],
+  );
+  const email = new Map(emails.map((r) => [r.id, r.email]));
+  const dropReasons = await q.query<{ lead_id: string; at: number | string; reason: string }>(
+    `select lead_id, at, reason from transitions
+     where workspace_id = $1 and lead_id = any($2::text[]) and to_stage = 'mql' and at >= $3 and at < $4`,
+    [ws, [...new Set(drops.map((e) => e.leadId))], o.from, o.to],
+  );
+  const inputs = await leadInputs(q, ws, [...new Set(adds.map((e) => e.leadId))], { context });
+  for (const e of all) e.email = email.get(e.leadId) ?? null;
+  for (const e of drops)
+    e.reason = dropReasons.find((r) => r.lead_id === e.leadId && Number(r.at) === e.at)?.reason ?? "";
+  report.models.forEach((r, j) => {
+    const m = (models[j] as BacktestModel).model;
+    for (const e of r.vsLive.addExamples) {
+      const ts = replayInIngestOrder(m, inputs.get(e.leadId) ?? [], o.to - 1).transitions;
+      e.reason = firstMqls(ts, o.from, o.to).inPeriod?.reason ?? "";
+    }
+  });
 }
 
 const median = (xs: readonly number[]) => {

@@ -65,7 +65,7 @@ export async function capacityReport(
   ws: string,
   source: string,
   capacity: number,
-  o: { from: number; to: number },
+  o: { from: number; to: number; threads?: number },
 ): Promise<CapacityReport> {
   if (scaleThresholds(source, 1).thresholds.length === 0)
     throw new QualifyError("INPUT_INVALID", "the model's MQL condition has no score threshold to move", [

@@ -1,5 +1,5 @@
-import { Worker } from "node:worker_threads";
 import { type ErrorCode, type ErrorDetail, QualifyError } from "../../errors.js";
+import { startWorker } from "../start-worker.js";
 import { type FoldOutput, summarizeFolds } from "./cross-validate.js";
 import { type Dataset, stratifiedFolds } from "./dataset.js";
 import { assembleReport, checkEnough, type FinalFit, type FitOptions, type FitReport } from "./fit-report.js";
@@ -16,19 +16,6 @@ export type TaskResult =
   | { ok: true; task: FitTask; out: FoldOutput | FinalFit }
   | { ok: false; error: { code?: ErrorCode; message: string; details?: ErrorDetail[] } };
 
-function startWorker(dataset: Dataset, options: FitOptions, folds: Uint8Array): Worker {
-  const ts = import.meta.url.endsWith(".ts");
-  const url = new URL(`./fit-worker.${ts ? "ts" : "js"}`, import.meta.url);
-  const workerData = { dataset, options, folds };
-  // From the TypeScript sources (tests), the worker registers tsx before loading the module.
-  return ts
-    ? new Worker(
-        `import("tsx/esm/api").then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); })`,
-        { eval: true, workerData },
-      )
-    : new Worker(url, { workerData });
-}
-
 export async function runFit(dataset: Dataset, options: FitOptions, threads: number): Promise<FitReport> {
   checkEnough(dataset, options);
   const folds = stratifiedFolds(dataset.labels, options.folds, options.seed);
@@ -37,7 +24,7 @@ export async function runFit(dataset: Dataset, options: FitOptions, threads: num
   const outputs: FoldOutput[] = [];
   let final: FinalFit | undefined;
   const workers = Array.from({ length: Math.max(1, Math.min(threads, queue.length)) }, () =>
-    startWorker(dataset, options, folds),
+    startWorker(import.meta.url, "fit-worker", { dataset, options, folds }),
   );
   try {
     await Promise.all(
