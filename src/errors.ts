@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   NOT_FOUND: { status: 404, summary: "The thing asked for does not exist." },
   UNAUTHORIZED: { status: 401, summary: "The request carries no valid write key or API token." },
   FORBIDDEN: { status: 403, summary: "The token's role may not do this." },
+  RATE_LIMITED: { status: 429, summary: "Too many attempts (logins); wait before trying again." },
   PAYLOAD_TOO_LARGE: { status: 413, summary: "A body, batch or event is over its size limit." },
   BODY_UNPARSEABLE: { status: 400, summary: "The request body is not valid JSON (or not valid gzip)." },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, summary: "The body's content type or encoding is not accepted." },

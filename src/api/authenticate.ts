@@ -1,5 +1,6 @@
 import type { FastifyRequest } from "fastify";
 import { QualifyError } from "../errors.js";
+import { CSRF_HEADER, SESSION_COOKIE, sessionFor } from "../web/web-sessions.js";
 import { type Role, type User, userForToken, workspaceForWriteKey } from "./credentials.js";
 import type { Service } from "./service.js";
 
@@ -54,17 +55,40 @@ const LOCAL_USER: User = {
   teams: [],
 };
 
-/** A preHandler: the request must carry `Authorization: Bearer <token>` of a user with one of `roles`. */
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/**
+ * The request's user: by `Authorization: Bearer <token>`, or else by the dashboard's session cookie
+ * (src/web/web-sessions.ts), in which case a state-changing request must also send the session's
+ * CSRF token in `X-CSRF-Token`.
+ */
+async function requestUser(service: Service, req: FastifyRequest): Promise<User> {
+  const header = req.headers.authorization;
+  const cookie = req.cookies?.[SESSION_COOKIE];
+  if (header === undefined && cookie) {
+    const session = await sessionFor(service.db, cookie);
+    if (!session) throw unauthorized("the session has expired or ended; log in again");
+    if (!SAFE_METHODS.has(req.method) && req.headers[CSRF_HEADER] !== session.csrfToken)
+      throw new QualifyError("FORBIDDEN", "missing or wrong CSRF token; reload the page", [
+        { path: "X-CSRF-Token", message: "must equal the session's csrfToken (GET /api/session)" },
+      ]);
+    return session.user;
+  }
+  const m = header?.match(/^Bearer\s+(\S+)$/i);
+  if (!m?.[1]) throw unauthorized("send an API token as 'Authorization: Bearer <token>', or log in");
+  const token = m[1];
+  const user =
+    service.localToken !== null && token === service.localToken
+      ? LOCAL_USER
+      : await userForToken(service.db, token);
+  if (!user) throw unauthorized("unknown or revoked API token (a write key cannot read)");
+  return user;
+}
+
+/** A preHandler: the request must come from a user (token or session) with one of `roles`. */
 export function requireRole(service: Service, roles: readonly Role[]) {
   return async (req: FastifyRequest) => {
-    const m = req.headers.authorization?.match(/^Bearer\s+(\S+)$/i);
-    if (!m?.[1]) throw unauthorized("send an API token as 'Authorization: Bearer <token>'");
-    const token = m[1];
-    const user =
-      service.localToken !== null && token === service.localToken
-        ? LOCAL_USER
-        : await userForToken(service.db, token);
-    if (!user) throw unauthorized("unknown or revoked API token (a write key cannot read)");
+    const user = await requestUser(service, req);
     if (!roles.includes(user.role))
       throw new QualifyError(
         "FORBIDDEN",

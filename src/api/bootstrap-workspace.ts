@@ -1,7 +1,10 @@
+import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Database } from "../db/database.js";
 import { QualifyError } from "../errors.js";
 import { activateModel, addModel } from "../pipeline/model-store.js";
+import { hashPassword } from "../web/password.js";
+import { setPassword } from "../web/web-sessions.js";
 import { createToken, createUser, createWriteKey } from "./credentials.js";
 
 export const DEFAULT_WORKSPACE = "default";
@@ -10,18 +13,26 @@ export interface BootstrapResult {
   /** Set only when generated now: shown once, never again. */
   writeKey?: string;
   adminToken?: string;
+  /** The admin's dashboard password, when generated now. */
+  adminPassword?: string;
   /** The model version made active now, at first start. */
   modelVersion?: number;
 }
 
 /**
  * First start on an empty database: the model file becomes version 1 and active; an admin user is
- * made with a token, and a write key, from QUALIFY_ADMIN_TOKEN and QUALIFY_WRITE_KEY when set,
- * otherwise generated (and returned, to be printed once).
+ * made with a token and a dashboard password, and a write key, from QUALIFY_ADMIN_TOKEN,
+ * QUALIFY_ADMIN_PASSWORD and QUALIFY_WRITE_KEY when set, otherwise generated (and returned, to be
+ * printed once).
  */
 export async function bootstrapWorkspace(
   db: Database,
-  opts: { modelFile: string; writeKey?: string | undefined; adminToken?: string | undefined },
+  opts: {
+    modelFile: string;
+    writeKey?: string | undefined;
+    adminToken?: string | undefined;
+    adminPassword?: string | undefined;
+  },
   ws = DEFAULT_WORKSPACE,
 ): Promise<BootstrapResult> {
   return db.transaction(async (tx) => {
@@ -51,7 +62,10 @@ export async function bootstrapWorkspace(
       });
       const token = await createToken(tx, ws, admin.id, "bootstrap", opts.adminToken);
       const key = await createWriteKey(tx, ws, "bootstrap", opts.writeKey);
+      const password = opts.adminPassword ?? randomBytes(12).toString("base64url");
+      await setPassword(tx, admin, await hashPassword(password));
       if (!opts.adminToken) out.adminToken = token.token;
+      if (!opts.adminPassword) out.adminPassword = password;
       if (!opts.writeKey) out.writeKey = key.key;
     }
     return out;

@@ -1,9 +1,12 @@
+import fastifyCookie from "@fastify/cookie";
 import fastifySwagger from "@fastify/swagger";
 import fastifySwaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyInstance } from "fastify";
 import { jsonSchemaTransform, validatorCompiler } from "fastify-type-provider-zod";
 import { registerBodyParser } from "../ingest/read-body.js";
 import { segmentRoutes } from "../ingest/segment-routes.js";
+import { serveDashboard } from "../web/serve-dashboard.js";
+import { sessionRoutes } from "../web/session-routes.js";
 import { installErrorHandler } from "./http-errors.js";
 import { adminRoutes } from "./routes/admin-routes.js";
 import { analyticsRoutes } from "./routes/analytics-routes.js";
@@ -34,6 +37,9 @@ export const REDACT = [
   "token",
   "key",
   "adminToken",
+  "password",
+  "currentPassword",
+  "req.headers.cookie",
 ];
 
 /**
@@ -48,6 +54,7 @@ export async function buildApp(service: Service): Promise<FastifyInstance> {
   app.decorateRequest("user", null);
   app.setValidatorCompiler(validatorCompiler);
   registerBodyParser(app);
+  await app.register(fastifyCookie);
   installErrorHandler(app);
   app.addHook("onResponse", async (req, reply) => {
     service.metrics.latency.observe(
@@ -74,6 +81,13 @@ export async function buildApp(service: Service): Promise<FastifyInstance> {
             description: "the write key as the user name, empty password",
           },
           bearer: { type: "http", scheme: "bearer", description: "an API token" },
+          session: {
+            type: "apiKey",
+            in: "cookie",
+            name: "qualify_session",
+            description:
+              "the dashboard's session (POST /api/session); state-changing requests also send X-CSRF-Token",
+          },
         },
       },
     },
@@ -100,5 +114,7 @@ export async function buildApp(service: Service): Promise<FastifyInstance> {
   audienceRoutes(app, service);
   personalizeRoutes(app, service);
   operationsRoutes(app, service);
+  sessionRoutes(app, service);
+  await serveDashboard(app);
   return app;
 }

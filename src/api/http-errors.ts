@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance } from "fastify";
 import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
 import { isDatabaseUnavailable } from "../db/database-unavailable.js";
 import { ERROR_CODES, type ErrorCode, QualifyError } from "../errors.js";
+import { LOGIN_WINDOW_MINUTES } from "../web/web-sessions.js";
 
 /**
  * The HTTP edge of the one error type: every error leaves as JSON with the code, a message, and
@@ -97,6 +98,7 @@ export function installErrorHandler(app: FastifyInstance): void {
           e.message,
         );
       }
+      if (e.status === 429) reply.header("Retry-After", String(LOGIN_WINDOW_MINUTES * 60));
       return reply.status(e.status).send(errorBody(e));
     }
     req.log.error({ err: error }, "unhandled error");

@@ -57,6 +57,7 @@ export async function startService(
       modelFile: config.modelFile,
       writeKey: config.writeKey,
       adminToken: config.adminToken,
+      adminPassword: config.adminPassword,
     });
     await seedRollupJobs(db, clock());
     const metrics = new Metrics();

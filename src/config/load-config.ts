@@ -36,6 +36,11 @@ const schema = z.object({
   QUALIFY_MODEL: z.string().min(1).default("models/default.yaml"),
   QUALIFY_WRITE_KEY: secret("QUALIFY_WRITE_KEY"),
   QUALIFY_ADMIN_TOKEN: secret("QUALIFY_ADMIN_TOKEN"),
+  QUALIFY_ADMIN_PASSWORD: z
+    .string()
+    .min(10, { error: "QUALIFY_ADMIN_PASSWORD must be at least 10 characters" })
+    .optional(),
+  QUALIFY_SESSION_HOURS: wholeNumber(1, 720, 12),
   QUALIFY_URL: z.url({ error: "expected an http(s) URL such as http://localhost:3000" }).optional(),
   QUALIFY_TOKEN: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -79,6 +84,10 @@ export interface Config {
   /** Used at first start on an empty database; generated when unset. */
   writeKey: string | undefined;
   adminToken: string | undefined;
+  /** The first admin's dashboard password at first start; unset: one is generated and printed once. */
+  adminPassword: string | undefined;
+  /** How long a dashboard login lasts. */
+  sessionHours: number;
   /** Where the CLI finds a running server, and the token it sends. */
   serverUrl: string | undefined;
   token: string | undefined;
@@ -141,6 +150,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     modelFile: e.QUALIFY_MODEL,
     writeKey: e.QUALIFY_WRITE_KEY,
     adminToken: e.QUALIFY_ADMIN_TOKEN,
+    adminPassword: e.QUALIFY_ADMIN_PASSWORD,
+    sessionHours: e.QUALIFY_SESSION_HOURS,
     serverUrl: e.QUALIFY_URL,
     token: e.QUALIFY_TOKEN,
     logLevel: e.LOG_LEVEL,

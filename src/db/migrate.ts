@@ -11,6 +11,7 @@ import { sql as jobsDueOrder } from "./migrations/009-jobs-due-order.js";
 import { sql as analytics } from "./migrations/010-analytics.js";
 import { sql as attributionCredits } from "./migrations/011-attribution-credits.js";
 import { sql as leadPaths } from "./migrations/012-lead-paths.js";
+import { sql as webSessions } from "./migrations/013-web-sessions.js";
 
 /** Every migration, in order. Ids never change once released; add new ones at the end. */
 export const MIGRATIONS: readonly { id: string; sql: string }[] = [
@@ -26,6 +27,7 @@ export const MIGRATIONS: readonly { id: string; sql: string }[] = [
   { id: "010-analytics", sql: analytics },
   { id: "011-attribution-credits", sql: attributionCredits },
   { id: "012-lead-paths", sql: leadPaths },
+  { id: "013-web-sessions", sql: webSessions },
 ];
 
 /** A stable key for PostgreSQL's advisory lock, so that processes starting together migrate once. */

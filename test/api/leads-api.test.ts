@@ -448,7 +448,7 @@ describe.each(DATABASE_KINDS)("the leads API on %s", (kind) => {
       expect(ingest.status).toBe(401);
     });
 
-    it("lets a sales user read leads but not publish models or manage users", async () => {
+    it("lets a sales user read only their own leads, and not publish models or manage users", async () => {
       const user = await service.api("POST", "/api/users", {
         email: "Sally@Corp.example",
         role: "sales",
@@ -464,12 +464,20 @@ describe.each(DATABASE_KINDS)("the leads API on %s", (kind) => {
       salesToken = token.body.token;
       expect(salesToken).toMatch(/^qlf_/);
 
+      // Sally owns no lead yet: the list is empty whatever the filter, and another's lead is refused.
       const leads = await service.api("GET", "/api/leads", undefined, salesToken);
       expect(leads.status).toBe(200);
-      expect(leads.body.items.length).toBeGreaterThan(0);
-      expect(
-        (await service.api("GET", `/api/leads/${ids["u-jordan"]}/explain`, undefined, salesToken)).status,
-      ).toBe(200);
+      expect(leads.body.items).toEqual([]);
+      const other = await service.api("GET", "/api/leads?owner=", undefined, salesToken);
+      expect(other.body.items).toEqual([]);
+      const explain = await service.api(
+        "GET",
+        `/api/leads/${ids["u-jordan"]}/explain`,
+        undefined,
+        salesToken,
+      );
+      expect(explain.status).toBe(403);
+      expect(explain.body).toMatchObject({ error: "FORBIDDEN", field: "id" });
       const source = readFileSync("models/default.yaml", "utf8");
       const model = await service.api("POST", "/api/models", { source }, salesToken);
       expect(model.status).toBe(403);

@@ -4,6 +4,7 @@ import { openTestDatabase } from "./test-database.js";
 
 export const TEST_WRITE_KEY = "wk_test_write_key_0001";
 export const TEST_ADMIN_TOKEN = "qlf_test_admin_token_0001";
+export const TEST_ADMIN_PASSWORD = "test-admin-password";
 
 export interface TestService extends RunningService {
   url: string;
@@ -36,6 +37,7 @@ export async function startTestService(
     LOG_LEVEL: "silent",
     QUALIFY_WRITE_KEY: TEST_WRITE_KEY,
     QUALIFY_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+    QUALIFY_ADMIN_PASSWORD: TEST_ADMIN_PASSWORD,
     ...opts.env,
   });
   const running = await startService(config, { db, ...(opts.clock ? { clock: opts.clock } : {}) });

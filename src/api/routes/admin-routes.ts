@@ -1,6 +1,8 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import * as z from "zod";
+import { hashPassword } from "../../web/password.js";
+import { setPassword } from "../../web/web-sessions.js";
 import { ADMIN, requireRole, workspaceOf } from "../authenticate.js";
 import { createToken, createUser, createWriteKey, findUser, listUsers, ROLES } from "../credentials.js";
 import type { Service } from "../service.js";
@@ -28,10 +30,20 @@ export function adminRoutes(app: FastifyInstance, service: Service): void {
           role: z.enum(ROLES),
           teams: z.array(z.string().min(1)).default([]),
           name: z.string().min(1).optional(),
+          password: z.string().optional().describe("a dashboard password (at least 10 characters)"),
         }),
       },
     },
-    async (req, reply) => reply.status(201).send(await createUser(service.db, workspaceOf(req), req.body)),
+    async (req, reply) => {
+      const { password, ...u } = req.body;
+      const hash = password === undefined ? null : await hashPassword(password);
+      const user = await service.db.transaction(async (tx) => {
+        const created = await createUser(tx, workspaceOf(req), u);
+        if (hash) await setPassword(tx, created, hash);
+        return created;
+      });
+      return reply.status(201).send(user);
+    },
   );
 
   r.post(

@@ -1,11 +1,12 @@
 import { randomUUID } from "node:crypto";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import * as z from "zod";
 import { FACTS, type FactInput } from "../../engine/index.js";
 import { QualifyError } from "../../errors.js";
 import { factEvent } from "../../ingest/append-events.js";
 import { leadInputs } from "../../pipeline/lead-inputs.js";
+import type { LeadRecord } from "../../pipeline/lead-record.js";
 import { ADMIN, ANY_ROLE, requireRole, workspaceOf } from "../authenticate.js";
 import { eraseLead } from "../erase-lead.js";
 import { explainLead, parseTime, timeline } from "../explain-lead.js";
@@ -57,6 +58,15 @@ const stageBody = z.object({
   at: time.describe("when it happened (default: now)"),
 });
 
+/** A sales user sees only the leads they own; other roles see every lead of the workspace. */
+function visible(req: FastifyRequest, lead: LeadRecord): LeadRecord {
+  if (req.user?.role === "sales" && lead.owner !== req.user.id)
+    throw new QualifyError("FORBIDDEN", "a sales user sees only the leads they own", [
+      { path: "id", message: "the lead is not yours" },
+    ]);
+  return lead;
+}
+
 export function leadRoutes(app: FastifyInstance, service: Service): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const anyone = requireRole(service, ANY_ROLE);
@@ -79,7 +89,8 @@ export function leadRoutes(app: FastifyInstance, service: Service): void {
       return listLeads(service.db, workspaceOf(req), {
         stage: list(q.stage),
         grade: list(q.grade),
-        owner: q.owner,
+        // A sales user sees the leads they own, whatever the filter asks.
+        owner: req.user?.role === "sales" ? req.user.id : q.owner,
         q: q.q,
         score: q.score,
         minScore: q.minScore,
@@ -108,7 +119,7 @@ export function leadRoutes(app: FastifyInstance, service: Service): void {
     },
     async (req) => {
       const ws = workspaceOf(req);
-      return leadDetail(service.db, ws, await loadLead(service.db, ws, req.params.id));
+      return leadDetail(service.db, ws, visible(req, await loadLead(service.db, ws, req.params.id)));
     },
   );
 
@@ -127,7 +138,7 @@ export function leadRoutes(app: FastifyInstance, service: Service): void {
     },
     async (req) => {
       const ws = workspaceOf(req);
-      const lead = await loadLead(service.db, ws, req.params.id);
+      const lead = visible(req, await loadLead(service.db, ws, req.params.id));
       const at = parseTime("at", req.query.at) ?? service.clock();
       const m = await service.pipeline.model(ws);
       return explainLead(m.model, lead, await leadInputs(service.db, ws, lead.id), at);
@@ -151,7 +162,7 @@ export function leadRoutes(app: FastifyInstance, service: Service): void {
     },
     async (req) => {
       const ws = workspaceOf(req);
-      const lead = await loadLead(service.db, ws, req.params.id);
+      const lead = visible(req, await loadLead(service.db, ws, req.params.id));
       const m = await service.pipeline.model(ws);
       const inputs = await leadInputs(service.db, ws, lead.id);
       return timeline(m.model, inputs, service.clock(), { limit: req.query.limit, cursor: req.query.cursor });
@@ -173,7 +184,7 @@ export function leadRoutes(app: FastifyInstance, service: Service): void {
     },
     async (req) => {
       const ws = workspaceOf(req);
-      const lead = await loadLead(service.db, ws, req.params.id);
+      const lead = visible(req, await loadLead(service.db, ws, req.params.id));
       const now = service.clock();
       const input: FactInput = {
         kind: "fact",

@@ -53,7 +53,8 @@ export function registerAdmin(program: Command): void {
       [] as string[],
     )
     .option("--name <name>", "display name")
-    .action(async (o: { email: string; role: string; team: string[]; name?: string }) => {
+    .option("--password <password>", "a dashboard password (or set one later: qualify users password)")
+    .action(async (o: { email: string; role: string; team: string[]; name?: string; password?: string }) => {
       await withClient(async (client) => {
         const u = await client.call<{ id: string; email: string; role: string; teams: string[] }>(
           "POST",
@@ -63,11 +64,25 @@ export function registerAdmin(program: Command): void {
             role: o.role,
             teams: o.team,
             ...(o.name ? { name: o.name } : {}),
+            ...(o.password ? { password: o.password } : {}),
           },
         );
         process.stdout.write(
           `created user ${u.email} (${u.role}${u.teams.length ? `; teams ${u.teams.join(", ")}` : ""}), id ${u.id}\n`,
         );
+      });
+    });
+
+  users
+    .command("password")
+    .description("set a user's dashboard password, read from stdin (or --password); ends their sessions")
+    .argument("<user>", "user id or email")
+    .option("--password <password>", "the password (else the first line of stdin)")
+    .action(async (user: string, o: { password?: string }) => {
+      const password = o.password ?? (await firstLine(process.stdin));
+      await withClient(async (client) => {
+        await client.call("PUT", `/api/users/${encodeURIComponent(user)}/password`, { password });
+        process.stdout.write(`password set for ${user}\n`);
       });
     });
 
@@ -103,4 +118,13 @@ export function registerAdmin(program: Command): void {
         process.stderr.write("write key; shown once, keep it\n");
       });
     });
+}
+
+async function firstLine(input: NodeJS.ReadStream): Promise<string> {
+  let text = "";
+  for await (const chunk of input) {
+    text += String(chunk);
+    if (text.includes("\n")) break;
+  }
+  return text.split(/\r?\n/)[0] ?? "";
 }

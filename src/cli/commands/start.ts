@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { startService } from "../../api/start-service.js";
 import { loadConfig } from "../../config/load-config.js";
 import { QualifyError } from "../../errors.js";
+import { printCredentials } from "../print-credentials.js";
 
 /** `qualify start`: the server and live processing, until SIGINT or SIGTERM. */
 export function registerStart(program: Command): void {
@@ -28,12 +29,8 @@ export function registerStart(program: Command): void {
         out.write(
           `First start: ${running.service.config.modelFile} is model v${bootstrap.modelVersion}, active.\n`,
         );
-      if (bootstrap.writeKey || bootstrap.adminToken) {
-        out.write("Generated credentials. They are shown once; keep them:\n");
-        if (bootstrap.writeKey) out.write(`  write key (for the SDKs):        ${bootstrap.writeKey}\n`);
-        if (bootstrap.adminToken) out.write(`  admin API token (admin@localhost): ${bootstrap.adminToken}\n`);
-      }
-      out.write(`API docs: ${url}/docs\n`);
+      printCredentials(bootstrap, out);
+      out.write(`Dashboard: ${url}/   API docs: ${url}/docs\n`);
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
         process.once("SIGINT", stop);
