@@ -22,7 +22,7 @@ export const hashSecret = (secret: string) => createHash("sha256").update(secret
 export const newToken = () => `qlf_${randomBytes(24).toString("base64url")}`;
 export const newWriteKey = () => `wk_${randomBytes(18).toString("base64url")}`;
 
-interface UserRow {
+export interface UserRow {
   id: string;
   workspace_id: string;
   email: string;
@@ -31,7 +31,7 @@ interface UserRow {
   teams: string[];
 }
 
-const toUser = (r: UserRow): User => ({
+export const toUser = (r: UserRow): User => ({
   id: r.id,
   workspaceId: r.workspace_id,
   email: r.email,

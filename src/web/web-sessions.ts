@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { hashSecret, type User } from "../api/credentials.js";
+import { hashSecret, toUser, type User, type UserRow } from "../api/credentials.js";
 import type { Queryable } from "../db/database.js";
 import { QualifyError } from "../errors.js";
 import { verifyPassword } from "./password.js";
@@ -24,24 +24,7 @@ export interface Session {
   expiresAt: string;
 }
 
-interface UserRow {
-  id: string;
-  workspace_id: string;
-  email: string;
-  name: string | null;
-  role: User["role"];
-  teams: string[];
-  password_hash: string | null;
-}
-
-const toUser = (r: UserRow): User => ({
-  id: r.id,
-  workspaceId: r.workspace_id,
-  email: r.email,
-  name: r.name,
-  role: r.role,
-  teams: r.teams,
-});
+type PasswordRow = UserRow & { password_hash: string | null };
 
 async function failures(db: Queryable, key: string): Promise<number> {
   const rows = await db.query<{ n: number }>(
@@ -72,7 +55,7 @@ export async function logIn(
       `too many failed logins; try again in ${LOGIN_WINDOW_MINUTES} minutes`,
       [{ path: "email", message: "too many failed attempts" }],
     );
-  const users = await db.query<UserRow>(
+  const users = await db.query<PasswordRow>(
     "select * from users where email = $1 and password_hash is not null order by workspace_id",
     [email],
   );
@@ -106,7 +89,7 @@ export async function logIn(
 
 /** The session a cookie's id opens, if it exists and has not expired. */
 export async function sessionFor(db: Queryable, id: string): Promise<Session | null> {
-  const rows = await db.query<UserRow & { csrf_token: string; expires_at: Date | string }>(
+  const rows = await db.query<PasswordRow & { csrf_token: string; expires_at: Date | string }>(
     `select u.*, s.csrf_token, s.expires_at from web_sessions s
      join users u on u.workspace_id = s.workspace_id and u.id = s.user_id
      where s.id_hash = $1 and s.expires_at > now()`,

@@ -19,6 +19,7 @@ async function call(
   path: string,
   body?: unknown,
   opts: { csrf?: boolean } = {},
+  // biome-ignore lint/suspicious/noExplicitAny: JSON answers, checked by the assertions
 ): Promise<{ status: number; body: any; headers: Headers }> {
   const res = await fetch(`${service.url}${path}`, {
     method,
