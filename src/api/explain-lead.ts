@@ -119,3 +119,36 @@ export function parseTime(field: string, v: string | undefined): number | undefi
     ]);
   return ms;
 }
+
+/** The score thresholds of the model's MQL condition (every `score` condition's gte or gt), per group. */
+export function mqlThresholds(m: CompiledModel): { group: string; value: number }[] {
+  const out: { group: string; value: number }[] = [];
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) for (const x of node) walk(x);
+    else if (node !== null && typeof node === "object") {
+      const o = node as Record<string, unknown>;
+      const value = typeof o.gte === "number" ? o.gte : typeof o.gt === "number" ? o.gt : undefined;
+      if (typeof o.score === "string" && value !== undefined) out.push({ group: o.score, value });
+      for (const v of Object.values(o)) walk(v);
+    }
+  };
+  walk(m.spec.qualification.mql);
+  return out;
+}
+
+/**
+ * The lead's scores at `points` times spread evenly from its first input to `to`, and at each MQL
+ * threshold: the engine's `evaluate` as of each time, the same answer `explain?at=` gives.
+ */
+export function scoreHistory(m: CompiledModel, inputs: StoredInput[], to: number, points: number) {
+  const plain = inputs.map((i) => i.input);
+  const from = Math.min(to, ...plain.map((i) => i.at));
+  const times = Array.from({ length: points }, (_, k) =>
+    points === 1 ? to : Math.round(from + ((to - from) * k) / (points - 1)),
+  );
+  return {
+    model: m.key,
+    thresholds: mqlThresholds(m),
+    series: [...new Set(times)].map((t) => ({ at: iso(t), scores: evaluate(m, plain, t).scores })),
+  };
+}

@@ -1,4 +1,5 @@
 import type { Queryable } from "../db/database.js";
+import { factsAllowedFrom, type Stage } from "../engine/index.js";
 import { QualifyError } from "../errors.js";
 import { listHandoffs } from "../handoff/handoff-queries.js";
 import { fromRow, type LeadRecord, type LeadRow } from "../pipeline/lead-record.js";
@@ -13,6 +14,10 @@ export interface LeadFilters {
   stage?: string[];
   grade?: string[];
   owner?: string;
+  /** A sales user's id: only leads they own or were handed off to them. */
+  salesUser?: string;
+  /** The channel of the lead's first touch, as the analytics rollup has it (docs/analytics.md). */
+  channel?: string;
   q?: string;
   score?: string;
   minScore?: number;
@@ -64,6 +69,16 @@ export async function listLeads(db: Queryable, ws: string, f: LeadFilters) {
   if (f.stage?.length) where.push(`stage = any(${p(f.stage)})`);
   if (f.grade?.length) where.push(`grade = any(${p(f.grade)})`);
   if (f.owner !== undefined) where.push(`owner = ${p(f.owner)}`);
+  if (f.salesUser !== undefined) {
+    const me = p(f.salesUser);
+    where.push(
+      `(owner = ${me} or id in (select lead_id from handoffs where workspace_id = $1 and owner_id = ${me}))`,
+    );
+  }
+  if (f.channel !== undefined)
+    where.push(
+      `id in (select lead_id from lead_funnel where workspace_id = $1 and first_channel = ${p(f.channel)})`,
+    );
   if (f.q !== undefined) {
     const like = p(`%${f.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
     where.push(`(email ilike ${like} or name ilike ${like})`);
@@ -220,9 +235,26 @@ export async function leadDetail(db: Queryable, ws: string, lead: LeadRecord) {
             ...(lead.accountSource === "domain" ? { matchedBy: `email domain ${lead.emailDomain}` } : {}),
           },
     firstMqlAt: isoTime(lead.firstMqlAt),
+    /** The stage facts (POST /api/leads/:id/stage) the lead's stage allows. */
+    allowedFacts: factsAllowedFrom(lead.stage as Stage),
     modelVersion: lead.modelVersion,
     mergedFrom: merged.map((m) => m.id),
     history: await stageHistory(db, ws, lead.id),
     handoffs: (await listHandoffs(db, ws, { leadId: lead.id, limit: 20 })).handoffs,
   };
+}
+
+/** Whether a sales user may see the lead: they own it, or it was handed off to them. */
+export async function salesMaySee(
+  db: Queryable,
+  ws: string,
+  userId: string,
+  lead: LeadRecord,
+): Promise<boolean> {
+  if (lead.owner === userId) return true;
+  const rows = await db.query(
+    "select 1 from handoffs where workspace_id = $1 and lead_id = $2 and owner_id = $3 limit 1",
+    [ws, lead.id, userId],
+  );
+  return rows.length > 0;
 }

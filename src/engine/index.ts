@@ -6,7 +6,7 @@ import { type CompiledModel, compileModel } from "./model/compile-model.js";
 import { loadModel } from "./model/load-model.js";
 
 export { type ConditionContext, describeCondition, explainCondition } from "./evaluate-condition.js";
-export { FACT_MOVES, isHandRaiserReason } from "./lifecycle.js";
+export { FACT_MOVES, factsAllowedFrom, isHandRaiserReason } from "./lifecycle.js";
 export type { CompiledModel } from "./model/compile-model.js";
 export { compileModel } from "./model/compile-model.js";
 export { formatPath, loadModel } from "./model/load-model.js";

@@ -64,6 +64,14 @@ export const FACT_MOVES: Record<Exclude<Fact, "reinstated">, { from: readonly St
   },
 };
 
+/** The stage facts a lead in `stage` can take (a disqualified lead: reinstated only). */
+export function factsAllowedFrom(stage: Stage): Fact[] {
+  if (stage === "disqualified") return ["reinstated"];
+  return (Object.keys(FACT_MOVES) as (keyof typeof FACT_MOVES)[]).filter((f) =>
+    FACT_MOVES[f].from.includes(stage),
+  );
+}
+
 /** How the reason of a hand-raiser's qualification begins. */
 const HAND_RAISER = "hand-raiser";
 

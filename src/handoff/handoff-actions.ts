@@ -8,6 +8,7 @@ import { SLA_JOB, slaDue } from "./assign-handoff.js";
 import type { Sla } from "./business-calendar.js";
 import { recordHistory } from "./handoff-history.js";
 import { type HandoffRow, handoffJson, handoffMessage, loadHandoff } from "./handoff-messages.js";
+import { ACTION_NAMES, ACTIONS, type Action } from "./handoff-statuses.js";
 import { activeRouting } from "./routing-store.js";
 import { reassign } from "./sla-breach.js";
 
@@ -19,17 +20,7 @@ import { reassign } from "./sla-breach.js";
  * for the engine's answer (`seq`).
  */
 
-export const ACTIONS = {
-  accept: { from: ["pending"], to: "accepted", topic: "handoff.accepted" },
-  reject: { from: ["pending", "accepted"], to: "rejected", topic: "handoff.rejected" },
-  convert: { from: ["pending", "accepted"], to: "converted", topic: "handoff.converted" },
-  opportunity: { from: ["accepted", "converted"], to: "opportunity", topic: "handoff.opportunity" },
-  won: { from: ["converted", "opportunity"], to: "won", topic: "handoff.won" },
-  lost: { from: ["converted", "opportunity"], to: "lost", topic: "handoff.lost" },
-} as const satisfies Record<string, { from: readonly string[]; to: string; topic: string }>;
-
-export type Action = keyof typeof ACTIONS;
-export const ACTION_NAMES = Object.keys(ACTIONS) as Action[];
+export { ACTION_NAMES, ACTIONS, type Action };
 
 const CLOSED = new Set(["won", "lost", "rejected", "merged"]);
 

@@ -1,6 +1,7 @@
 import type { Queryable } from "../db/database.js";
 import type { OutboxRow } from "../db/outbox.js";
 import { QualifyError } from "../errors.js";
+import { allowedActions } from "./handoff-statuses.js";
 
 /**
  * Handoffs as the API and notifications show them, and the outbox messages of their events
@@ -48,6 +49,8 @@ export function handoffJson(h: HandoffRow) {
     kind: h.kind,
     handRaiser: h.hand_raiser,
     status: h.status,
+    /** What its owner (or an admin) may do next: POST /api/handoffs/:id/<action>. */
+    allowedActions: allowedActions(h.status),
     owner: h.owner_id === null ? null : { id: h.owner_id, email: h.owner_email },
     team: h.team,
     rule: h.rule,

@@ -68,6 +68,10 @@ export function handoffRoutes(app: FastifyInstance, service: Service): void {
             .optional()
             .describe("a lead's first MQL, or a re-MQL after a recycle"),
           breached: z.coerce.boolean().optional().describe("only those breached at least once"),
+          sort: z
+            .enum(["newest", "due"])
+            .default("newest")
+            .describe("newest assignment first, or soonest SLA due time first (the inbox)"),
           limit: z.coerce.number().int().min(1).max(500).default(50),
           cursor: z.string().optional().describe("nextCursor of the previous page"),
         }),
@@ -91,6 +95,7 @@ export function handoffRoutes(app: FastifyInstance, service: Service): void {
         leadId: q.leadId,
         kind: q.kind,
         breached: q.breached,
+        sort: q.sort,
         limit: q.limit,
         cursor: q.cursor,
       });

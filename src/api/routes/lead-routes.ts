@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import * as z from "zod";
+import type { Queryable } from "../../db/database.js";
 import { FACTS, type FactInput } from "../../engine/index.js";
 import { QualifyError } from "../../errors.js";
 import { factEvent } from "../../ingest/append-events.js";
@@ -9,8 +10,16 @@ import { leadInputs } from "../../pipeline/lead-inputs.js";
 import type { LeadRecord } from "../../pipeline/lead-record.js";
 import { ADMIN, ANY_ROLE, requireRole, workspaceOf } from "../authenticate.js";
 import { eraseLead } from "../erase-lead.js";
-import { explainLead, parseTime, timeline } from "../explain-lead.js";
-import { leadDetail, listLeads, loadLead, SORT_FIELDS } from "../lead-queries.js";
+import { explainLead, parseTime, scoreHistory, timeline } from "../explain-lead.js";
+import {
+  type LeadFilters,
+  leadDetail,
+  type leadSummary,
+  listLeads,
+  loadLead,
+  SORT_FIELDS,
+  salesMaySee,
+} from "../lead-queries.js";
 import type { Service } from "../service.js";
 
 const list = (s: string | undefined) =>
@@ -29,6 +38,7 @@ const listQuery = z.object({
   grade: z.string().optional().describe("comma-separated grades, e.g. A,B"),
   owner: z.string().optional(),
   q: z.string().min(1).optional().describe("text in the email or name"),
+  channel: z.string().min(1).optional().describe("the channel of the lead's first touch (analytics)"),
   score: z
     .string()
     .optional()
@@ -58,10 +68,49 @@ const stageBody = z.object({
   at: time.describe("when it happened (default: now)"),
 });
 
-/** A sales user sees only the leads they own; other roles see every lead of the workspace. */
-function visible(req: FastifyRequest, lead: LeadRecord): LeadRecord {
-  if (req.user?.role === "sales" && lead.owner !== req.user.id)
-    throw new QualifyError("FORBIDDEN", "a sales user sees only the leads they own", [
+const EXPORT_LIMIT = 100_000;
+const CSV_COLUMNS = [
+  "id",
+  "email",
+  "name",
+  "stage",
+  "grade",
+  "fit",
+  "engagement",
+  "owner",
+  "mqlAt",
+  "firstSeenAt",
+  "lastEventAt",
+  "eventCount",
+];
+/** A CSV cell; text a spreadsheet would run as a formula is prefixed with ' (as OWASP advises). */
+const csvCell = (v: unknown) => {
+  let s = v === null || v === undefined ? "" : String(v);
+  if (typeof v === "string" && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+};
+const csvRow = (l: ReturnType<typeof leadSummary>) =>
+  [
+    l.id,
+    l.email,
+    l.name,
+    l.stage,
+    l.grade,
+    l.scores.fit,
+    l.scores.engagement,
+    l.owner,
+    l.mqlAt,
+    l.firstSeenAt,
+    l.lastEventAt,
+    l.eventCount,
+  ]
+    .map(csvCell)
+    .join(",");
+
+/** A sales user sees only their leads (owned, or handed off to them); other roles every lead. */
+async function visible(db: Queryable, req: FastifyRequest, lead: LeadRecord): Promise<LeadRecord> {
+  if (req.user?.role === "sales" && !(await salesMaySee(db, req.user.workspaceId, req.user.id, lead)))
+    throw new QualifyError("FORBIDDEN", "a sales user sees only their own leads", [
       { path: "id", message: "the lead is not yours" },
     ]);
   return lead;
@@ -72,6 +121,26 @@ export function leadRoutes(app: FastifyInstance, service: Service): void {
   const anyone = requireRole(service, ANY_ROLE);
   const tags = ["leads"];
   const security = [{ bearer: [] }];
+
+  const filters = (req: FastifyRequest, q: z.infer<typeof listQuery>): LeadFilters => ({
+    stage: list(q.stage),
+    grade: list(q.grade),
+    owner: q.owner,
+    // A sales user sees their own leads, whatever the filter asks.
+    salesUser: req.user?.role === "sales" ? req.user.id : undefined,
+    channel: q.channel,
+    q: q.q,
+    score: q.score,
+    minScore: q.minScore,
+    maxScore: q.maxScore,
+    mqlFrom: parseTime("mqlFrom", q.mqlFrom),
+    mqlTo: parseTime("mqlTo", q.mqlTo),
+    userId: q.userId,
+    email: q.email,
+    sort: q.sort,
+    limit: q.limit,
+    cursor: q.cursor,
+  });
 
   r.get(
     "/api/leads",
@@ -84,25 +153,34 @@ export function leadRoutes(app: FastifyInstance, service: Service): void {
         querystring: listQuery,
       },
     },
-    async (req) => {
-      const q = req.query;
-      return listLeads(service.db, workspaceOf(req), {
-        stage: list(q.stage),
-        grade: list(q.grade),
-        // A sales user sees the leads they own, whatever the filter asks.
-        owner: req.user?.role === "sales" ? req.user.id : q.owner,
-        q: q.q,
-        score: q.score,
-        minScore: q.minScore,
-        maxScore: q.maxScore,
-        mqlFrom: parseTime("mqlFrom", q.mqlFrom),
-        mqlTo: parseTime("mqlTo", q.mqlTo),
-        userId: q.userId,
-        email: q.email,
-        sort: q.sort,
-        limit: q.limit,
-        cursor: q.cursor,
-      });
+    async (req) => listLeads(service.db, workspaceOf(req), filters(req, req.query)),
+  );
+
+  r.get(
+    "/api/leads/export.csv",
+    {
+      preHandler: anyone,
+      schema: {
+        tags,
+        security,
+        summary: `The leads a filter selects (as GET /api/leads, all pages, at most ${EXPORT_LIMIT.toLocaleString("en-US")}), as CSV`,
+        querystring: listQuery.omit({ limit: true, cursor: true }),
+      },
+    },
+    async (req, reply) => {
+      const ws = workspaceOf(req);
+      const f = filters(req, { ...req.query, limit: 500 });
+      const rows: string[] = [CSV_COLUMNS.join(",")];
+      let cursor: string | undefined;
+      do {
+        const page = await listLeads(service.db, ws, { ...f, cursor });
+        for (const l of page.items) rows.push(csvRow(l));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor && rows.length <= EXPORT_LIMIT);
+      return reply
+        .type("text/csv; charset=utf-8")
+        .header("content-disposition", 'attachment; filename="leads.csv"')
+        .send(`${rows.slice(0, EXPORT_LIMIT + 1).join("\n")}\n`);
     },
   );
 
@@ -119,7 +197,11 @@ export function leadRoutes(app: FastifyInstance, service: Service): void {
     },
     async (req) => {
       const ws = workspaceOf(req);
-      return leadDetail(service.db, ws, visible(req, await loadLead(service.db, ws, req.params.id)));
+      return leadDetail(
+        service.db,
+        ws,
+        await visible(service.db, req, await loadLead(service.db, ws, req.params.id)),
+      );
     },
   );
 
@@ -138,10 +220,32 @@ export function leadRoutes(app: FastifyInstance, service: Service): void {
     },
     async (req) => {
       const ws = workspaceOf(req);
-      const lead = visible(req, await loadLead(service.db, ws, req.params.id));
+      const lead = await visible(service.db, req, await loadLead(service.db, ws, req.params.id));
       const at = parseTime("at", req.query.at) ?? service.clock();
       const m = await service.pipeline.model(ws);
       return explainLead(m.model, lead, await leadInputs(service.db, ws, lead.id), at);
+    },
+  );
+
+  r.get(
+    "/api/leads/:id/score-history",
+    {
+      preHandler: anyone,
+      schema: {
+        tags,
+        security,
+        summary:
+          "The lead's score in each group over time (as `explain?at=` would answer at each point), with the MQL thresholds of the active model",
+        params: idParams,
+        querystring: z.object({ points: z.coerce.number().int().min(1).max(200).default(40) }),
+      },
+    },
+    async (req) => {
+      const ws = workspaceOf(req);
+      const lead = await visible(service.db, req, await loadLead(service.db, ws, req.params.id));
+      const m = await service.pipeline.model(ws);
+      const inputs = await leadInputs(service.db, ws, lead.id);
+      return scoreHistory(m.model, inputs, service.clock(), req.query.points);
     },
   );
 
@@ -162,7 +266,7 @@ export function leadRoutes(app: FastifyInstance, service: Service): void {
     },
     async (req) => {
       const ws = workspaceOf(req);
-      const lead = visible(req, await loadLead(service.db, ws, req.params.id));
+      const lead = await visible(service.db, req, await loadLead(service.db, ws, req.params.id));
       const m = await service.pipeline.model(ws);
       const inputs = await leadInputs(service.db, ws, lead.id);
       return timeline(m.model, inputs, service.clock(), { limit: req.query.limit, cursor: req.query.cursor });
@@ -184,7 +288,7 @@ export function leadRoutes(app: FastifyInstance, service: Service): void {
     },
     async (req) => {
       const ws = workspaceOf(req);
-      const lead = visible(req, await loadLead(service.db, ws, req.params.id));
+      const lead = await visible(service.db, req, await loadLead(service.db, ws, req.params.id));
       const now = service.clock();
       const input: FactInput = {
         kind: "fact",
