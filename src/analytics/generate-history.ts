@@ -185,6 +185,22 @@ const WAIT = {
 /** What a lead's chances of every outcome rise with: the oracle's ranking. */
 export const oracleScore = (p: Pick<GenProfile, "propensity" | "fit">) => PROPENSITY * p.propensity + p.fit;
 
+/** A handoff as it stood at `end`: what sales did later has not happened yet. */
+function asOfEnd(h: GenHandoff, steps: [GenHandoff["status"], number][], end: number): GenHandoff {
+  const done = steps.filter(([, at]) => at <= end);
+  const status = done[done.length - 1]?.[0] ?? "pending";
+  if (status === h.status) return h;
+  const pending = status === "pending";
+  return {
+    ...h,
+    status,
+    actedAt: pending ? null : h.actedAt,
+    breaches: pending ? (h.dueAt <= end ? 1 : 0) : h.breaches,
+    amount: status === "opportunity" ? h.amount : null,
+    closedAt: null,
+  };
+}
+
 export function* generateHistory(o: HistoryOptions): Generator<GenProfile> {
   const rng = new Random(o.seed);
   let rr = 0;
@@ -281,6 +297,8 @@ export function* generateHistory(o: HistoryOptions): Generator<GenProfile> {
     // Down the funnel, with handoffs.
     let at = transitions[0]?.at ?? first;
     let mqls = 0;
+    // Each handoff's statuses with their times, to show it as it stood at the history's end.
+    const steps = new Map<GenHandoff, [GenHandoff["status"], number][]>();
     while (stage === "lead" || stage === "recycled") {
       if (!buys(mqls === 0 ? RATES.mql : RATES.reMql)) break;
       at += Math.floor(rng.exponential(mqls === 0 ? WAIT.mql : WAIT.reMql)) + HOUR;
@@ -305,10 +323,12 @@ export function* generateHistory(o: HistoryOptions): Generator<GenProfile> {
         closedAt: null,
       };
       handoffs.push(h);
+      steps.set(h, [["accepted", acted]]);
       mqls++;
       if (!buys(RATES.accepted)) {
         const [reason, disposition] = REASONS(rng);
         Object.assign(h, { status: "rejected", reason, disposition, closedAt: acted });
+        steps.set(h, [["rejected", acted]]);
         move(disposition === "recycle" ? "recycled" : "disqualified", acted);
         at = acted;
         continue;
@@ -319,17 +339,18 @@ export function* generateHistory(o: HistoryOptions): Generator<GenProfile> {
       at += Math.floor(rng.exponential(WAIT.sql)) + HOUR;
       move("sql", at);
       h.status = "converted";
+      steps.get(h)?.push(["converted", at]);
       if (!buys(RATES.opportunity)) break;
       at += Math.floor(rng.exponential(WAIT.opportunity)) + HOUR;
       move("opportunity", at);
       h.status = "opportunity";
+      steps.get(h)?.push(["opportunity", at]);
       h.amount = Math.round(5_000 + rng.exponential(40_000));
       at += Math.floor(rng.exponential(WAIT.close)) + DAY;
       h.closedAt = at;
-      if (buys(RATES.won)) {
-        move("customer", at);
-        h.status = "won";
-      } else h.status = "lost";
+      h.status = buys(RATES.won) ? "won" : "lost";
+      if (h.status === "won") move("customer", at);
+      steps.get(h)?.push([h.status, at]);
       break;
     }
     // Nothing after the history's end: what would come later has not happened yet.
@@ -349,7 +370,7 @@ export function* generateHistory(o: HistoryOptions): Generator<GenProfile> {
       grade,
       events: happened,
       transitions: kept,
-      handoffs: handoffs.filter((h) => h.mqlAt <= end),
+      handoffs: handoffs.filter((h) => h.mqlAt <= end).map((h) => asOfEnd(h, steps.get(h) ?? [], end)),
     };
   }
 }

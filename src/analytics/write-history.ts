@@ -125,7 +125,7 @@ export async function writeProfiles(
         t.at,
         `${p.id}-t${i}`,
         "engine",
-        "generated",
+        `generated history: ${t.from} → ${t.to}`,
         "{}",
         t.grade,
       ]),

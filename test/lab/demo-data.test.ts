@@ -30,6 +30,18 @@ describe.each(DATABASE_KINDS)("demo data on %s", (kind) => {
     });
     expect(body.events).toBeGreaterThan(30_000);
     expect(body.handoffs).toBeGreaterThan(500);
+    expect(body.password).toBe("qualify-demo");
+    expect(body.logins.map((l: { email: string }) => l.email)).toContain("demo-rep-1@sales.example");
+    // Scored by the active model, as live processing would have: the list's scores are the
+    // engine's, and equal what an explanation adds up to.
+    const leads = await service.api("GET", "/api/leads?stage=sal&limit=5");
+    for (const l of leads.body.items) {
+      expect(l.scores.fit, l.id).toBeGreaterThanOrEqual(0);
+      const why = await service.api("GET", `/api/leads/${l.id}/explain`);
+      expect(why.body.scores).toEqual(l.scores);
+      expect(why.body.stage).toBe("sal");
+    }
+    expect((await service.api("GET", "/api/routing")).body.spec.teams).toHaveProperty("enterprise");
     const again = await runQualify(["demo"], env);
     expect(again.code).not.toBe(0);
     expect(again.stderr).toMatch(/empty workspace; default has 3000 leads/);

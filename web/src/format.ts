@@ -17,7 +17,9 @@ export const dateTime = (iso: string | null | undefined) =>
   iso
     ? new Date(iso).toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" })
     : "–";
-export const day = (iso: string) => iso.slice(0, 10);
+/** "Aug 24": short enough for a chart's axis. */
+export const monthDay = (iso: string) =>
+  new Date(iso).toLocaleDateString("en-US", { month: "short", day: "numeric", timeZone: "UTC" });
 
 /** [from, to) of the last `days` days, ending tomorrow (UTC), as YYYY-MM-DD. */
 export function lastDays(days: number, now = Date.now()): { from: string; to: string } {

@@ -14,7 +14,7 @@ import {
 } from "../../analytics/rollup.js";
 import { velocityReport } from "../../analytics/velocity-report.js";
 import { QualifyError } from "../../errors.js";
-import { ANY_ROLE, MARKETING, requireRole, workspaceOf } from "../authenticate.js";
+import { MARKETING, requireRole, workspaceOf } from "../authenticate.js";
 import type { Service } from "../service.js";
 
 /**
@@ -29,7 +29,7 @@ export function analyticsRoutes(app: FastifyInstance, service: Service): void {
   r.get(
     "/api/analytics/funnel",
     {
-      preHandler: requireRole(service, ANY_ROLE),
+      preHandler: requireRole(service, MARKETING),
       schema: {
         tags,
         security,
@@ -50,7 +50,7 @@ export function analyticsRoutes(app: FastifyInstance, service: Service): void {
   r.get(
     "/api/analytics/velocity",
     {
-      preHandler: requireRole(service, ANY_ROLE),
+      preHandler: requireRole(service, MARKETING),
       schema: {
         tags,
         security,
@@ -65,7 +65,7 @@ export function analyticsRoutes(app: FastifyInstance, service: Service): void {
   r.get(
     "/api/analytics/handoffs",
     {
-      preHandler: requireRole(service, ANY_ROLE),
+      preHandler: requireRole(service, MARKETING),
       schema: {
         tags,
         security,
@@ -81,7 +81,7 @@ export function analyticsRoutes(app: FastifyInstance, service: Service): void {
   r.get(
     "/api/analytics/paths",
     {
-      preHandler: requireRole(service, ANY_ROLE),
+      preHandler: requireRole(service, MARKETING),
       schema: {
         tags,
         security,
@@ -96,7 +96,7 @@ export function analyticsRoutes(app: FastifyInstance, service: Service): void {
   r.get(
     "/api/analytics/attribution",
     {
-      preHandler: requireRole(service, ANY_ROLE),
+      preHandler: requireRole(service, MARKETING),
       schema: {
         tags,
         security,
@@ -120,7 +120,7 @@ export function analyticsRoutes(app: FastifyInstance, service: Service): void {
   r.get(
     "/api/analytics/config",
     {
-      preHandler: requireRole(service, ANY_ROLE),
+      preHandler: requireRole(service, MARKETING),
       schema: {
         tags,
         security,

@@ -24,7 +24,8 @@ export function registerDemo(program: Command): void {
         if (o.json) printJson(r);
         else
           process.stdout.write(
-            `Demo data from ${r.from.slice(0, 10)} to ${r.to.slice(0, 10)}: ${r.profiles} profiles, ${r.events} events, ${r.transitions} stage changes, ${r.handoffs} handoffs to 4 sales reps (demo-rep-1…4@sales.example).\n`,
+            `Demo data from ${r.from.slice(0, 10)} to ${r.to.slice(0, 10)}: ${r.profiles} profiles, ${r.events} events, ${r.transitions} stage changes, ${r.handoffs} handoffs to 4 sales reps (demo-rep-1…4@sales.example).\n` +
+              `Dashboard logins (password ${r.password}): ${r.logins.map((l) => `${l.email} (${l.role})`).join(", ")}.\n`,
           );
       });
     });

@@ -15,7 +15,7 @@ import { ApiError, api, query, useApi } from "../api";
 import { HandoffActions } from "../components/HandoffActions";
 import { SlaCountdown } from "../components/SlaCountdown";
 import { Status } from "../components/Status";
-import { dateTime, day, num } from "../format";
+import { dateTime, monthDay, num } from "../format";
 import type { Handoff } from "../handoffs";
 import type { LeadSummary } from "../leads";
 
@@ -235,46 +235,48 @@ function Why({ explain }: { explain: Explain | null }) {
       {groups.map((g) => {
         const rows = explain.contributions.filter((c) => c.group === g);
         return (
-          <table key={g} className="why" data-group={g} aria-label={`${g} contributions`}>
-            <caption>
-              {g}: <span data-testid={`score-${g}`}>{num(explain.scores[g])}</span>
-            </caption>
-            <thead>
-              <tr>
-                <th scope="col">Rule</th>
-                <th scope="col">When</th>
-                <th scope="col">Points</th>
-                <th scope="col">Decay</th>
-                <th scope="col">Counts now</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((c) => (
-                <tr key={`${c.rule}:${c.eventId ?? ""}`}>
-                  <td>
-                    {c.rule}
-                    {c.label ? ` (${c.label})` : ""}
-                  </td>
-                  <td>{c.at ? dateTime(c.at) : "trait"}</td>
-                  <td className="num">{num(c.raw)}</td>
-                  <td className="num">×{c.factor.toFixed(3)}</td>
-                  <td className="num" data-points={c.points}>
-                    {num(round(c.points))}
+          <div key={g} className="table-scroll">
+            <table className="why" data-group={g} aria-label={`${g} contributions`}>
+              <caption>
+                {g}: <span data-testid={`score-${g}`}>{num(explain.scores[g])}</span>
+              </caption>
+              <thead>
+                <tr>
+                  <th scope="col">Rule</th>
+                  <th scope="col">When</th>
+                  <th scope="col">Points</th>
+                  <th scope="col">Decay</th>
+                  <th scope="col">Counts now</th>
+                </tr>
+              </thead>
+              <tbody>
+                {rows.map((c) => (
+                  <tr key={`${c.rule}:${c.eventId ?? ""}`}>
+                    <td>
+                      {c.rule}
+                      {c.label ? ` (${c.label})` : ""}
+                    </td>
+                    <td>{c.at ? dateTime(c.at) : "trait"}</td>
+                    <td className="num">{num(c.raw)}</td>
+                    <td className="num">×{c.factor.toFixed(3)}</td>
+                    <td className="num" data-points={c.points}>
+                      {num(round(c.points))}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+              <tfoot>
+                <tr>
+                  <th scope="row" colSpan={4}>
+                    Total
+                  </th>
+                  <td className="num" data-testid={`total-${g}`}>
+                    {num(round(rows.reduce((s, c) => s + c.points, 0)))}
                   </td>
                 </tr>
-              ))}
-            </tbody>
-            <tfoot>
-              <tr>
-                <th scope="row" colSpan={4}>
-                  Total
-                </th>
-                <td className="num" data-testid={`total-${g}`}>
-                  {num(round(rows.reduce((s, c) => s + c.points, 0)))}
-                </td>
-              </tr>
-            </tfoot>
-          </table>
+              </tfoot>
+            </table>
+          </div>
         );
       })}
     </section>
@@ -284,15 +286,15 @@ function Why({ explain }: { explain: Explain | null }) {
 function ScoreChart({ data }: { data: ScoreHistory | null }) {
   if (!data) return null;
   const groups = [...new Set(data.series.flatMap((p) => Object.keys(p.scores)))];
-  const rows = data.series.map((p) => ({ at: day(p.at), ...p.scores }));
+  const rows = data.series.map((p) => ({ at: monthDay(p.at), ...p.scores }));
   return (
     <figure className="chart card" aria-label="Score over time">
       <figcaption>Score over time (dashed: MQL thresholds)</figcaption>
       <ResponsiveContainer width="100%" height={240}>
         <LineChart data={rows} margin={{ left: 8, right: 16 }}>
           <CartesianGrid strokeDasharray="3 3" vertical={false} />
-          <XAxis dataKey="at" tick={{ fontSize: 11 }} minTickGap={24} />
-          <YAxis tick={{ fontSize: 12 }} width={40} />
+          <XAxis dataKey="at" tick={{ fontSize: 11 }} minTickGap={24} padding={{ left: 8 }} />
+          <YAxis tick={{ fontSize: 12 }} width={40} padding={{ top: 12 }} />
           <Tooltip />
           <Legend verticalAlign="top" height={28} />
           {groups.map((g, i) => (

@@ -14,7 +14,7 @@ import {
 import { query, useApi } from "../api";
 import { Kpi } from "../components/Kpi";
 import { Status } from "../components/Status";
-import { day, duration, lastDays, num, pct } from "../format";
+import { duration, lastDays, monthDay, num, pct } from "../format";
 
 interface StageCount {
   stage: string;
@@ -91,10 +91,10 @@ export default function OverviewPage() {
         <figure className="chart" aria-label="Funnel">
           <figcaption>Funnel</figcaption>
           <ResponsiveContainer width="100%" height={260}>
-            <BarChart data={f?.total ?? []} margin={{ left: 8, right: 8 }}>
-              <CartesianGrid strokeDasharray="3 3" vertical={false} />
-              <XAxis dataKey="stage" tick={{ fontSize: 12 }} />
-              <YAxis tick={{ fontSize: 12 }} width={48} />
+            <BarChart data={f?.total ?? []} layout="vertical" margin={{ left: 8, right: 16 }}>
+              <CartesianGrid strokeDasharray="3 3" horizontal={false} />
+              <XAxis type="number" tick={{ fontSize: 12 }} />
+              <YAxis type="category" dataKey="stage" tick={{ fontSize: 12 }} width={96} interval={0} />
               <Tooltip />
               <Bar isAnimationActive={false} dataKey="count" name="leads" fill="#3867d6" />
             </BarChart>
@@ -104,12 +104,12 @@ export default function OverviewPage() {
           <figcaption>MQLs per week against sales capacity</figcaption>
           <ResponsiveContainer width="100%" height={260}>
             <ComposedChart
-              data={(handoffs.data?.weekly ?? []).map((w) => ({ ...w, week: day(w.week) }))}
+              data={(handoffs.data?.weekly ?? []).map((w) => ({ ...w, week: monthDay(w.week) }))}
               margin={{ left: 8, right: 8 }}
             >
               <CartesianGrid strokeDasharray="3 3" vertical={false} />
-              <XAxis dataKey="week" tick={{ fontSize: 11 }} minTickGap={16} />
-              <YAxis tick={{ fontSize: 12 }} width={48} />
+              <XAxis dataKey="week" tick={{ fontSize: 11 }} minTickGap={16} padding={{ left: 8 }} />
+              <YAxis tick={{ fontSize: 12 }} width={48} padding={{ top: 12 }} />
               <Tooltip />
               <Legend verticalAlign="top" height={28} />
               <Bar isAnimationActive={false} dataKey="mqls" name="MQLs" stackId="m" fill="#3867d6" />
@@ -131,7 +131,7 @@ export default function OverviewPage() {
             <BarChart data={topChannels} layout="vertical" margin={{ left: 8, right: 8 }}>
               <CartesianGrid strokeDasharray="3 3" horizontal={false} />
               <XAxis type="number" tick={{ fontSize: 12 }} />
-              <YAxis type="category" dataKey="channel" tick={{ fontSize: 12 }} width={96} />
+              <YAxis type="category" dataKey="channel" tick={{ fontSize: 12 }} width={120} />
               <Tooltip />
               <Legend verticalAlign="top" height={28} />
               <Bar isAnimationActive={false} dataKey="leads" name="leads" fill="#a5b1c2" />

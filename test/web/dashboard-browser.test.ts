@@ -1,0 +1,250 @@
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { sendBatch } from "../support/live-checks.js";
+import { DATABASE_KINDS } from "../support/test-database.js";
+import { startTestService, TEST_ADMIN_PASSWORD, type TestService } from "../support/test-service.js";
+import {
+  chartOverlaps,
+  HAVE_BROWSER,
+  horizontalOverflow,
+  launchBrowser,
+  screenshot,
+  seriousViolations,
+} from "./browser.js";
+
+/**
+ * The dashboard in a real browser (Debian's Chromium) against a real server with demo data
+ * (`POST /api/demo`) and a few leads sent live that qualify and are routed to a demo rep. One
+ * database kind per run: PostgreSQL when DATABASE_URL is set, else PGlite.
+ */
+const kind = DATABASE_KINDS[DATABASE_KINDS.length - 1] as "pglite" | "postgres";
+const DEMO_PASSWORD = "qualify-demo";
+const MARKETER = "marketer@demo.example";
+
+describe.skipIf(!HAVE_BROWSER)(`the dashboard in Chromium on ${kind}`, () => {
+  let service: TestService;
+  let browser: Browser;
+  /** The demo rep the live leads were routed to. */
+  let rep: string;
+  const live: Record<string, string> = {};
+
+  /** A hand-raiser: identified, then a demo request (the default model's hand-raiser rule). */
+  const handRaiser = (userId: string, at: number) => [
+    {
+      type: "identify",
+      userId,
+      messageId: `${userId}-id`,
+      timestamp: new Date(at).toISOString(),
+      traits: { email: `${userId}@buyer.example`, title: "VP Sales", company: { employee_count: 60 } },
+    },
+    {
+      type: "track",
+      userId,
+      messageId: `${userId}-demo`,
+      timestamp: new Date(at + 60_000).toISOString(),
+      event: "Demo Requested",
+    },
+  ];
+
+  // A browser, a server and demo data: slower than the API tests.
+  vi.setConfig({ testTimeout: 120_000 });
+
+  beforeAll(async () => {
+    service = await startTestService(kind);
+    const demo = await service.api("POST", "/api/demo", { profiles: 1200, days: 120 });
+    expect(demo.status, JSON.stringify(demo.body)).toBe(200);
+    const now = Date.now();
+    await sendBatch(service, [
+      ...handRaiser("live-1", now - 3_600_000),
+      ...handRaiser("live-2", now - 3_000_000),
+    ]);
+    await service.drain();
+    // Routing runs as a scheduled job within seconds of the MQL.
+    const handoffOf = async (leadId: string) => {
+      for (let i = 0; i < 100; i++) {
+        const h = (await service.api("GET", `/api/handoffs?leadId=${leadId}`)).body.handoffs[0];
+        if (h?.owner) return h;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      throw new Error(`no handoff for ${leadId}`);
+    };
+    for (const u of ["live-1", "live-2"]) {
+      const lead = await service.api("GET", `/api/leads?userId=${u}`);
+      live[u] = lead.body.items[0].id as string;
+    }
+    const first = await handoffOf(live["live-1"] as string);
+    const second = await handoffOf(live["live-2"] as string);
+    expect([first.status, second.status]).toEqual(["pending", "pending"]);
+    rep = first.owner.email;
+    // Round-robin may have given live-2 to another rep: give it to live-1's.
+    if (second.owner.email !== rep)
+      expect((await service.api("POST", `/api/handoffs/${second.id}/reassign`, { owner: rep })).status).toBe(
+        200,
+      );
+    browser = await launchBrowser();
+  }, 180_000);
+  afterAll(async () => {
+    await browser?.close();
+    await service?.close();
+  });
+
+  async function logIn(email: string, password: string, viewport = { width: 1280, height: 800 }) {
+    const context: BrowserContext = await browser.newContext({ viewport });
+    const page = await context.newPage();
+    await page.goto(`${service.url}/`);
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill(password);
+    await page.getByRole("button", { name: "Log in" }).click();
+    await page.getByRole("button", { name: "Log out" }).waitFor();
+    return page;
+  }
+
+  /** An API call from the page, with its session cookie (and CSRF token when it changes state). */
+  const fromPage = (page: Page, method: string, path: string, body?: unknown) =>
+    page.evaluate(
+      async ([m, p, b]) => {
+        const s = await (await fetch("/api/session")).json();
+        const res = await fetch(p as string, {
+          method: m as string,
+          headers: { "content-type": "application/json", "x-csrf-token": s.csrfToken },
+          ...(b === undefined ? {} : { body: JSON.stringify(b) }),
+        });
+        return res.status;
+      },
+      [method, path, body] as const,
+    );
+
+  it("lets each role see and do only what it may, in the UI and through the API", async () => {
+    const admin = await logIn("admin@localhost", TEST_ADMIN_PASSWORD);
+    const nav = (page: Page) =>
+      page.getByRole("navigation", { name: "Main" }).getByRole("link").allTextContents();
+    expect(await nav(admin)).toEqual(["Overview", "Leads", "Inbox"]);
+    expect(await fromPage(admin, "GET", "/api/users")).toBe(200);
+
+    const marketer = await logIn(MARKETER, DEMO_PASSWORD);
+    expect(await nav(marketer)).toEqual(["Overview", "Leads"]);
+    expect(await fromPage(marketer, "GET", "/api/users")).toBe(403);
+    expect(await fromPage(marketer, "GET", "/api/models")).toBe(200);
+
+    const sales = await logIn(rep, DEMO_PASSWORD);
+    expect(sales.url()).toMatch(/\/inbox$/);
+    expect(await nav(sales)).toEqual(["Leads", "Inbox"]);
+    expect(await fromPage(sales, "GET", "/api/users")).toBe(403);
+    expect(await fromPage(sales, "POST", "/api/models", { source: "name: x" })).toBe(403);
+    // The overview's reports are not for sales: the page says so instead of showing numbers.
+    await sales.goto(`${service.url}/overview`);
+    await expect.poll(() => sales.getByRole("alert").first().textContent()).toMatch(/role sales may not/);
+    // A sales user's leads table lists their leads only.
+    await sales.goto(`${service.url}/leads`);
+    await sales.locator("table.leads tbody tr").first().waitFor();
+    const emails = await sales.locator("table.leads tbody tr td:first-child").allTextContents();
+    expect(emails).toContain("live-1@buyer.example");
+    const all = await service.api("GET", "/api/leads?limit=500");
+    expect(emails.length).toBeLessThan(all.body.items.length);
+    // Logging out ends the session.
+    await sales.getByRole("button", { name: "Log out" }).click();
+    await sales.getByRole("button", { name: "Log in" }).waitFor();
+    expect(await sales.evaluate(async () => (await fetch("/api/leads")).status)).toBe(401);
+  });
+
+  it("filters the leads table, keeping the filter in the URL", async () => {
+    const page = await logIn(MARKETER, DEMO_PASSWORD);
+    await page.goto(`${service.url}/leads`);
+    await page.locator("table.leads tbody tr").first().waitFor();
+    await page.getByLabel("Stage").selectOption("mql");
+    await expect.poll(() => page.url()).toMatch(/stage=mql/);
+    await expect
+      .poll(async () => [...new Set(await page.locator("table.leads tbody .stage").allTextContents())])
+      .toEqual(["mql"]);
+    const grade = (await page
+      .locator("table.leads tbody tr td:nth-child(3)")
+      .first()
+      .textContent()) as string;
+    await page.getByLabel("Grade").selectOption(grade);
+    await expect.poll(() => page.url()).toMatch(new RegExp(`grade=${grade}`));
+    // The URL alone brings the same view back.
+    await page.reload();
+    await page.locator("table.leads tbody tr").first().waitFor();
+    expect(await page.getByLabel("Stage").inputValue()).toBe("mql");
+    const grades = await page.locator("table.leads tbody tr td:nth-child(3)").allTextContents();
+    expect(new Set(grades)).toEqual(new Set([grade]));
+    await screenshot(page, "leads-filtered");
+  });
+
+  it("shows a profile whose contributions add up to the score shown", async () => {
+    const page = await logIn(MARKETER, DEMO_PASSWORD);
+    await page.goto(`${service.url}/leads/${live["live-1"]}`);
+    const tables = page.locator("table.why");
+    await tables.first().waitFor();
+    let counted = 0;
+    for (const table of await tables.all()) {
+      const group = (await table.getAttribute("data-group")) as string;
+      const shown = Number((await page.getByTestId(`score-${group}`).textContent())?.replace(/,/g, ""));
+      const points = (await table
+        .locator("td[data-points]")
+        .evaluateAll((tds) => tds.map((td) => Number(td.getAttribute("data-points"))))) as number[];
+      expect(Math.abs(points.reduce((a, b) => a + b, 0) - shown), group).toBeLessThan(0.011);
+      counted += points.length;
+    }
+    expect(counted).toBeGreaterThan(0);
+    await expect.poll(() => page.getByTestId("lead-stage").textContent()).toBe("mql");
+    await screenshot(page, "lead-profile");
+  });
+
+  it("accepts from the inbox, and the lead's stage changes", async () => {
+    const page = await logIn(rep, DEMO_PASSWORD);
+    const item = page.locator(`[data-testid=inbox-item]:has-text("live-1@buyer.example")`);
+    await item.waitFor();
+    await screenshot(page, "inbox");
+    await item.getByRole("button", { name: "Accept" }).click();
+    await expect.poll(() => item.getByTestId("handoff-status").textContent()).toBe("accepted");
+    await item.getByRole("link").click();
+    await expect.poll(() => page.getByTestId("lead-stage").textContent()).toBe("sal");
+  });
+
+  it("reverts an accept the server refuses (409) and shows the server's message", async () => {
+    const page = await logIn(rep, DEMO_PASSWORD);
+    const item = page.locator(`[data-testid=inbox-item]:has-text("live-2@buyer.example")`);
+    await item.waitFor();
+    // Someone else acts first: the row on screen is stale.
+    const h = (await service.api("GET", `/api/handoffs?leadId=${live["live-2"]}`)).body.handoffs[0];
+    expect((await service.api("POST", `/api/handoffs/${h.id}/reject`, { reason: "bad timing" })).status).toBe(
+      200,
+    );
+    await item.getByRole("button", { name: "Accept" }).click();
+    await expect.poll(() => item.getByRole("alert").textContent()).toMatch(/rejected|not allowed|cannot/i);
+    expect(await item.getByTestId("handoff-status").textContent()).toBe("pending");
+  });
+
+  it("has no serious accessibility violations, no sideways scroll and no overlapping chart labels", async () => {
+    const page = await logIn("admin@localhost", TEST_ADMIN_PASSWORD);
+    const pages = {
+      overview: "/overview",
+      leads: "/leads",
+      profile: `/leads/${live["live-1"]}`,
+      inbox: "/inbox",
+    };
+    for (const [name, path] of Object.entries(pages)) {
+      await page.goto(`${service.url}${path}`);
+      await page.waitForLoadState("networkidle");
+      expect(await seriousViolations(page), name).toEqual([]);
+      expect(await horizontalOverflow(page), name).toBeLessThanOrEqual(0);
+      expect(await chartOverlaps(page), name).toEqual([]);
+      await screenshot(page, `${name}-1280`);
+    }
+    await page.context().close();
+    const anon = await (await browser.newContext()).newPage();
+    await anon.goto(`${service.url}/`);
+    await anon.getByRole("button", { name: "Log in" }).waitFor();
+    expect(await seriousViolations(anon), "login").toEqual([]);
+    // A phone: the inbox and a profile still fit.
+    const phone = await logIn(rep, DEMO_PASSWORD, { width: 390, height: 844 });
+    for (const [name, path] of Object.entries({ inbox: "/inbox", profile: `/leads/${live["live-1"]}` })) {
+      await phone.goto(`${service.url}${path}`);
+      await phone.waitForLoadState("networkidle");
+      expect(await horizontalOverflow(phone), `${name} at 390`).toBeLessThanOrEqual(0);
+      expect(await chartOverlaps(phone), `${name} at 390`).toEqual([]);
+      await screenshot(phone, `${name}-390`);
+    }
+  });
+});
