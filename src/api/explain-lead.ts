@@ -127,8 +127,11 @@ export function mqlThresholds(m: CompiledModel): { group: string; value: number 
     if (Array.isArray(node)) for (const x of node) walk(x);
     else if (node !== null && typeof node === "object") {
       const o = node as Record<string, unknown>;
-      const value = typeof o.gte === "number" ? o.gte : typeof o.gt === "number" ? o.gt : undefined;
-      if (typeof o.score === "string" && value !== undefined) out.push({ group: o.score, value });
+      // A parsed condition's leaf: { subject: "score", key: <group>, ops: { gte | gt } }.
+      const ops = (o.ops ?? {}) as Record<string, unknown>;
+      const value = typeof ops.gte === "number" ? ops.gte : typeof ops.gt === "number" ? ops.gt : undefined;
+      if (o.subject === "score" && typeof o.key === "string" && value !== undefined)
+        out.push({ group: o.key, value });
       for (const v of Object.values(o)) walk(v);
     }
   };

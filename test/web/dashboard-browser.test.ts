@@ -118,11 +118,11 @@ describe.skipIf(!HAVE_BROWSER)(`the dashboard in Chromium on ${kind}`, () => {
     const admin = await logIn("admin@localhost", TEST_ADMIN_PASSWORD);
     const nav = (page: Page) =>
       page.getByRole("navigation", { name: "Main" }).getByRole("link").allTextContents();
-    expect(await nav(admin)).toEqual(["Overview", "Leads", "Inbox"]);
+    expect(await nav(admin)).toEqual(["Overview", "Leads", "Inbox", "Models"]);
     expect(await fromPage(admin, "GET", "/api/users")).toBe(200);
 
     const marketer = await logIn(MARKETER, DEMO_PASSWORD);
-    expect(await nav(marketer)).toEqual(["Overview", "Leads"]);
+    expect(await nav(marketer)).toEqual(["Overview", "Leads", "Models"]);
     expect(await fromPage(marketer, "GET", "/api/users")).toBe(403);
     expect(await fromPage(marketer, "GET", "/api/models")).toBe(200);
 
@@ -216,6 +216,49 @@ describe.skipIf(!HAVE_BROWSER)(`the dashboard in Chromium on ${kind}`, () => {
     expect(await item.getByTestId("handoff-status").textContent()).toBe("pending");
   });
 
+  it("marks an error in a model at its line, as the server reports it", async () => {
+    const page = await logIn(MARKETER, DEMO_PASSWORD);
+    await page.goto(`${service.url}/models`);
+    const editor = page.getByRole("textbox", { name: "Model YAML" });
+    await editor.waitFor();
+    await expect.poll(() => page.locator(".cm-line").nth(21).textContent()).toBe("    cap: 150");
+    // Line 22 is the engagement group's cap: make it a word.
+    await editor.click();
+    await page.keyboard.press("Control+Home");
+    for (let i = 0; i < 21; i++) await page.keyboard.press("ArrowDown");
+    await page.keyboard.press("End");
+    await page.keyboard.type("x");
+    await expect
+      .poll(() => page.getByRole("list", { name: "Problems" }).textContent())
+      .toMatch(/^line 22: groups\.engagement\.cap/);
+    await page.locator(".cm-line").nth(21).locator(".cm-lintRange-error").waitFor();
+    expect(await page.locator(".cm-lintRange-error").count()).toBe(1);
+    await expect.poll(() => page.getByRole("button", { name: /Backtest the draft/ }).isDisabled()).toBe(true);
+    await screenshot(page, "model-error");
+    // Fixed, the problem goes.
+    await page.keyboard.press("Backspace");
+    await expect.poll(() => page.getByRole("list", { name: "Problems" }).textContent()).toBe("");
+  });
+
+  it("backtests a draft against the live model, as a chart and a table", async () => {
+    const page = await logIn(MARKETER, DEMO_PASSWORD);
+    await page.goto(`${service.url}/models`);
+    await page.getByRole("textbox", { name: "Model YAML" }).waitFor();
+    await page.getByRole("button", { name: "Backtest the draft against live" }).click();
+    const table = page.getByRole("table", { name: "Backtest comparison" });
+    await table.waitFor({ timeout: 60_000 });
+    const mqls = await table.getByRole("row", { name: /^MQLs/ }).getByRole("cell").allTextContents();
+    expect(mqls).toHaveLength(2);
+    expect(Number(mqls[1]?.replace(/,/g, ""))).toBeGreaterThan(0);
+    expect(
+      await page
+        .locator("figure[aria-label='MQLs per week, live and draft'] .recharts-bar-rectangle")
+        .count(),
+    ).toBeGreaterThan(0);
+    expect(await chartOverlaps(page)).toEqual([]);
+    await screenshot(page, "model-backtest");
+  });
+
   it("has no serious accessibility violations, no sideways scroll and no overlapping chart labels", async () => {
     const page = await logIn("admin@localhost", TEST_ADMIN_PASSWORD);
     const pages = {
@@ -223,6 +266,7 @@ describe.skipIf(!HAVE_BROWSER)(`the dashboard in Chromium on ${kind}`, () => {
       leads: "/leads",
       profile: `/leads/${live["live-1"]}`,
       inbox: "/inbox",
+      models: "/models",
     };
     for (const [name, path] of Object.entries(pages)) {
       await page.goto(`${service.url}${path}`);
@@ -246,5 +290,5 @@ describe.skipIf(!HAVE_BROWSER)(`the dashboard in Chromium on ${kind}`, () => {
       expect(await chartOverlaps(phone), `${name} at 390`).toEqual([]);
       await screenshot(phone, `${name}-390`);
     }
-  });
+  }, 300_000);
 });

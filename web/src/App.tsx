@@ -9,6 +9,7 @@ const OverviewPage = lazy(() => import("./pages/OverviewPage"));
 const LeadsPage = lazy(() => import("./pages/LeadsPage"));
 const LeadProfilePage = lazy(() => import("./pages/LeadProfilePage"));
 const InboxPage = lazy(() => import("./pages/InboxPage"));
+const ModelsPage = lazy(() => import("./pages/ModelsPage"));
 
 /** Where each role lands. */
 export const HOME: Record<Role, string> = { admin: "/overview", marketer: "/overview", sales: "/inbox" };
@@ -27,6 +28,7 @@ function Routed() {
           <Route path="/leads" element={<LeadsPage />} />
           <Route path="/leads/:id" element={<LeadProfilePage />} />
           <Route path="/inbox" element={<InboxPage />} />
+          <Route path="/models" element={<ModelsPage />} />
           <Route path="*" element={<p>No such page.</p>} />
         </Routes>
       </Suspense>

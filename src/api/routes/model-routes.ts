@@ -1,10 +1,12 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import * as z from "zod";
+import { compileModel, loadModel } from "../../engine/index.js";
 import { QualifyError } from "../../errors.js";
 import { addModel, getModel, listModels } from "../../pipeline/model-store.js";
 import { previewModel, publishModel } from "../../pipeline/publish-model.js";
 import { ANY_ROLE, MARKETING, requireRole, workspaceOf } from "../authenticate.js";
+import { mqlThresholds } from "../explain-lead.js";
 import type { Service } from "../service.js";
 
 const versionParams = z.object({ version: z.coerce.number().int().min(1) });
@@ -101,6 +103,32 @@ export function modelRoutes(app: FastifyInstance, service: Service): void {
         now: service.clock(),
       });
       return reply.status(201).send({ model: { ...model, source: undefined }, preview });
+    },
+  );
+
+  r.post(
+    "/api/models/check",
+    {
+      preHandler: requireRole(service, MARKETING),
+      config: { bodyLimit: 4 * 1024 * 1024 },
+      schema: {
+        tags,
+        security,
+        summary:
+          "Validate a model's YAML without storing it: its name, groups and rule count, or 422 MODEL_INVALID with every problem's path and line",
+        body: z.object({ source: z.string().describe("the model's YAML") }),
+      },
+    },
+    async (req) => {
+      const m = compileModel(loadModel(req.body.source, "model"));
+      return {
+        ok: true,
+        name: m.spec.name,
+        key: m.key,
+        groups: m.groups.map((g) => g.name),
+        rules: m.rules.length,
+        mqlThresholds: mqlThresholds(m),
+      };
     },
   );
 

@@ -6,6 +6,7 @@ const PAGES: { to: string; label: string; roles: Role[] }[] = [
   { to: "/overview", label: "Overview", roles: ["admin", "marketer"] },
   { to: "/leads", label: "Leads", roles: ["admin", "marketer", "sales"] },
   { to: "/inbox", label: "Inbox", roles: ["admin", "sales"] },
+  { to: "/models", label: "Models", roles: ["admin", "marketer"] },
 ];
 
 export function Layout({ children }: { children: ReactNode }) {
