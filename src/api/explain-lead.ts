@@ -1,4 +1,13 @@
-import { type CompiledModel, type Contribution, evaluate, summarize } from "../engine/index.js";
+import {
+  type CompiledModel,
+  type Contribution,
+  compareInputs,
+  evaluate,
+  type Input,
+  newLeadState,
+  step,
+  summarize,
+} from "../engine/index.js";
 import { QualifyError } from "../errors.js";
 import type { StoredInput } from "../pipeline/lead-inputs.js";
 import type { LeadRecord } from "../pipeline/lead-record.js";
@@ -140,18 +149,27 @@ export function mqlThresholds(m: CompiledModel): { group: string; value: number 
 }
 
 /**
- * The lead's scores at `points` times spread evenly from its first input to `to`, and at each MQL
- * threshold: the engine's `evaluate` as of each time, the same answer `explain?at=` gives.
+ * The lead's scores at `points` times spread evenly from its first input to `to`: the same answers
+ * as `explain?at=` at each time (the engine's `evaluate`), computed in one pass, with the engine's
+ * incremental `step` over the inputs in time order and a summary at each time.
  */
 export function scoreHistory(m: CompiledModel, inputs: StoredInput[], to: number, points: number) {
-  const plain = inputs.map((i) => i.input);
-  const from = Math.min(to, ...plain.map((i) => i.at));
-  const times = Array.from({ length: points }, (_, k) =>
-    points === 1 ? to : Math.round(from + ((to - from) * k) / (points - 1)),
-  );
-  return {
-    model: m.key,
-    thresholds: mqlThresholds(m),
-    series: [...new Set(times)].map((t) => ({ at: iso(t), scores: evaluate(m, plain, t).scores })),
-  };
+  const sorted = inputs.map((i) => i.input).sort(compareInputs);
+  const from = Math.min(to, sorted[0]?.at ?? to);
+  const times = [
+    ...new Set(
+      Array.from({ length: points }, (_, k) =>
+        points === 1 ? to : Math.round(from + ((to - from) * k) / (points - 1)),
+      ),
+    ),
+  ];
+  const state = newLeadState(m);
+  let next = 0;
+  const series = times.map((t) => {
+    const batch: Input[] = [];
+    while (next < sorted.length && (sorted[next] as Input).at <= t) batch.push(sorted[next++] as Input);
+    step(m, state, batch, t);
+    return { at: iso(t), scores: summarize(m, state, t).scores };
+  });
+  return { model: m.key, thresholds: mqlThresholds(m), series };
 }

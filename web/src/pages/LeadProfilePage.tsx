@@ -223,7 +223,15 @@ function StageMoves({ id, facts, onDone }: { id: string; facts: string[]; onDone
 }
 
 /** Every contribution with its decay, per group, adding up to the score shown. */
+/** Above this many contributions in a group, rows are summed per rule until asked for all. */
+const MANY = 60;
+
+/**
+ * Every contribution with its decay, per group, adding up to the score shown. A busy lead's rows
+ * are summed per rule (with the decay's range) until the user asks to see each one.
+ */
 function Why({ explain }: { explain: Explain | null }) {
+  const [expanded, setExpanded] = useState<Set<string>>(new Set());
   if (!explain) return null;
   const groups = Object.keys(explain.scores);
   return (
@@ -234,6 +242,7 @@ function Why({ explain }: { explain: Explain | null }) {
       </p>
       {groups.map((g) => {
         const rows = explain.contributions.filter((c) => c.group === g);
+        const summed = rows.length > MANY && !expanded.has(g);
         return (
           <div key={g} className="table-scroll">
             <table className="why" data-group={g} aria-label={`${g} contributions`}>
@@ -250,20 +259,36 @@ function Why({ explain }: { explain: Explain | null }) {
                 </tr>
               </thead>
               <tbody>
-                {rows.map((c) => (
-                  <tr key={`${c.rule}:${c.eventId ?? ""}`}>
-                    <td>
-                      {c.rule}
-                      {c.label ? ` (${c.label})` : ""}
-                    </td>
-                    <td>{c.at ? dateTime(c.at) : "trait"}</td>
-                    <td className="num">{num(c.raw)}</td>
-                    <td className="num">×{c.factor.toFixed(3)}</td>
-                    <td className="num" data-points={c.points}>
-                      {num(round(c.points))}
-                    </td>
-                  </tr>
-                ))}
+                {summed
+                  ? perRule(rows).map((r) => (
+                      <tr key={r.rule}>
+                        <td>
+                          {r.rule} ({num(r.count)}×)
+                        </td>
+                        <td>{r.first ? `${dateTime(r.first)} – ${dateTime(r.last)}` : "trait"}</td>
+                        <td className="num">{num(round(r.raw))}</td>
+                        <td className="num">
+                          ×{r.minFactor.toFixed(3)}–{r.maxFactor.toFixed(3)}
+                        </td>
+                        <td className="num" data-points={r.points}>
+                          {num(round(r.points))}
+                        </td>
+                      </tr>
+                    ))
+                  : rows.map((c) => (
+                      <tr key={`${c.rule}:${c.eventId ?? ""}`}>
+                        <td>
+                          {c.rule}
+                          {c.label ? ` (${c.label})` : ""}
+                        </td>
+                        <td>{c.at ? dateTime(c.at) : "trait"}</td>
+                        <td className="num">{num(c.raw)}</td>
+                        <td className="num">×{c.factor.toFixed(3)}</td>
+                        <td className="num" data-points={c.points}>
+                          {num(round(c.points))}
+                        </td>
+                      </tr>
+                    ))}
               </tbody>
               <tfoot>
                 <tr>
@@ -276,11 +301,54 @@ function Why({ explain }: { explain: Explain | null }) {
                 </tr>
               </tfoot>
             </table>
+            {summed && (
+              <button type="button" className="link" onClick={() => setExpanded(new Set([...expanded, g]))}>
+                Show all {num(rows.length)} {g} contributions
+              </button>
+            )}
           </div>
         );
       })}
     </section>
   );
+}
+
+/** A group's contributions summed per rule: how many, when, raw points, the decay's range, points now. */
+function perRule(rows: Contribution[]) {
+  const by = new Map<
+    string,
+    {
+      rule: string;
+      count: number;
+      first?: string;
+      last?: string;
+      raw: number;
+      minFactor: number;
+      maxFactor: number;
+      points: number;
+    }
+  >();
+  for (const c of rows) {
+    const r = by.get(c.rule) ?? {
+      rule: c.rule,
+      count: 0,
+      raw: 0,
+      minFactor: c.factor,
+      maxFactor: c.factor,
+      points: 0,
+    };
+    r.count++;
+    r.raw += c.raw;
+    r.points += c.points;
+    r.minFactor = Math.min(r.minFactor, c.factor);
+    r.maxFactor = Math.max(r.maxFactor, c.factor);
+    if (c.at) {
+      if (!r.first || c.at < r.first) r.first = c.at;
+      if (!r.last || c.at > r.last) r.last = c.at;
+    }
+    by.set(c.rule, r);
+  }
+  return [...by.values()];
 }
 
 function ScoreChart({ data }: { data: ScoreHistory | null }) {
