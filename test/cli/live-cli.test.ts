@@ -47,6 +47,7 @@ describe("the live CLI against a running server", () => {
       HOST: "127.0.0.1",
       QUALIFY_WRITE_KEY: WRITE_KEY,
       QUALIFY_ADMIN_TOKEN: ADMIN_TOKEN,
+      QUALIFY_ADMIN_PASSWORD: "live-cli-admin-password",
       LOG_LEVEL: "info",
     });
   }, 120_000);
@@ -199,7 +200,12 @@ describe("the live CLI against a running server", () => {
     const elsewhere = mkdtempSync(join(tmpdir(), "qualify-elsewhere-"));
     try {
       const remote = { QUALIFY_URL: server.url, QUALIFY_TOKEN: salesToken, QUALIFY_DATA_DIR: elsewhere };
-      const r = await qualify(["leads", "--stage", "mql"], remote);
+      // A sales user sees only their own leads (owned, or handed off to them): none here.
+      const mine = await qualify(["leads", "--stage", "mql"], remote);
+      expect(mine.stderr).toBe("");
+      expect(mine.code).toBe(0);
+      expect(mine.stdout).toBe("no leads\n");
+      const r = await qualify(["leads", "--stage", "mql"], { ...remote, QUALIFY_TOKEN: ADMIN_TOKEN });
       expect(r.stderr).toBe("");
       expect(r.code).toBe(0);
       expect(r.stdout).toContain("jordan.lee@northwind.io");
