@@ -6,6 +6,7 @@ import type { Queryable } from "../../db/database.js";
 import { FACTS, type FactInput } from "../../engine/index.js";
 import { QualifyError } from "../../errors.js";
 import { factEvent } from "../../ingest/append-events.js";
+import { csvLine } from "../../nurture/audience-csv.js";
 import { leadInputs } from "../../pipeline/lead-inputs.js";
 import type { LeadRecord } from "../../pipeline/lead-record.js";
 import { ADMIN, ANY_ROLE, requireRole, workspaceOf } from "../authenticate.js";
@@ -83,29 +84,25 @@ const CSV_COLUMNS = [
   "lastEventAt",
   "eventCount",
 ];
-/** A CSV cell; text a spreadsheet would run as a formula is prefixed with ' (as OWASP advises). */
-const csvCell = (v: unknown) => {
-  let s = v === null || v === undefined ? "" : String(v);
-  if (typeof v === "string" && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-};
+const str = (v: string | number | null | undefined) => (v === null || v === undefined ? null : String(v));
+/** One lead as a CSV line (RFC 4180, formula-looking text escaped: `nurture/audience-csv.ts`). */
 const csvRow = (l: ReturnType<typeof leadSummary>) =>
-  [
-    l.id,
-    l.email,
-    l.name,
-    l.stage,
-    l.grade,
-    l.scores.fit,
-    l.scores.engagement,
-    l.owner,
-    l.mqlAt,
-    l.firstSeenAt,
-    l.lastEventAt,
-    l.eventCount,
-  ]
-    .map(csvCell)
-    .join(",");
+  csvLine(
+    [
+      l.id,
+      l.email,
+      l.name,
+      l.stage,
+      l.grade,
+      l.scores.fit,
+      l.scores.engagement,
+      l.owner,
+      l.mqlAt,
+      l.firstSeenAt,
+      l.lastEventAt,
+      l.eventCount,
+    ].map(str),
+  );
 
 /** A sales user sees only their leads (owned, or handed off to them); other roles every lead. */
 async function visible(db: Queryable, req: FastifyRequest, lead: LeadRecord): Promise<LeadRecord> {
@@ -170,7 +167,7 @@ export function leadRoutes(app: FastifyInstance, service: Service): void {
     async (req, reply) => {
       const ws = workspaceOf(req);
       const f = filters(req, { ...req.query, limit: 500 });
-      const rows: string[] = [CSV_COLUMNS.join(",")];
+      const rows: string[] = [csvLine(CSV_COLUMNS)];
       let cursor: string | undefined;
       do {
         const page = await listLeads(service.db, ws, { ...f, cursor });
@@ -180,7 +177,7 @@ export function leadRoutes(app: FastifyInstance, service: Service): void {
       return reply
         .type("text/csv; charset=utf-8")
         .header("content-disposition", 'attachment; filename="leads.csv"')
-        .send(`${rows.slice(0, EXPORT_LIMIT + 1).join("\n")}\n`);
+        .send(rows.slice(0, EXPORT_LIMIT + 1).join(""));
     },
   );
 
