@@ -121,7 +121,7 @@ describe.skipIf(!HAVE_BROWSER)(`the dashboard in Chromium on ${kind}`, () => {
     const admin = await logIn("admin@localhost", TEST_ADMIN_PASSWORD);
     const nav = (page: Page) =>
       page.getByRole("navigation", { name: "Main" }).getByRole("link").allTextContents();
-    expect(await nav(admin)).toEqual(["Overview", "Leads", "Inbox", "Models"]);
+    expect(await nav(admin)).toEqual(["Overview", "Leads", "Inbox", "Models", "Settings"]);
     expect(await fromPage(admin, "GET", "/api/users")).toBe(200);
 
     const marketer = await logIn(MARKETER, DEMO_PASSWORD);
@@ -262,6 +262,30 @@ describe.skipIf(!HAVE_BROWSER)(`the dashboard in Chromium on ${kind}`, () => {
     await screenshot(page, "model-backtest");
   });
 
+  it("shows a new write key once, in settings, beside users, webhooks and routing", async () => {
+    const page = await logIn("admin@localhost", TEST_ADMIN_PASSWORD);
+    await page.goto(`${service.url}/settings`);
+    await expect.poll(() => page.getByRole("table", { name: "Users" }).textContent()).toContain(MARKETER);
+    await page.getByRole("button", { name: "Create write key" }).click();
+    const key = (await page.getByTestId("new-secret").textContent()) as string;
+    expect(key).toMatch(/^wk_/);
+    // The key works for ingest, and is never shown again.
+    const sent = await fetch(`${service.url}/v1/track`, {
+      method: "POST",
+      headers: {
+        authorization: `Basic ${Buffer.from(`${key}:`).toString("base64")}`,
+        "content-type": "application/json",
+      },
+      body: JSON.stringify({ userId: "settings-key", event: "Page Viewed" }),
+    });
+    expect(sent.status).toBe(200);
+    await page.reload();
+    await page.getByRole("table", { name: "Users" }).waitFor();
+    expect(await page.getByTestId("new-secret").count()).toBe(0);
+    expect(await page.getByRole("textbox", { name: "Routing YAML" }).textContent()).toContain("enterprise");
+    await screenshot(page, "settings");
+  });
+
   it("records the time to load and render the profile of a lead with 5,000 events", async () => {
     const at = Date.now() - 30 * 86_400_000;
     const calls = Array.from({ length: 5_000 }, (_, i) => ({
@@ -317,6 +341,7 @@ describe.skipIf(!HAVE_BROWSER)(`the dashboard in Chromium on ${kind}`, () => {
       profile: `/leads/${live["live-1"]}`,
       inbox: "/inbox",
       models: "/models",
+      settings: "/settings",
     };
     for (const [name, path] of Object.entries(pages)) {
       await page.goto(`${service.url}${path}`);

@@ -10,6 +10,7 @@ const LeadsPage = lazy(() => import("./pages/LeadsPage"));
 const LeadProfilePage = lazy(() => import("./pages/LeadProfilePage"));
 const InboxPage = lazy(() => import("./pages/InboxPage"));
 const ModelsPage = lazy(() => import("./pages/ModelsPage"));
+const SettingsPage = lazy(() => import("./pages/SettingsPage"));
 
 /** Where each role lands. */
 export const HOME: Record<Role, string> = { admin: "/overview", marketer: "/overview", sales: "/inbox" };
@@ -29,6 +30,7 @@ function Routed() {
           <Route path="/leads/:id" element={<LeadProfilePage />} />
           <Route path="/inbox" element={<InboxPage />} />
           <Route path="/models" element={<ModelsPage />} />
+          <Route path="/settings" element={<SettingsPage />} />
           <Route path="*" element={<p>No such page.</p>} />
         </Routes>
       </Suspense>

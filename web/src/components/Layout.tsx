@@ -7,6 +7,7 @@ const PAGES: { to: string; label: string; roles: Role[] }[] = [
   { to: "/leads", label: "Leads", roles: ["admin", "marketer", "sales"] },
   { to: "/inbox", label: "Inbox", roles: ["admin", "sales"] },
   { to: "/models", label: "Models", roles: ["admin", "marketer"] },
+  { to: "/settings", label: "Settings", roles: ["admin"] },
 ];
 
 export function Layout({ children }: { children: ReactNode }) {

@@ -3,6 +3,7 @@ import { type Diagnostic, linter, lintGutter } from "@codemirror/lint";
 import { EditorView } from "@codemirror/view";
 import { basicSetup } from "codemirror";
 import { useEffect, useRef } from "react";
+import { ApiError } from "../api";
 
 /** A problem the server found, at a 1-based line (null: the whole document). */
 export interface Problem {
@@ -10,6 +11,16 @@ export interface Problem {
   path: string;
   message: string;
 }
+
+/** The problems in an API error: each detail with its path and line (422 from a check). */
+export const problemsOf = (e: unknown): Problem[] =>
+  e instanceof ApiError
+    ? (e.body.details ?? [{ path: e.body.field ?? "model", message: e.message }]).map((d) => ({
+        line: "line" in d && typeof d.line === "number" ? d.line : null,
+        path: d.path,
+        message: d.message,
+      }))
+    : [{ line: null, path: "model", message: String(e) }];
 
 /**
  * A YAML editor (CodeMirror) whose problems come from the server's own validation (`check`, run a

@@ -1,8 +1,8 @@
 import { useCallback, useEffect, useState } from "react";
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
-import { ApiError, api, useApi, useAttempt } from "../api";
+import { api, useApi, useAttempt } from "../api";
 import { Status } from "../components/Status";
-import { type Problem, YamlEditor } from "../components/YamlEditor";
+import { type Problem, problemsOf, YamlEditor } from "../components/YamlEditor";
 import { dateTime, monthDay, num, pct } from "../format";
 
 /**
@@ -53,15 +53,6 @@ interface Preview {
   noLongerQualifying: number;
   leads: number;
 }
-
-const problemsOf = (e: unknown): Problem[] =>
-  e instanceof ApiError
-    ? (e.body.details ?? [{ path: e.body.field ?? "model", message: e.message }]).map((d) => ({
-        line: "line" in d && typeof d.line === "number" ? d.line : null,
-        path: d.path,
-        message: d.message,
-      }))
-    : [{ line: null, path: "model", message: String(e) }];
 
 export default function ModelsPage() {
   const models = useApi<StoredModel[]>("/api/models");
