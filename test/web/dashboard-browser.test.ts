@@ -267,8 +267,8 @@ describe.skipIf(!HAVE_BROWSER)(`the dashboard in Chromium on ${kind}`, () => {
     await page.goto(`${service.url}/settings`);
     await expect.poll(() => page.getByRole("table", { name: "Users" }).textContent()).toContain(MARKETER);
     await page.getByRole("button", { name: "Create write key" }).click();
+    await expect.poll(() => page.getByTestId("new-secret").textContent()).toMatch(/^wk_/);
     const key = (await page.getByTestId("new-secret").textContent()) as string;
-    expect(key).toMatch(/^wk_/);
     // The key works for ingest, and is never shown again.
     const sent = await fetch(`${service.url}/v1/track`, {
       method: "POST",
@@ -282,7 +282,9 @@ describe.skipIf(!HAVE_BROWSER)(`the dashboard in Chromium on ${kind}`, () => {
     await page.reload();
     await page.getByRole("table", { name: "Users" }).waitFor();
     expect(await page.getByTestId("new-secret").count()).toBe(0);
-    expect(await page.getByRole("textbox", { name: "Routing YAML" }).textContent()).toContain("enterprise");
+    await expect
+      .poll(() => page.getByRole("textbox", { name: "Routing YAML" }).textContent())
+      .toContain("enterprise");
     await screenshot(page, "settings");
   });
 

@@ -10,3 +10,12 @@ export function Status({ loading, error }: { loading: boolean; error: ApiError |
     );
   return loading ? <p className="loading">Loading…</p> : null;
 }
+
+/** An action's failure, as the API explained it (nothing when there is none). */
+export function Alert({ message }: { message: string | null }) {
+  return message ? (
+    <p role="alert" className="error">
+      {message}
+    </p>
+  ) : null;
+}

@@ -1,5 +1,6 @@
 import { type FormEvent, useState } from "react";
 import { ApiError } from "../api";
+import { Alert } from "../components/Status";
 import { useSession } from "../session";
 
 export function LoginPage() {
@@ -44,11 +45,7 @@ export function LoginPage() {
             required
           />
         </label>
-        {error && (
-          <p role="alert" className="error">
-            {error}
-          </p>
-        )}
+        <Alert message={error} />
         <button type="submit" disabled={busy}>
           {busy ? "Logging in…" : "Log in"}
         </button>

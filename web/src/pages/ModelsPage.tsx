@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import { api, useApi, useAttempt } from "../api";
-import { Status } from "../components/Status";
+import { Alert, Status } from "../components/Status";
 import { type Problem, problemsOf, YamlEditor } from "../components/YamlEditor";
 import { dateTime, monthDay, num, pct } from "../format";
 
@@ -172,11 +172,7 @@ function BacktestPanel({ draft, disabled }: { draft: string; disabled: boolean }
       <button type="button" onClick={() => void run()} disabled={busy || disabled}>
         {busy ? "Replaying history…" : "Backtest the draft against live"}
       </button>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <Alert message={error} />
       {live && mine && (
         <>
           <p className="muted">
@@ -269,11 +265,7 @@ function CapacityPanel({
       <button type="button" onClick={() => void run()} disabled={busy || disabled}>
         {busy ? "Backtesting thresholds…" : "Suggest thresholds"}
       </button>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <Alert message={error} />
       {report && point && (
         <div className="capacity">
           <label htmlFor="threshold-slider">Thresholds ×{point.factor.toFixed(1)}</label>
@@ -385,11 +377,7 @@ function PublishPanel({
         </div>
       )}
       {message && <p role="status">{message}</p>}
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <Alert message={error} />
     </section>
   );
 }

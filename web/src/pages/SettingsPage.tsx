@@ -1,6 +1,6 @@
 import { type FormEvent, useState } from "react";
 import { api, useApi, useAttempt } from "../api";
-import { Status } from "../components/Status";
+import { Alert, Status } from "../components/Status";
 import { type Problem, problemsOf, YamlEditor } from "../components/YamlEditor";
 import { dateTime, num } from "../format";
 import type { Role } from "../session";
@@ -139,11 +139,7 @@ function Users() {
           Add user
         </button>
       </form>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <Alert message={error} />
     </section>
   );
 }
@@ -201,11 +197,7 @@ function Secrets() {
           <code data-testid="new-secret">{shown.secret}</code>
         </div>
       )}
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <Alert message={error} />
     </section>
   );
 }
@@ -283,11 +275,7 @@ function Deliveries({ id }: { id: string }) {
           ))}
         </tbody>
       </table>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <Alert message={error} />
     </div>
   );
 }
@@ -338,11 +326,7 @@ function Routing() {
         Save and activate
       </button>
       {saved && <p role="status">{saved}</p>}
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <Alert message={error} />
     </section>
   );
 }
