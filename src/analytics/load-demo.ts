@@ -2,6 +2,7 @@ import { createUser, findUser } from "../api/credentials.js";
 import type { Database } from "../db/database.js";
 import { QualifyError } from "../errors.js";
 import { activeRouting, saveRouting } from "../handoff/routing-store.js";
+import { demoNurture } from "../nurture/demo-nurture.js";
 import { hashPassword } from "../web/password.js";
 import { setPassword } from "../web/web-sessions.js";
 import { scoreGeneratedLeads } from "./score-generated-leads.js";
@@ -85,13 +86,13 @@ export async function loadDemo(db: Database, ws: string, o: DemoOptions, now: nu
       { path: "workspace", message: `has ${n} leads` },
     ]);
   const start = now - o.days * DAY;
-  const written = await writeHistory(db, ws, {
-    seed: o.seed,
-    profiles: o.profiles,
-    start,
-    days: o.days,
-    reps: DEMO_REPS,
-  });
+  const written = await writeHistory(
+    db,
+    ws,
+    { seed: o.seed, profiles: o.profiles, start, days: o.days, reps: DEMO_REPS },
+    1_000,
+    await demoNurture(db, ws, o.seed, now),
+  );
   await scoreGeneratedLeads(db, ws, now);
   const hash = await hashPassword(DEMO_PASSWORD);
   const marketer = await db.transaction(async (tx) => {

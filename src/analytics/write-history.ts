@@ -190,12 +190,22 @@ export interface WrittenHistory {
   handoffs: number;
 }
 
+/**
+ * More history per profile, from another part of the product (the demo's nurture): it may add
+ * events to a profile, and stores its own rows in the batch's transaction.
+ */
+export interface HistoryExtension {
+  profile(p: GenProfile): GenProfile;
+  write(tx: Queryable, profiles: readonly GenProfile[]): Promise<void>;
+}
+
 /** Generates a history and stores it, its reps included: `batch` profiles per transaction. */
 export async function writeHistory(
   db: Database,
   ws: string,
   o: HistoryOptions,
   batch = 1_000,
+  extension?: HistoryExtension,
 ): Promise<WrittenHistory> {
   await writeReps(db, ws, o.reps);
   const counts: WrittenHistory = { profiles: 0, events: 0, transitions: 0, handoffs: 0 };
@@ -203,9 +213,13 @@ export async function writeHistory(
   const flush = async () => {
     const b = pending;
     pending = [];
-    await db.transaction((tx) => writeProfiles(tx, ws, b));
+    await db.transaction(async (tx) => {
+      await writeProfiles(tx, ws, b);
+      await extension?.write(tx, b);
+    });
   };
-  for (const p of generateHistory(o)) {
+  for (const generated of generateHistory(o)) {
+    const p = extension ? extension.profile(generated) : generated;
     counts.profiles++;
     counts.events += p.events.length;
     counts.transitions += p.transitions.length;

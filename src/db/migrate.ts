@@ -12,6 +12,7 @@ import { sql as analytics } from "./migrations/010-analytics.js";
 import { sql as attributionCredits } from "./migrations/011-attribution-credits.js";
 import { sql as leadPaths } from "./migrations/012-lead-paths.js";
 import { sql as webSessions } from "./migrations/013-web-sessions.js";
+import { sql as emailEngagement } from "./migrations/014-email-engagement.js";
 
 /** Every migration, in order. Ids never change once released; add new ones at the end. */
 export const MIGRATIONS: readonly { id: string; sql: string }[] = [
@@ -28,6 +29,7 @@ export const MIGRATIONS: readonly { id: string; sql: string }[] = [
   { id: "011-attribution-credits", sql: attributionCredits },
   { id: "012-lead-paths", sql: leadPaths },
   { id: "013-web-sessions", sql: webSessions },
+  { id: "014-email-engagement", sql: emailEngagement },
 ];
 
 /** A stable key for PostgreSQL's advisory lock, so that processes starting together migrate once. */

@@ -41,15 +41,22 @@ export async function sequenceEnrollments(
   sequenceId: string,
   f: { status?: string; limit: number },
 ) {
-  const rows = await q.query<EnrollmentRow>(
-    `select * from enrollments where workspace_id = $1 and sequence_id = $2 and ($3::text is null or status = $3)
-     order by entered_at desc limit $4`,
+  const rows = await q.query<EnrollmentRow & { lead_email: string | null }>(
+    `select e.*, l.email as lead_email from enrollments e
+     left join leads l on l.workspace_id = e.workspace_id and l.id = e.lead_id
+     where e.workspace_id = $1 and e.sequence_id = $2 and ($3::text is null or e.status = $3)
+     order by e.entered_at desc limit $4`,
     [ws, sequenceId, f.status ?? null, f.limit],
   );
-  return rows.map((r) => enrollmentJson(fromEnrollmentRow(r)));
+  return rows.map((r) => ({ ...enrollmentJson(fromEnrollmentRow(r)), email: r.lead_email }));
 }
 
-/** Enrollments of a sequence by status, and the active ones by the step they are at. */
+/**
+ * Enrollments of a sequence by status and why they ended, the active ones by the step they are at,
+ * and by step its emails by status and the sent ones opened (the pixel loaded, or a link was
+ * clicked: images are often blocked), clicked (by a person: not `suspectedBot`) and unsubscribed
+ * from (the email's own link).
+ */
 export async function sequenceCounts(q: Queryable, ws: string, sequenceId: string) {
   const rows = await q.query<{ status: string; step_id: string | null; n: number }>(
     `select status, case when status = 'active' then step_id end as step_id, count(*)::int as n
@@ -69,7 +76,33 @@ export async function sequenceCounts(q: Queryable, ws: string, sequenceId: strin
   );
   const emailsByStep: Record<string, Record<string, number>> = {};
   for (const r of sent) emailsByStep[r.step_id] = { ...emailsByStep[r.step_id], [r.status]: r.n };
-  return { enrollments: byStatus, activeByStep, emailsByStep };
+  const engaged = await q.query<{ step_id: string; opened: number; clicked: number; unsubscribed: number }>(
+    `select a.step_id,
+       count(*) filter (where a.opened_at is not null or c.attempt_id is not null)::int as opened,
+       count(c.attempt_id)::int as clicked,
+       count(*) filter (where a.unsubscribed_at is not null)::int as unsubscribed
+     from email_attempts a
+     left join (select distinct attempt_id from email_clicks where workspace_id = $1 and not suspected_bot) c
+       on c.attempt_id = a.id
+     where a.workspace_id = $1 and a.sequence_id = $2 and a.status = 'sent'
+     group by 1`,
+    [ws, sequenceId],
+  );
+  const engagementByStep: Record<string, { opened: number; clicked: number; unsubscribed: number }> = {};
+  for (const r of engaged)
+    engagementByStep[r.step_id] = { opened: r.opened, clicked: r.clicked, unsubscribed: r.unsubscribed };
+  const exits = await q.query<{ reason: string; n: number }>(
+    `select coalesce(exit_reason, status) as reason, count(*)::int as n from enrollments
+     where workspace_id = $1 and sequence_id = $2 and status <> 'active' group by 1 order by 2 desc`,
+    [ws, sequenceId],
+  );
+  return {
+    enrollments: byStatus,
+    activeByStep,
+    emailsByStep,
+    engagementByStep,
+    exitReasons: Object.fromEntries(exits.map((r) => [r.reason, r.n])),
+  };
 }
 
 interface AttemptRow {

@@ -19,6 +19,8 @@ export interface StoredSequence {
   createdAt: string;
   createdBy: string | null;
   source: string;
+  /** The source as parsed: name, description, entry, exit and steps (waits in milliseconds). */
+  spec: SequenceSpec;
 }
 
 interface Row {
@@ -29,6 +31,7 @@ interface Row {
   created_at: number;
   created_by: string | null;
   source: string;
+  spec: SequenceSpec;
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
@@ -40,8 +43,9 @@ const toStored = (r: Row): StoredSequence => ({
   createdAt: iso(r.created_at) as string,
   createdBy: r.created_by,
   source: r.source,
+  spec: r.spec,
 });
-const COLUMNS = "id, version, active, activated_at, created_at, created_by, source";
+const COLUMNS = "id, version, active, activated_at, created_at, created_by, source, spec";
 
 async function templateIds(q: Queryable, ws: string): Promise<Set<string>> {
   const rows = await q.query<{ id: string }>(

@@ -42,6 +42,25 @@ describe.each(DATABASE_KINDS)("demo data on %s", (kind) => {
       expect(why.body.stage).toBe("sal");
     }
     expect((await service.api("GET", "/api/routing")).body.spec.teams).toHaveProperty("enterprise");
+    // Nurture: a paused welcome sequence, and its history among the leads' own events.
+    const seq = (await service.api("GET", "/api/sequences/welcome")).body;
+    expect(seq.running).toBe(false);
+    const e = seq.enrollments;
+    const enrolled = e.active + e.completed + e.exited;
+    expect(enrolled).toBeGreaterThan(1000);
+    expect(seq.emailsByStep["email-1"]).toEqual({ sent: enrolled });
+    const first = seq.engagementByStep["email-1"];
+    expect(first.clicked).toBeGreaterThan(0);
+    expect(first.clicked).toBeLessThan(first.opened);
+    expect(first.opened).toBeLessThan(enrolled);
+    expect(seq.exitReasons.unsubscribed).toBeGreaterThan(0);
+    const exited = await service.api("GET", "/api/sequences/welcome/enrollments?status=exited&limit=1000");
+    const gone = exited.body.enrollments.find((x: { exitReason: string }) => x.exitReason === "unsubscribed");
+    const history = JSON.stringify((await service.api("GET", `/api/leads/${gone.leadId}/events`)).body);
+    expect(history).toContain("Email Opened");
+    expect(history).toContain("Unsubscribed");
+    const suppressed = (await service.api("GET", "/api/email/suppressions")).body.suppressions;
+    expect(suppressed.map((x: { email: string }) => x.email)).toContain(gone.email);
     const again = await runQualify(["demo"], env);
     expect(again.code).not.toBe(0);
     expect(again.stderr).toMatch(/empty workspace; default has 3000 leads/);

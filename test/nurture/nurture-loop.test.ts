@@ -221,6 +221,12 @@ describe.each(DATABASE_KINDS)("nurture end to end on %s", (kind) => {
     // The model scores the unsubscribe: engagement falls by 20.
     expect((await leadOf("eve@example.org")).scores.engagement).toBe(before - 20);
 
+    // The sequence's report: Dana's open and click, Eve's unsubscribe; the scanner's click is left out.
+    const report = (await service.api("GET", "/api/sequences/welcome")).body;
+    expect(report.emailsByStep["email-1"]).toEqual({ sent: 2 });
+    expect(report.engagementByStep["email-1"]).toEqual({ opened: 1, clicked: 1, unsubscribed: 1 });
+    expect(report.exitReasons).toEqual({ "became mql": 1, unsubscribed: 1 });
+
     // Days later: no second email, even if she enters another way.
     clock.now += 3 * DAY;
     await settle();

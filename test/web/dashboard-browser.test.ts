@@ -121,11 +121,19 @@ describe.skipIf(!HAVE_BROWSER)(`the dashboard in Chromium on ${kind}`, () => {
     const admin = await logIn("admin@localhost", TEST_ADMIN_PASSWORD);
     const nav = (page: Page) =>
       page.getByRole("navigation", { name: "Main" }).getByRole("link").allTextContents();
-    expect(await nav(admin)).toEqual(["Overview", "Leads", "Inbox", "Models", "Settings"]);
+    expect(await nav(admin)).toEqual([
+      "Overview",
+      "Leads",
+      "Inbox",
+      "Funnel",
+      "Nurture",
+      "Models",
+      "Settings",
+    ]);
     expect(await fromPage(admin, "GET", "/api/users")).toBe(200);
 
     const marketer = await logIn(MARKETER, DEMO_PASSWORD);
-    expect(await nav(marketer)).toEqual(["Overview", "Leads", "Models"]);
+    expect(await nav(marketer)).toEqual(["Overview", "Leads", "Funnel", "Nurture", "Models"]);
     expect(await fromPage(marketer, "GET", "/api/users")).toBe(403);
     expect(await fromPage(marketer, "GET", "/api/models")).toBe(200);
 
@@ -134,6 +142,10 @@ describe.skipIf(!HAVE_BROWSER)(`the dashboard in Chromium on ${kind}`, () => {
     expect(await nav(sales)).toEqual(["Leads", "Inbox"]);
     expect(await fromPage(sales, "GET", "/api/users")).toBe(403);
     expect(await fromPage(sales, "POST", "/api/models", { source: "name: x" })).toBe(403);
+    expect(await fromPage(sales, "POST", "/api/sequences/welcome/pause")).toBe(403);
+    expect(await fromPage(sales, "GET", "/api/analytics/attribution?from=2026-01-01&to=2027-01-01")).toBe(
+      403,
+    );
     // The overview's reports are not for sales: the page says so instead of showing numbers.
     await sales.goto(`${service.url}/overview`);
     await expect.poll(() => sales.getByRole("alert").first().textContent()).toMatch(/role sales may not/);
@@ -262,6 +274,98 @@ describe.skipIf(!HAVE_BROWSER)(`the dashboard in Chromium on ${kind}`, () => {
     await screenshot(page, "model-backtest");
   });
 
+  it("shows the funnel by channel and the attribution models side by side, the filters kept in the URL", async () => {
+    const page = await logIn(MARKETER, DEMO_PASSWORD);
+    await page.goto(`${service.url}/funnel`);
+    await page.getByLabel("Break down by").selectOption("channel");
+    await expect.poll(() => page.url()).toMatch(/by=channel/);
+    const funnel = page.getByRole("table", { name: "Funnel counts and stage-to-stage rates" });
+    await expect.poll(() => funnel.locator("tbody tr").count()).toBeGreaterThan(3);
+    expect(await funnel.locator("thead th").first().textContent()).toBe("channel");
+    await page
+      .locator("figure[aria-label='Conversion rates by group'] .recharts-bar-rectangle")
+      .first()
+      .waitFor();
+    // Revenue credited to each channel under the five models; first touch adds up to the total.
+    await page.getByLabel("Credit for").selectOption("revenue");
+    await expect.poll(() => page.url()).toMatch(/metric=revenue/);
+    const credit = page.getByRole("table", { name: "Attribution of won revenue" });
+    await credit.locator("tbody tr").first().waitFor();
+    expect(await credit.locator("thead th").allTextContents()).toEqual([
+      "channel",
+      "First touch",
+      "Last touch",
+      "Linear",
+      "U-shaped",
+      "W-shaped",
+    ]);
+    const firstTouch = (await credit.locator("tbody tr td:nth-of-type(1)").allTextContents()).map((t) =>
+      Number(t.replace(/,/g, "")),
+    );
+    const total = await page.getByText(/^Total: [\d,]+ won revenue$/).textContent();
+    expect(firstTouch.reduce((a, b) => a + b, 0)).toBe(Number(total?.replace(/\D/g, "")));
+    await page
+      .getByRole("table", { name: "Conversion paths before MQL" })
+      .locator("tbody tr")
+      .first()
+      .waitFor();
+    // Reloaded, the page keeps its filters.
+    await page.reload();
+    await expect.poll(() => page.getByLabel("Break down by").inputValue()).toBe("channel");
+    await expect.poll(() => page.getByLabel("Credit for").inputValue()).toBe("revenue");
+    expect(await chartOverlaps(page)).toEqual([]);
+    await screenshot(page, "funnel");
+  });
+
+  it("shows a sequence's counts by step and its leads; a marketer saves a new version", async () => {
+    const page = await logIn(MARKETER, DEMO_PASSWORD);
+    await page.goto(`${service.url}/nurture`);
+    const api = (await service.api("GET", "/api/sequences/welcome")).body;
+    const steps = page.getByRole("table", { name: "Counts by step" });
+    const first = steps.getByRole("row", { name: /^email-1/ });
+    await first.waitFor();
+    const cells = await first.getByRole("cell").allTextContents();
+    // Does, active here, sent, opened, clicked, unsubscribed.
+    expect(cells[2]).toBe(api.emailsByStep["email-1"].sent.toLocaleString("en-US"));
+    expect(cells[3]).toMatch(
+      new RegExp(`^${api.engagementByStep["email-1"].opened.toLocaleString("en-US")} `),
+    );
+    expect(cells[5]).toBe(String(api.engagementByStep["email-1"].unsubscribed));
+    const waiting = await steps
+      .getByRole("row", { name: /^pause-1/ })
+      .getByRole("cell")
+      .nth(1)
+      .textContent();
+    expect(waiting).toBe(String(api.activeByStep["pause-1"] ?? 0));
+    // Its leads, each a link to the profile.
+    const leads = page.getByRole("table", { name: "Enrolled leads" });
+    await leads.locator("tbody tr").first().waitFor();
+    expect(await leads.locator("tbody tr a").first().getAttribute("href")).toMatch(/^\/leads\//);
+    // Running it needs the postal address every marketing email carries: the server says so.
+    await page.getByRole("button", { name: "Run" }).click();
+    await expect.poll(() => page.getByRole("alert").first().textContent()).toMatch(/postal address/i);
+    // A new version from the editor: a third email, saved as v2 (not yet running).
+    const editor = page.getByRole("textbox", { name: "Sequence YAML" });
+    await editor.click();
+    await page.keyboard.press("Control+End");
+    await page.keyboard.type("  - { id: email-4, send: tpl-nowhere }");
+    await expect
+      .poll(() => page.getByRole("list", { name: "Problems" }).textContent())
+      .toMatch(/tpl-nowhere/);
+    for (let i = 0; i < "tpl-nowhere }".length; i++) await page.keyboard.press("Backspace");
+    await page.keyboard.type("tpl-pricing }");
+    await expect.poll(() => page.getByRole("list", { name: "Problems" }).textContent()).toBe("");
+    await page.getByRole("button", { name: "Save as v2" }).click();
+    await page.getByRole("heading", { name: "Welcome new leads (v2)" }).waitFor();
+    await page.getByRole("button", { name: "Save as v3" }).waitFor();
+    const versions = (await service.api("GET", "/api/sequences/welcome")).body.versions;
+    expect(versions.map((v: { version: number; createdBy: string }) => [v.version, v.createdBy])).toEqual([
+      [2, MARKETER],
+      [1, "demo"],
+    ]);
+    await screenshot(page, "nurture");
+  });
+
   it("shows a new write key once, in settings, beside users, webhooks and routing", async () => {
     const page = await logIn("admin@localhost", TEST_ADMIN_PASSWORD);
     await page.goto(`${service.url}/settings`);
@@ -344,6 +448,9 @@ describe.skipIf(!HAVE_BROWSER)(`the dashboard in Chromium on ${kind}`, () => {
       inbox: "/inbox",
       models: "/models",
       settings: "/settings",
+      funnel: "/funnel?by=channel",
+      cohorts: "/funnel?view=cohort&period=month",
+      nurture: "/nurture",
     };
     for (const [name, path] of Object.entries(pages)) {
       await page.goto(`${service.url}${path}`);

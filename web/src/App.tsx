@@ -10,6 +10,8 @@ const LeadsPage = lazy(() => import("./pages/LeadsPage"));
 const LeadProfilePage = lazy(() => import("./pages/LeadProfilePage"));
 const InboxPage = lazy(() => import("./pages/InboxPage"));
 const ModelsPage = lazy(() => import("./pages/ModelsPage"));
+const FunnelPage = lazy(() => import("./pages/FunnelPage"));
+const NurturePage = lazy(() => import("./pages/NurturePage"));
 const SettingsPage = lazy(() => import("./pages/SettingsPage"));
 
 /** Where each role lands. */
@@ -30,6 +32,8 @@ function Routed() {
           <Route path="/leads/:id" element={<LeadProfilePage />} />
           <Route path="/inbox" element={<InboxPage />} />
           <Route path="/models" element={<ModelsPage />} />
+          <Route path="/funnel" element={<FunnelPage />} />
+          <Route path="/nurture" element={<NurturePage />} />
           <Route path="/settings" element={<SettingsPage />} />
           <Route path="*" element={<p>No such page.</p>} />
         </Routes>

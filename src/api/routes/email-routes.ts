@@ -76,7 +76,14 @@ export function emailRoutes(app: FastifyInstance, service: Service): void {
         "open",
         req.params.file.replace(/\.gif$/, ""),
       );
-      if (a) await record(a, EMAIL_EVENTS.opened, `open-${a.id}-${service.clock()}`, {});
+      if (a) {
+        const now = service.clock();
+        await service.db.query(
+          "update email_attempts set opened_at = $2 where id = $1 and opened_at is null",
+          [a.id, now],
+        );
+        await record(a, EMAIL_EVENTS.opened, `open-${a.id}-${now}`, {});
+      }
       return reply
         .header("content-type", "image/gif")
         .header("cache-control", "no-store, max-age=0")
@@ -157,15 +164,19 @@ export function emailRoutes(app: FastifyInstance, service: Service): void {
       const body = (req.body ?? {}) as Record<string, unknown>;
       const how = body["List-Unsubscribe"] === "One-Click" ? "one-click" : "link";
       const now = service.clock();
-      await service.db.transaction((tx) =>
-        unsubscribe(tx, a.ws, {
+      await service.db.transaction(async (tx) => {
+        await unsubscribe(tx, a.ws, {
           leadId: a.leadId,
           email: a.to,
           source: "unsubscribe",
           detail: `${how} (${a.id})`,
           at: now,
-        }),
-      );
+        });
+        await tx.query(
+          "update email_attempts set unsubscribed_at = $2 where id = $1 and unsubscribed_at is null",
+          [a.id, now],
+        );
+      });
       await record(a, EMAIL_EVENTS.unsubscribed, `unsubscribe-${a.id}`, { email: a.to, method: how });
       return html(
         reply,

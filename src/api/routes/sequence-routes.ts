@@ -74,7 +74,8 @@ export function sequenceRoutes(app: FastifyInstance, service: Service): void {
       schema: {
         tags,
         security,
-        summary: "A sequence: versions, enrollments by status, active ones by step, emails by step",
+        summary:
+          "A sequence: versions, enrollments by status and exit reason, active ones by step, and by step its emails by status with opens, clicks (by people) and unsubscribes",
         params: idParam,
       },
     },
@@ -98,7 +99,8 @@ export function sequenceRoutes(app: FastifyInstance, service: Service): void {
       schema: {
         tags,
         security,
-        summary: "A sequence's enrollments, newest first: current step, next run, steps taken",
+        summary:
+          "A sequence's enrollments, newest first: the lead and its email, current step, next run, steps taken",
         params: idParam,
         querystring: z.object({
           status: z.enum(["active", "completed", "exited"]).optional(),

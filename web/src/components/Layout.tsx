@@ -6,6 +6,8 @@ const PAGES: { to: string; label: string; roles: Role[] }[] = [
   { to: "/overview", label: "Overview", roles: ["admin", "marketer"] },
   { to: "/leads", label: "Leads", roles: ["admin", "marketer", "sales"] },
   { to: "/inbox", label: "Inbox", roles: ["admin", "sales"] },
+  { to: "/funnel", label: "Funnel", roles: ["admin", "marketer"] },
+  { to: "/nurture", label: "Nurture", roles: ["admin", "marketer"] },
   { to: "/models", label: "Models", roles: ["admin", "marketer"] },
   { to: "/settings", label: "Settings", roles: ["admin"] },
 ];

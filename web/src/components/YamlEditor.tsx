@@ -2,8 +2,8 @@ import { yaml } from "@codemirror/lang-yaml";
 import { type Diagnostic, linter, lintGutter } from "@codemirror/lint";
 import { EditorView } from "@codemirror/view";
 import { basicSetup } from "codemirror";
-import { useEffect, useRef } from "react";
-import { ApiError } from "../api";
+import { useCallback, useEffect, useRef, useState } from "react";
+import { ApiError, api } from "../api";
 
 /** A problem the server found, at a 1-based line (null: the whole document). */
 export interface Problem {
@@ -80,4 +80,45 @@ export function YamlEditor({
       v.dispatch({ changes: { from: 0, to: v.state.doc.length, insert: value } });
   }, [value]);
   return <div className="editor" ref={host} />;
+}
+
+/** Checks a draft with the server (`POST path {source}`), keeping its latest problems. */
+export function useServerCheck(path: string) {
+  const [problems, setProblems] = useState<Problem[]>([]);
+  const check = useCallback(
+    async (source: string) => {
+      try {
+        await api("POST", path, { source });
+        setProblems([]);
+        return [];
+      } catch (e) {
+        const p = problemsOf(e);
+        setProblems(p);
+        return p;
+      }
+    },
+    [path],
+  );
+  return { problems, check };
+}
+
+/** The problems of a draft, each with its line. */
+export function ProblemList({
+  problems,
+  what,
+  label = "Problems",
+}: {
+  problems: Problem[];
+  what: string;
+  label?: string;
+}) {
+  return (
+    <ul className="problems" aria-label={label}>
+      {problems.map((p) => (
+        <li key={`${p.line}-${p.path}-${p.message}`} className="error">
+          {p.line ? `line ${p.line}` : what}: {p.path}: {p.message}
+        </li>
+      ))}
+    </ul>
+  );
 }

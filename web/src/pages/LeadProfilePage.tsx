@@ -364,7 +364,7 @@ function ScoreChart({ data }: { data: ScoreHistory | null }) {
           <XAxis dataKey="at" tick={{ fontSize: 11 }} minTickGap={24} padding={{ left: 8 }} />
           <YAxis tick={{ fontSize: 12 }} width={40} padding={{ top: 12 }} />
           <Tooltip />
-          <Legend verticalAlign="top" height={28} />
+          <Legend verticalAlign="top" height={28} itemSorter={null} />
           {groups.map((g, i) => (
             <Line
               key={g}

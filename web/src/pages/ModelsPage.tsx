@@ -1,8 +1,8 @@
-import { useCallback, useEffect, useState } from "react";
+import { useEffect, useState } from "react";
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import { api, useApi, useAttempt } from "../api";
 import { Alert, Status } from "../components/Status";
-import { type Problem, problemsOf, YamlEditor } from "../components/YamlEditor";
+import { ProblemList, useServerCheck, YamlEditor } from "../components/YamlEditor";
 import { dateTime, monthDay, num, pct } from "../format";
 
 /**
@@ -59,21 +59,10 @@ export default function ModelsPage() {
   const active = models.data?.find((m) => m.active) ?? null;
   const activeSource = useApi<{ source: string }>(active ? `/api/models/${active.version}` : null);
   const [draft, setDraft] = useState<string | null>(null);
-  const [problems, setProblems] = useState<Problem[]>([]);
+  const { problems, check } = useServerCheck("/api/models/check");
   useEffect(() => {
     if (draft === null && activeSource.data) setDraft(activeSource.data.source);
   }, [draft, activeSource.data]);
-  const check = useCallback(async (source: string) => {
-    try {
-      await api("POST", "/api/models/check", { source });
-      setProblems([]);
-      return [];
-    } catch (e) {
-      const p = problemsOf(e);
-      setProblems(p);
-      return p;
-    }
-  }, []);
   return (
     <section aria-labelledby="models-title">
       <div className="page-head">
@@ -93,13 +82,7 @@ export default function ModelsPage() {
             {draft !== null && (
               <YamlEditor value={draft} onChange={setDraft} check={check} label="Model YAML" />
             )}
-            <ul className="problems" aria-label="Problems">
-              {problems.map((p) => (
-                <li key={`${p.line}-${p.path}-${p.message}`} className="error">
-                  {p.line ? `line ${p.line}` : "model"}: {p.path}: {p.message}
-                </li>
-              ))}
-            </ul>
+            <ProblemList problems={problems} what="model" />
           </section>
           {draft !== null && <BacktestPanel draft={draft} disabled={problems.length > 0} />}
         </div>
@@ -190,7 +173,7 @@ function BacktestPanel({ draft, disabled }: { draft: string; disabled: boolean }
                 <XAxis dataKey="week" tick={{ fontSize: 11 }} minTickGap={16} padding={{ left: 8 }} />
                 <YAxis tick={{ fontSize: 12 }} width={40} padding={{ top: 12 }} />
                 <Tooltip />
-                <Legend verticalAlign="top" height={28} />
+                <Legend verticalAlign="top" height={28} itemSorter={null} />
                 <Bar isAnimationActive={false} dataKey="live" name="live" fill="#a5b1c2" />
                 <Bar isAnimationActive={false} dataKey="draft" name="draft" fill="#3867d6" />
               </BarChart>

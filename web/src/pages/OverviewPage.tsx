@@ -11,48 +11,35 @@ import {
   XAxis,
   YAxis,
 } from "recharts";
+import {
+  type FunnelReport,
+  type HandoffsReport,
+  stageCount,
+  type VelocityReport,
+} from "../analytics/reports";
 import { query, useApi } from "../api";
 import { Kpi } from "../components/Kpi";
+import { PeriodSelect } from "../components/PeriodSelect";
 import { Status } from "../components/Status";
 import { duration, lastDays, monthDay, num, pct } from "../format";
 
-interface StageCount {
-  stage: string;
-  count: number;
-  rate: number | null;
-}
-interface Funnel {
-  leads: number;
-  total: StageCount[];
-  groups: { key: string; stages: StageCount[] }[];
-}
-interface Velocity {
-  intervals: { name: string; count: number; medianMs: number | null }[];
-}
-interface Handoffs {
-  sla: { compliance: number | null; handoffs: number };
-  recycling: { reMqls: number };
-  weekly: { week: string; mqls: number; reMqls: number; capacity: number | null }[];
-}
-
-const PERIODS = [30, 90, 180, 365];
-const count = (f: Funnel | null, stage: string) => f?.total.find((s) => s.stage === stage)?.count ?? 0;
+const count = (f: FunnelReport | null, stage: string) => stageCount(f?.total, stage);
 
 export default function OverviewPage() {
   const [params, setParams] = useSearchParams();
   const days = Number(params.get("days") ?? 90);
   const range = query(lastDays(days));
-  const funnel = useApi<Funnel>(`/api/analytics/funnel${range}`);
-  const channels = useApi<Funnel>(`/api/analytics/funnel${range}&by=channel`);
-  const velocity = useApi<Velocity>(`/api/analytics/velocity${range}`);
-  const handoffs = useApi<Handoffs>(`/api/analytics/handoffs${range}`);
+  const funnel = useApi<FunnelReport>(`/api/analytics/funnel${range}`);
+  const channels = useApi<FunnelReport>(`/api/analytics/funnel${range}&by=channel`);
+  const velocity = useApi<VelocityReport>(`/api/analytics/velocity${range}`);
+  const handoffs = useApi<HandoffsReport>(`/api/analytics/handoffs${range}`);
   const f = funnel.data;
   const mqls = count(f, "mql");
   const topChannels = (channels.data?.groups ?? [])
     .map((g) => ({
       channel: g.key,
-      leads: g.stages.find((s) => s.stage === "lead")?.count ?? 0,
-      mqls: g.stages.find((s) => s.stage === "mql")?.count ?? 0,
+      leads: stageCount(g.stages, "lead"),
+      mqls: stageCount(g.stages, "mql"),
     }))
     .sort((a, b) => b.mqls - a.mqls)
     .slice(0, 8);
@@ -60,16 +47,7 @@ export default function OverviewPage() {
     <section aria-labelledby="overview-title">
       <div className="page-head">
         <h1 id="overview-title">Overview</h1>
-        <label>
-          Period{" "}
-          <select value={days} onChange={(e) => setParams({ days: e.target.value })}>
-            {PERIODS.map((d) => (
-              <option key={d} value={d}>
-                last {d} days
-              </option>
-            ))}
-          </select>
-        </label>
+        <PeriodSelect days={days} onChange={(d) => setParams({ days: d })} />
       </div>
       <Status loading={funnel.loading} error={funnel.error ?? handoffs.error} />
       <div className="kpis" data-testid="kpis">
@@ -111,7 +89,7 @@ export default function OverviewPage() {
               <XAxis dataKey="week" tick={{ fontSize: 11 }} minTickGap={16} padding={{ left: 8 }} />
               <YAxis tick={{ fontSize: 12 }} width={48} padding={{ top: 12 }} />
               <Tooltip />
-              <Legend verticalAlign="top" height={28} />
+              <Legend verticalAlign="top" height={28} itemSorter={null} />
               <Bar isAnimationActive={false} dataKey="mqls" name="MQLs" stackId="m" fill="#3867d6" />
               <Bar isAnimationActive={false} dataKey="reMqls" name="re-MQLs" stackId="m" fill="#a5b1c2" />
               <Line
@@ -133,7 +111,7 @@ export default function OverviewPage() {
               <XAxis type="number" tick={{ fontSize: 12 }} />
               <YAxis type="category" dataKey="channel" tick={{ fontSize: 12 }} width={120} />
               <Tooltip />
-              <Legend verticalAlign="top" height={28} />
+              <Legend verticalAlign="top" height={28} itemSorter={null} />
               <Bar isAnimationActive={false} dataKey="leads" name="leads" fill="#a5b1c2" />
               <Bar isAnimationActive={false} dataKey="mqls" name="MQLs" fill="#3867d6" />
             </BarChart>

@@ -1,7 +1,7 @@
 import { type FormEvent, useState } from "react";
 import { api, useApi, useAttempt } from "../api";
 import { Alert, Status } from "../components/Status";
-import { type Problem, problemsOf, YamlEditor } from "../components/YamlEditor";
+import { ProblemList, useServerCheck, YamlEditor } from "../components/YamlEditor";
 import { dateTime, num } from "../format";
 import type { Role } from "../session";
 
@@ -283,21 +283,10 @@ function Deliveries({ id }: { id: string }) {
 function Routing() {
   const routing = useApi<{ version: number; source: string }>("/api/routing");
   const [draft, setDraft] = useState<string | null>(null);
-  const [problems, setProblems] = useState<Problem[]>([]);
+  const { problems, check } = useServerCheck("/api/routing/check");
   const { busy, error, attempt } = useAttempt();
   const [saved, setSaved] = useState<string | null>(null);
   const source = draft ?? routing.data?.source ?? null;
-  const check = async (text: string) => {
-    try {
-      await api("POST", "/api/routing/check", { source: text });
-      setProblems([]);
-      return [];
-    } catch (e) {
-      const p = problemsOf(e);
-      setProblems(p);
-      return p;
-    }
-  };
   const save = () =>
     attempt(async () => {
       const r = await api<{ version: number }>("POST", "/api/routing", { source, activate: true });
@@ -311,13 +300,7 @@ function Routing() {
       {source !== null && (
         <YamlEditor value={source} onChange={setDraft} check={check} label="Routing YAML" />
       )}
-      <ul className="problems" aria-label="Routing problems">
-        {problems.map((p) => (
-          <li key={`${p.line}-${p.path}`} className="error">
-            {p.line ? `line ${p.line}` : "routing"}: {p.path}: {p.message}
-          </li>
-        ))}
-      </ul>
+      <ProblemList problems={problems} what="routing" label="Routing problems" />
       <button
         type="button"
         disabled={busy || problems.length > 0 || draft === null}
