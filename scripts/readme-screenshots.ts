@@ -7,7 +7,8 @@ import { chromium } from "playwright-core";
 /**
  * The README's screenshots (`npm run screenshots`, after `npm run build`): exactly the quickstart,
  * `qualify start` on a fresh embedded database, then `qualify demo`, then the dashboard in Debian's
- * Chromium at 1280×800: the overview, a lead profile and a sales rep's inbox, into docs/images/.
+ * Chromium at 1280×800: the overview, a lead profile, a sales rep's inbox, the funnel and nurture,
+ * into docs/images/.
  */
 const PORT = Number(process.env.PORT ?? 3987);
 const URL = `http://127.0.0.1:${PORT}`;
@@ -76,6 +77,14 @@ try {
     "table.why",
   );
   await shoot("demo-rep-1@sales.example", "qualify-demo", "/inbox", "inbox.png", "[data-testid=inbox-item]");
+  await shoot(
+    "marketer@demo.example",
+    "qualify-demo",
+    "/funnel?by=channel",
+    "funnel.png",
+    "figure[aria-label='Conversion rates by group'] .recharts-bar-rectangle",
+  );
+  await shoot("marketer@demo.example", "qualify-demo", "/nurture", "nurture.png", ".recharts-bar-rectangle");
   await browser.close();
 } finally {
   server.kill("SIGINT");

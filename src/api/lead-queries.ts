@@ -31,11 +31,15 @@ export interface LeadFilters {
   cursor?: string;
 }
 
-const SORTS: Record<string, (p: (v: unknown) => string) => string> = {
+/** A score group's value as SQL; its name inlined (quoted), so that it matches an index's expression. */
+const scoreSql = (group: string) => `coalesce((scores->>'${group.replace(/'/g, "''")}')::float8, 0)`;
+
+/** Each sort's expression, as the indexes of migration 015 have it. */
+const SORTS: Record<string, (score: string) => string> = {
   lastEventAt: () => "coalesce(last_event_at, 0)::float8",
   firstSeenAt: () => "first_seen_at::float8",
   mqlAt: () => "coalesce(mql_at, 0)::float8",
-  score: (p) => `coalesce((scores->>${p("__score")})::float8, 0)`,
+  score: scoreSql,
 };
 export const SORT_FIELDS = Object.keys(SORTS).flatMap((k) => [k, `-${k}`]);
 
@@ -84,8 +88,8 @@ export async function listLeads(db: Queryable, ws: string, f: LeadFilters) {
     where.push(`(email ilike ${like} or name ilike ${like})`);
   }
   const scoreName = f.score ?? "engagement";
-  if (f.minScore !== undefined) where.push(`(scores->>${p(scoreName)})::float8 >= ${p(f.minScore)}`);
-  if (f.maxScore !== undefined) where.push(`(scores->>${p(scoreName)})::float8 <= ${p(f.maxScore)}`);
+  if (f.minScore !== undefined) where.push(`${scoreSql(scoreName)} >= ${p(f.minScore)}`);
+  if (f.maxScore !== undefined) where.push(`${scoreSql(scoreName)} <= ${p(f.maxScore)}`);
   if (f.mqlFrom !== undefined) where.push(`mql_at >= ${p(f.mqlFrom)}`);
   if (f.mqlTo !== undefined) where.push(`mql_at < ${p(f.mqlTo)}`);
   if (f.userId !== undefined)
@@ -101,7 +105,7 @@ export async function listLeads(db: Queryable, ws: string, f: LeadFilters) {
     throw new QualifyError("INPUT_INVALID", `cannot sort by ${f.sort}`, [
       { path: "sort", message: `expected one of ${SORT_FIELDS.join(", ")}` },
     ]);
-  const expr = sortExpr((v) => (v === "__score" ? p(scoreName) : p(v)));
+  const expr = sortExpr(scoreName);
   if (f.cursor !== undefined) {
     let value: number;
     let id: string;

@@ -13,6 +13,7 @@ import { sql as attributionCredits } from "./migrations/011-attribution-credits.
 import { sql as leadPaths } from "./migrations/012-lead-paths.js";
 import { sql as webSessions } from "./migrations/013-web-sessions.js";
 import { sql as emailEngagement } from "./migrations/014-email-engagement.js";
+import { sql as leadListIndexes } from "./migrations/015-lead-list-indexes.js";
 
 /** Every migration, in order. Ids never change once released; add new ones at the end. */
 export const MIGRATIONS: readonly { id: string; sql: string }[] = [
@@ -30,6 +31,7 @@ export const MIGRATIONS: readonly { id: string; sql: string }[] = [
   { id: "012-lead-paths", sql: leadPaths },
   { id: "013-web-sessions", sql: webSessions },
   { id: "014-email-engagement", sql: emailEngagement },
+  { id: "015-lead-list-indexes", sql: leadListIndexes },
 ];
 
 /** A stable key for PostgreSQL's advisory lock, so that processes starting together migrate once. */

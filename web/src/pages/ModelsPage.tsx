@@ -8,7 +8,8 @@ import { dateTime, monthDay, num, pct } from "../format";
 /**
  * Models (marketers, admins): the active model and its history; a YAML editor checked by the server
  * as you type; a backtest of the draft against the live model; a capacity slider over the
- * thresholds; and publishing, after its preview.
+ * thresholds; and publishing, after its preview. Any stored version opens as the draft, to backtest
+ * it against the live one.
  */
 interface StoredModel {
   version: number;
@@ -60,6 +61,7 @@ export default function ModelsPage() {
   const activeSource = useApi<{ source: string }>(active ? `/api/models/${active.version}` : null);
   const [draft, setDraft] = useState<string | null>(null);
   const { problems, check } = useServerCheck("/api/models/check");
+  const opening = useAttempt();
   useEffect(() => {
     if (draft === null && activeSource.data) setDraft(activeSource.data.source);
   }, [draft, activeSource.data]);
@@ -100,6 +102,9 @@ export default function ModelsPage() {
                   <th scope="col">Name</th>
                   <th scope="col">Stored</th>
                   <th scope="col">Published</th>
+                  <th scope="col">
+                    <span className="sr-only">Actions</span>
+                  </th>
                 </tr>
               </thead>
               <tbody>
@@ -112,10 +117,27 @@ export default function ModelsPage() {
                     <td>{m.name}</td>
                     <td>{dateTime(m.createdAt)}</td>
                     <td>{m.publishedAt ? `${dateTime(m.publishedAt)} by ${m.publishedBy ?? "–"}` : "–"}</td>
+                    <td>
+                      <button
+                        type="button"
+                        className="link"
+                        aria-label={`Open v${m.version} as the draft`}
+                        onClick={() =>
+                          opening.attempt(async () =>
+                            setDraft(
+                              (await api<{ source: string }>("GET", `/api/models/${m.version}`)).source,
+                            ),
+                          )
+                        }
+                      >
+                        Open as draft
+                      </button>
+                    </td>
                   </tr>
                 ))}
               </tbody>
             </table>
+            <Alert message={opening.error} />
           </section>
         </div>
       </div>
