@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { ApiError, api } from "../api";
+import { api, useAttempt } from "../api";
 import type { Handoff } from "../handoffs";
 
 const LABELS: Record<string, string> = {
@@ -24,25 +24,26 @@ export function HandoffActions({
   reasons: string[];
   onChange: (h: Handoff) => void;
 }) {
-  const [error, setError] = useState<string | null>(null);
+  const { error, attempt } = useAttempt();
   const [rejecting, setRejecting] = useState(false);
   const [reason, setReason] = useState(reasons[0] ?? "");
-  const act = async (action: string, body: Record<string, unknown> = {}) => {
+  const act = (action: string, body: Record<string, unknown> = {}) => {
     const before = handoff;
-    setError(null);
     setRejecting(false);
     onChange({ ...handoff, status: PENDING_STATUS[action] ?? handoff.status, allowedActions: [] });
-    try {
-      const r = await api<{ handoff: Handoff }>(
-        "POST",
-        `/api/handoffs/${encodeURIComponent(handoff.id)}/${action}`,
-        body,
-      );
-      onChange({ ...before, ...r.handoff });
-    } catch (e) {
-      onChange(before);
-      setError(e instanceof ApiError ? e.message : String(e));
-    }
+    return attempt(async () => {
+      try {
+        const r = await api<{ handoff: Handoff }>(
+          "POST",
+          `/api/handoffs/${encodeURIComponent(handoff.id)}/${action}`,
+          body,
+        );
+        onChange({ ...before, ...r.handoff });
+      } catch (e) {
+        onChange(before);
+        throw e;
+      }
+    });
   };
   return (
     <fieldset className="actions">

@@ -11,10 +11,10 @@ import {
   XAxis,
   YAxis,
 } from "recharts";
-import { ApiError, api, query, useApi } from "../api";
+import { api, query, useApi, useAttempt } from "../api";
 import { HandoffActions } from "../components/HandoffActions";
 import { SlaCountdown } from "../components/SlaCountdown";
-import { Status } from "../components/Status";
+import { Alert, Status } from "../components/Status";
 import { dateTime, monthDay, num } from "../format";
 import type { Handoff } from "../handoffs";
 import type { LeadSummary } from "../leads";
@@ -184,25 +184,18 @@ export default function LeadProfilePage() {
 
 /** Buttons for the stage facts the lead's stage allows; a reason is asked for where it matters. */
 function StageMoves({ id, facts, onDone }: { id: string; facts: string[]; onDone: () => void }) {
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const record = async (fact: string) => {
+  const { busy, error, attempt } = useAttempt();
+  const record = (fact: string) => {
     const reason = ["rejected", "lost", "disqualified", "recycled"].includes(fact)
       ? (window.prompt(`Reason for ${fact}?`) ?? undefined)
       : undefined;
-    setBusy(true);
-    setError(null);
-    try {
+    return attempt(async () => {
       await api("POST", `/api/leads/${encodeURIComponent(id)}/stage`, {
         fact,
         ...(reason ? { reason } : {}),
       });
       onDone();
-    } catch (e) {
-      setError(e instanceof ApiError ? e.message : String(e));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   if (facts.length === 0) return null;
   return (
@@ -213,11 +206,7 @@ function StageMoves({ id, facts, onDone }: { id: string; facts: string[]; onDone
           {f}
         </button>
       ))}
-      {error && (
-        <span role="alert" className="error">
-          {error}
-        </span>
-      )}
+      <Alert message={error} />
     </fieldset>
   );
 }

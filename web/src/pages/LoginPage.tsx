@@ -1,5 +1,5 @@
 import { type FormEvent, useState } from "react";
-import { ApiError } from "../api";
+import { useAttempt } from "../api";
 import { Alert } from "../components/Status";
 import { useSession } from "../session";
 
@@ -7,19 +7,10 @@ export function LoginPage() {
   const { logIn } = useSession();
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: FormEvent) => {
+  const { busy, error, attempt } = useAttempt();
+  const submit = (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await logIn(email, password);
-    } catch (err) {
-      setError(err instanceof ApiError ? err.message : String(err));
-    } finally {
-      setBusy(false);
-    }
+    void attempt(() => logIn(email, password));
   };
   return (
     <main className="login">
