@@ -40,6 +40,7 @@ export async function writeProfiles(
       "event_count",
       "mql_at",
       "first_mql_at",
+      "owner",
     ],
     profiles.map((p) => {
       const mql = p.transitions.find((t) => t.to === "mql")?.at ?? null;
@@ -57,6 +58,8 @@ export async function writeProfiles(
         p.events.length,
         mql,
         mql,
+        // As routing leaves it: the owner of the lead's latest handoff.
+        p.handoffs[p.handoffs.length - 1]?.ownerId ?? null,
       ];
     }),
   );
