@@ -206,7 +206,11 @@ export async function demoNurture(
       if (unsubscribedAt && unsubscribedAt <= end) {
         event(unsubscribedAt, EMAIL_EVENTS.unsubscribed, { email: p.email, method: "link" });
         out.unsubscribed = { leadId: p.id, email: p.email, at: Math.round(unsubscribedAt), attemptId };
-        exit = { at: Math.round(unsubscribedAt), reason: "unsubscribed" };
+        // Unsubscribing ends the enrollment, unless becoming an MQL ended it first.
+        exit =
+          leaves && leaves.at < unsubscribedAt
+            ? { at: leaves.at, reason: `became ${leaves.to}` }
+            : { at: Math.round(unsubscribedAt), reason: "unsubscribed" };
         index++;
         break;
       }
