@@ -4,6 +4,7 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import * as z from "zod";
 import type { Queryable } from "../../db/database.js";
 import { FACTS, type FactInput } from "../../engine/index.js";
+import { ID_PATTERN } from "../../engine/model/model-schema.js";
 import { QualifyError } from "../../errors.js";
 import { factEvent } from "../../ingest/append-events.js";
 import { csvLine } from "../../nurture/audience-csv.js";
@@ -42,6 +43,7 @@ const listQuery = z.object({
   channel: z.string().min(1).optional().describe("the channel of the lead's first touch (analytics)"),
   score: z
     .string()
+    .regex(ID_PATTERN, { error: "expected a score group's name: lowercase letters, digits, '-' and '_'" })
     .optional()
     .describe("the score group minScore/maxScore and sort=score read (default engagement)"),
   minScore: z.coerce.number().optional(),

@@ -9,7 +9,8 @@ import { dispatch } from "./schema-issues.js";
 
 const show = (v: unknown) => (typeof v === "string" ? `'${v}'` : (JSON.stringify(v) ?? String(v)));
 
-const ID_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
+/** Ids of rules, groups and models: lowercase letters, digits, - and _. */
+export const ID_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
 /** An id of lowercase letters, digits, '-' and '_' (rules, sequences, steps). */
 export const id = z.string({ error: (iss) => `expected an id, got ${show(iss.input)}` }).regex(ID_PATTERN, {
   error: (iss) => `expected an id of lowercase letters, digits, '-' and '_', got ${show(iss.input)}`,
