@@ -1,4 +1,8 @@
+import { ATTRIBUTION_MODELS, type AttributionModel } from "../../../src/analytics/attribution";
+
 /** The analytics reports' JSON (docs/analytics.md), as the pages read it. */
+
+export { ATTRIBUTION_MODELS };
 
 export interface StageCount {
   stage: string;
@@ -39,8 +43,6 @@ export interface HandoffsReport {
 }
 export const METRICS = ["lead", "mql", "sql", "opportunity", "won", "revenue"] as const;
 export type Metric = (typeof METRICS)[number];
-export const ATTRIBUTION_MODELS = ["firstTouch", "lastTouch", "linear", "uShaped", "wShaped"] as const;
-export type AttributionModel = (typeof ATTRIBUTION_MODELS)[number];
 export const MODEL_LABELS: Record<AttributionModel, string> = {
   firstTouch: "First touch",
   lastTouch: "Last touch",
