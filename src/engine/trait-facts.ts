@@ -62,7 +62,7 @@ function computeFacts(
   const blockers: string[] = [];
   const terminal: boolean[] = [];
   for (const d of m.disqualifiers) {
-    const holds = d.when !== null && d.when(ctx);
+    const holds = d.when?.(ctx) ?? false;
     if (holds && d.mode === "block") blockers.push(d.id);
     terminal.push(holds && d.mode === "terminal");
   }
