@@ -78,12 +78,12 @@ export async function sequenceCounts(q: Queryable, ws: string, sequenceId: strin
   for (const r of sent) emailsByStep[r.step_id] = { ...emailsByStep[r.step_id], [r.status]: r.n };
   const engaged = await q.query<{ step_id: string; opened: number; clicked: number; unsubscribed: number }>(
     `select a.step_id,
-       count(*) filter (where a.opened_at is not null or c.attempt_id is not null)::int as opened,
-       count(c.attempt_id)::int as clicked,
+       count(*) filter (where a.opened_at is not null or x.clicked)::int as opened,
+       count(*) filter (where x.clicked)::int as clicked,
        count(*) filter (where a.unsubscribed_at is not null)::int as unsubscribed
      from email_attempts a
-     left join (select distinct attempt_id from email_clicks where workspace_id = $1 and not suspected_bot) c
-       on c.attempt_id = a.id
+     cross join lateral (select exists (select 1 from email_clicks c
+       where c.attempt_id = a.id and not c.suspected_bot) as clicked) x
      where a.workspace_id = $1 and a.sequence_id = $2 and a.status = 'sent'
      group by 1`,
     [ws, sequenceId],
