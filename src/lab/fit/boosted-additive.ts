@@ -254,34 +254,6 @@ function logLoss(margin: Float64Array, y: Float64Array): number {
 }
 
 /**
- * Each bin's sums of the gradient and Hessian. Even and odd rows go into separate sums, added at
- * the end: consecutive rows often share a bin, and one sum would wait on the last addition.
- */
-function histogram(col: Uint16Array, n: number, g: Float64Array, h: Float64Array) {
-  const G = new Float64Array(2 * n);
-  const H = new Float64Array(2 * n);
-  const even = col.length & ~1;
-  for (let i = 0; i < even; i += 2) {
-    const a = col[i] as number;
-    const b = (col[i + 1] as number) + n;
-    G[a] = (G[a] as number) + (g[i] as number);
-    H[a] = (H[a] as number) + (h[i] as number);
-    G[b] = (G[b] as number) + (g[i + 1] as number);
-    H[b] = (H[b] as number) + (h[i + 1] as number);
-  }
-  if (even < col.length) {
-    const a = col[even] as number;
-    G[a] = (G[a] as number) + (g[even] as number);
-    H[a] = (H[a] as number) + (h[even] as number);
-  }
-  for (let b = 0; b < n; b++) {
-    G[b] = (G[b] as number) + (G[b + n] as number);
-    H[b] = (H[b] as number) + (H[b + n] as number);
-  }
-  return { G: G.subarray(0, n), H: H.subarray(0, n) };
-}
-
-/**
  * The best split of a feature's bins into at most three pieces, each with at least `minLeaves`
  * leads, and each piece's shrunk Newton step; null when no split gains.
  */
@@ -294,7 +266,13 @@ function splitUpdate(
   o: BoostOptions,
 ): Float64Array | null {
   const n = C.length;
-  const { G, H } = histogram(col, n, g, h);
+  const G = new Float64Array(n);
+  const H = new Float64Array(n);
+  for (let i = 0; i < col.length; i++) {
+    const b = col[i] as number;
+    G[b] = (G[b] as number) + (g[i] as number);
+    H[b] = (H[b] as number) + (h[i] as number);
+  }
   // The order pieces are cut in: numbers keep theirs (missing last); categories by G/H.
   const order = Array.from({ length: n }, (_, b) => b).filter((b) => (C[b] as number) > 0);
   if (!ordered)
