@@ -5,6 +5,7 @@ import { type OutboxRow, writeOutbox } from "../db/outbox.js";
 import { type Input, isHandRaiserReason, newLeadState } from "../engine/index.js";
 import { scheduleRouting } from "../handoff/schedule-routing.js";
 import { scheduleNurture } from "../nurture/schedule-nurture.js";
+import { AccountCache } from "./account-cache.js";
 import { leadInputs } from "./lead-inputs.js";
 import {
   fromRow,
@@ -55,13 +56,18 @@ export class Batch {
   readonly newIdentities: [IdentityKind, string, string][] = [];
   readonly outbox: OutboxRow[] = [];
   readonly derived: DerivedInput[] = [];
+  readonly accounts: AccountCache;
 
   constructor(
     readonly tx: Queryable,
     readonly ws: string,
     readonly active: ActiveModel,
     readonly now: number,
-  ) {}
+    /** Whether a sequence or an audience is running (then changed leads are checked for nurture). */
+    private readonly nurturing: boolean,
+  ) {
+    this.accounts = new AccountCache(tx, ws);
+  }
 
   /** Loads, in two queries, the identities and leads the batch's events name (`leads`: by id). */
   async prefetch(users: string[], anons: string[], leads: string[]): Promise<void> {
@@ -266,12 +272,14 @@ export class Batch {
     }
     if (dropped.length > 0)
       await tx.query("delete from events where workspace_id = $1 and seq = any($2::bigint[])", [ws, dropped]);
-    await scheduleNurture(
-      tx,
-      ws,
-      changed.map((c) => c.lead.id),
-      this.now,
-    );
+    if (this.nurturing)
+      await scheduleNurture(
+        tx,
+        ws,
+        changed.map((c) => c.lead.id),
+        this.now,
+        true,
+      );
   }
 }
 

@@ -1,4 +1,6 @@
+import { isDeepStrictEqual } from "node:util";
 import type { AccountInput, EventInput } from "../engine/index.js";
+import type { AccountRow } from "./account-cache.js";
 import type { Batch, LeadContext } from "./batch.js";
 import { accountDomain, companyDomain } from "./free-mail-domains.js";
 
@@ -10,12 +12,6 @@ import { accountDomain, companyDomain } from "./free-mail-domains.js";
  * has that domain yet, an implicit `domain:<domain>` account is made, and a later `group` account
  * naming the domain takes its members over.
  */
-
-interface AccountRow {
-  id: string;
-  domain: string | null;
-  traits: Record<string, unknown>;
-}
 
 const DOMAIN_PREFIX = "domain:";
 
@@ -42,7 +38,17 @@ export async function applyGroupCall(
   const { tx, ws } = batch;
   const named = accountDomain(traits);
   // Written only when it changes something (the row is locked either way); most group calls
-  // repeat what the account already says, and then no member needs to hear of it.
+  // repeat what the account already says, and then no member needs to hear of it. The batch read
+  // the account before it ran, so a repeat needs no query (jsonb's `||` merges keys as spread does).
+  const known = batch.accounts.byGroupId(groupId);
+  if (
+    known &&
+    (named === null || named === known.domain) &&
+    isDeepStrictEqual({ ...known.traits, ...traits }, known.traits)
+  ) {
+    linkToGroup(batch, ctx, e, known, notify);
+    return;
+  }
   const written = await tx.query<AccountRow>(
     `insert into accounts (workspace_id, id, domain, traits) values ($1, $2, $3, $4)
      on conflict (workspace_id, id) do update
@@ -61,37 +67,25 @@ export async function applyGroupCall(
         [ws, groupId],
       )
     )[0]) as AccountRow;
-  ctx.lead.accountId = groupId;
-  ctx.lead.accountSource = "group";
-  ctx.dirty = true;
-  // The call names only what it sets: a lead joining a known account learns the traits it already has.
-  if (Object.keys(account.traits).some((k) => !(k in traits)))
-    batch.derived.push({
-      leadId: ctx.lead.id,
-      input: accountInput(`${e.id}#account@${ctx.lead.id}`, e.at, account, true),
-      notify,
-    });
+  batch.accounts.wrote(account, known?.domain ?? null);
+  linkToGroup(batch, ctx, e, account, notify);
+  if (!changed) return;
 
-  // Leads matched by the account's domain join it. The update waits for a batch of another process
-  // that holds one of them, then sees it as that batch left it, so none is missed.
-  const joined =
-    account.domain === null
-      ? []
-      : await tx.query<{ id: string }>(
-          `update leads set account_id = $2, account_source = 'domain'
-           where workspace_id = $1 and email_domain = $3 and id <> $4 and merged_into is null
-             and (account_id is null or account_source = 'domain') and account_id is distinct from $2
-           returning id`,
-          [ws, groupId, account.domain, ctx.lead.id],
-        );
-  // Members already in it hear of changed traits.
-  const members = !changed
-    ? joined
-    : await tx.query<{ id: string }>(
-        "select id from leads where workspace_id = $1 and account_id = $2 and id <> $3 and merged_into is null",
-        [ws, groupId, ctx.lead.id],
-      );
-  // `member`: a lead matched by domain joins the account; for a member already in it, nothing moves.
+  // Leads matched by the account's domain join it (when it is new or its domain changed; a lead
+  // matched by domain later finds it first, see `forDomain`). The update waits for a batch of
+  // another process that holds one of them, then sees it as that batch left it, so none is missed.
+  if (account.domain !== null)
+    await tx.query(
+      `update leads set account_id = $2, account_source = 'domain'
+       where workspace_id = $1 and email_domain = $3 and id <> $4 and merged_into is null
+         and (account_id is null or account_source = 'domain') and account_id is distinct from $2`,
+      [ws, groupId, account.domain, ctx.lead.id],
+    );
+  // Members, those who just joined and those already in it, hear of the new traits.
+  const members = await tx.query<{ id: string }>(
+    "select id from leads where workspace_id = $1 and account_id = $2 and id <> $3 and merged_into is null",
+    [ws, groupId, ctx.lead.id],
+  );
   for (const { id } of members)
     batch.derived.push({
       leadId: id,
@@ -106,11 +100,9 @@ export async function applyGroupCall(
     if (member === ctx || l.mergedInto !== null) continue;
     const joins = account.domain !== null && l.emailDomain === account.domain && l.accountSource !== "group";
     if (joins) {
-      const moved = l.accountId !== groupId;
       l.accountId = groupId;
       l.accountSource = "domain";
-      if (!moved && !changed) continue;
-    } else if (l.accountId !== groupId || !changed) continue;
+    } else if (l.accountId !== groupId) continue;
     if (told.has(l.id)) continue;
     told.add(l.id);
     batch.derived.push({
@@ -119,6 +111,26 @@ export async function applyGroupCall(
       notify,
     });
   }
+}
+
+/** The group call's own lead joins the account. */
+function linkToGroup(
+  batch: Batch,
+  ctx: LeadContext,
+  e: EventInput,
+  account: AccountRow,
+  notify: boolean,
+): void {
+  ctx.lead.accountId = account.id;
+  ctx.lead.accountSource = "group";
+  ctx.dirty = true;
+  // The call names only what it sets: a lead joining a known account learns the traits it already has.
+  if (Object.keys(account.traits).some((k) => !(k in (e.traits ?? {}))))
+    batch.derived.push({
+      leadId: ctx.lead.id,
+      input: accountInput(`${e.id}#account@${ctx.lead.id}`, e.at, account, true),
+      notify,
+    });
 }
 
 /** When a lead without a group learns its email: match it to its company's account. */
@@ -135,15 +147,7 @@ export async function matchByDomain(
   if (lead.accountSource === "group" || lead.emailDomain === null) return;
   const { tx, ws } = batch;
   const domain = lead.emailDomain;
-  let account = (
-    await tx.query<AccountRow>(
-      // Shared-locked: a group call changing the account's traits in another process waits until
-      // this lead is linked, and then tells it (or this waits, and reads the new traits).
-      `select id, domain, traits from accounts where workspace_id = $1 and domain = $2
-       order by (id like 'domain:%'), created_at limit 1 for share`,
-      [ws, domain],
-    )
-  )[0];
+  let account = await batch.accounts.forDomain(domain);
   if (!account) {
     account = (
       await tx.query<AccountRow>(
@@ -152,6 +156,7 @@ export async function matchByDomain(
         [ws, `${DOMAIN_PREFIX}${domain}`, domain, JSON.stringify({ domain })],
       )
     )[0] as AccountRow;
+    batch.accounts.madeForDomain(account);
   }
   if (lead.accountId === account.id) return;
   lead.accountId = account.id;

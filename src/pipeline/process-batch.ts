@@ -12,12 +12,14 @@ import {
   takesInOrder,
 } from "../engine/index.js";
 import { watchScoreChanges } from "../handoff/webhooks/score-changes.js";
+import { NURTURING_SQL } from "../nurture/schedule-nurture.js";
 import { Batch, type LeadContext, type ProcessedEvent } from "./batch.js";
+import { companyDomain } from "./free-mail-domains.js";
 import { applyGroupCall, matchByDomain } from "./link-account.js";
 import type { ActiveModel } from "./model-store.js";
 import { resolveLead } from "./resolve-identity.js";
 import { storeTransitions } from "./store-transitions.js";
-import { anyTombstones, isTombstoned } from "./tombstones.js";
+import { ANY_TOMBSTONES_SQL, isTombstoned } from "./tombstones.js";
 
 /**
  * One pass of live processing: the oldest pending events, in ingest order, each through the engine
@@ -108,6 +110,20 @@ async function score(batch: Batch, ctx: LeadContext, input: Input, notify: boole
   return { leadId: ctx.lead.id, transitions: done.transitions, ignored: done.ignored };
 }
 
+/** Reads, in at most two queries, the accounts the batch's group calls and work emails name. */
+function prefetchAccounts(batch: Batch, pending: readonly PendingEvent[]): Promise<void> {
+  const ids = new Set<string>();
+  const domains = new Set<string>();
+  for (const { input } of pending) {
+    if (input.kind !== "event") continue;
+    if (input.type === "group" && input.groupId) ids.add(input.groupId);
+    const email = input.type === "identify" ? input.traits?.email : undefined;
+    const domain = typeof email === "string" ? companyDomain(email.trim()) : null;
+    if (domain !== null) domains.add(domain);
+  }
+  return batch.accounts.prefetch([...ids], [...domains]);
+}
+
 function refreshSummary(batch: Batch, ctx: LeadContext): void {
   const lead = ctx.lead;
   if (lead.state === null || lead.mergedInto !== null) return;
@@ -133,11 +149,14 @@ export async function processBatch(
     const result: BatchResult = { processed: 0, outcomes: new Map(), oldestReceivedAt: null, transitions: 0 };
     // A publish or an erasure in any process holds the gate alone; batches wait for it to end.
     await holdWorkspace(tx, ws, "shared");
-    const current = await tx.query<{ version: number }>(
-      "select version from models where workspace_id = $1 and active",
+    // What the batch needs to know of the workspace, in one round trip (read after the gate, so
+    // that a publish that just ended is seen).
+    const [current] = await tx.query<{ version: number | null; erased: boolean; nurturing: boolean }>(
+      `select (select version from models where workspace_id = $1 and active) as version,
+              ${ANY_TOMBSTONES_SQL} as erased, ${NURTURING_SQL} as nurturing`,
       [ws],
     );
-    if (current[0]?.version !== active.version) return { ...result, staleModel: true };
+    if (current?.version !== active.version) return { ...result, staleModel: true };
     const pending = await tx.query<PendingEvent & { received_at: number }>(
       `select seq, kind, user_id, anonymous_id, previous_id, lead_id, notify, input, received_at from events
        where workspace_id = $1 and not processed ${partitions ? "and partition = any($3::int[])" : ""}
@@ -145,7 +164,7 @@ export async function processBatch(
       partitions ? [ws, limit, partitions] : [ws, limit],
     );
     if (pending.length === 0) return result;
-    const batch = new Batch(tx, ws, active, now);
+    const batch = new Batch(tx, ws, active, now, current.nurturing);
     const users = new Set<string>();
     const anons = new Set<string>();
     for (const p of pending) {
@@ -156,6 +175,7 @@ export async function processBatch(
       ...[...users].map((u) => `user:${u}`),
       ...[...anons].map((a) => `anonymous:${a}`),
     ]);
+    await prefetchAccounts(batch, pending);
     const named = pending.filter((p) => p.kind !== "event" && p.lead_id !== null);
     await batch.prefetch(
       [...users],
@@ -174,7 +194,7 @@ export async function processBatch(
     );
     const processed: ProcessedEvent[] = [];
     const dropped: number[] = [];
-    const checkErased = await anyTombstones(tx, ws);
+    const checkErased = current.erased;
     // Events of an erased lead are deleted, not processed.
     const drop = (seq: number, inputId: string) => {
       dropped.push(seq);

@@ -90,14 +90,20 @@ export class Pipeline {
 
   /** The workspace's active model; a version published by another process is picked up here too. */
   async model(ws: string): Promise<ActiveModel> {
-    let m = this.models.get(ws);
+    const m = this.models.get(ws);
     if (m && this.db.kind === "postgres") {
       const rows = await this.db.query<{ version: number }>(
         "select version from models where workspace_id = $1 and active",
         [ws],
       );
-      if (rows[0]?.version !== m.version) m = undefined;
+      if (rows[0]?.version !== m.version) this.forgetModel(ws);
     }
+    return this.cachedModel(ws);
+  }
+
+  /** The model this process last loaded; a batch checks its version itself (`staleModel`). */
+  private async cachedModel(ws: string): Promise<ActiveModel> {
+    let m = this.models.get(ws);
     if (!m) {
       m = await activeModel(this.db, ws);
       this.models.set(ws, m);
@@ -213,7 +219,7 @@ export class Pipeline {
           const r = await processBatch(
             this.db,
             ws,
-            await this.model(ws),
+            await this.cachedModel(ws),
             this.options.clock(),
             isolating ? 1 : this.options.batchSize,
             partitions,

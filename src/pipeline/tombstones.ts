@@ -25,10 +25,8 @@ export async function addTombstones(
     );
 }
 
-export async function anyTombstones(db: Queryable, ws: string): Promise<boolean> {
-  const rows = await db.query("select 1 from tombstones where workspace_id = $1 limit 1", [ws]);
-  return rows.length > 0;
-}
+/** Whether workspace $1 has erased anyone: only then are a batch's events checked one by one. */
+export const ANY_TOMBSTONES_SQL = "exists (select 1 from tombstones where workspace_id = $1)";
 
 /** True when the event names an erased identity. */
 export async function isTombstoned(
