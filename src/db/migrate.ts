@@ -14,6 +14,7 @@ import { sql as leadPaths } from "./migrations/012-lead-paths.js";
 import { sql as webSessions } from "./migrations/013-web-sessions.js";
 import { sql as emailEngagement } from "./migrations/014-email-engagement.js";
 import { sql as leadListIndexes } from "./migrations/015-lead-list-indexes.js";
+import { sql as hotLeadUpdates } from "./migrations/016-hot-lead-updates.js";
 
 /** Every migration, in order. Ids never change once released; add new ones at the end. */
 export const MIGRATIONS: readonly { id: string; sql: string }[] = [
@@ -32,6 +33,7 @@ export const MIGRATIONS: readonly { id: string; sql: string }[] = [
   { id: "013-web-sessions", sql: webSessions },
   { id: "014-email-engagement", sql: emailEngagement },
   { id: "015-lead-list-indexes", sql: leadListIndexes },
+  { id: "016-hot-lead-updates", sql: hotLeadUpdates },
 ];
 
 /** A stable key for PostgreSQL's advisory lock, so that processes starting together migrate once. */
