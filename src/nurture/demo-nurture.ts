@@ -8,6 +8,7 @@ import { stepMessageId, trackedLinks, UNSUBSCRIBE_PLACEHOLDER } from "./email/co
 import { EMAIL_EVENTS } from "./email/email-events.js";
 import { STEP_JOB } from "./enrollments.js";
 import { renderTemplate, templateVarsFor } from "./render-template.js";
+import type { StepSpec } from "./sequence-spec.js";
 import { saveSequence } from "./sequence-store.js";
 import { ATTEMPT_COLUMNS } from "./step-writes.js";
 import type { TemplateSpec } from "./template-spec.js";
@@ -25,47 +26,56 @@ import { unsubscribe } from "./unsubscribe.js";
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
-const DAY = 24 * HOUR;
 const POSTAL = "Acme Inc., 1 Demo Street, Springfield";
 
-const template = (id: string, name: string, subject: string, link: string, body: string) => `id: ${id}
-name: ${name}
-subject: "${subject}"
+interface DemoEmail {
+  id: string;
+  name: string;
+  subject: string;
+  /** The page the email links to. */
+  link: string;
+  body: string;
+}
+
+const EMAILS: DemoEmail[] = [
+  {
+    id: "tpl-welcome",
+    name: "Welcome",
+    subject: "Welcome to Acme, {{ lead.first_name | default: 'there' }}",
+    link: "/product",
+    body: "Thanks for signing up. Here is how teams like {{ account.name | default: 'yours' }} score leads.",
+  },
+  {
+    id: "tpl-case-study",
+    name: "Case study",
+    subject: "How a team like yours doubled its MQL→SQL rate",
+    link: "/customers",
+    body: "A customer story: fewer, better MQLs, and a sales team that trusts them.",
+  },
+  {
+    id: "tpl-pricing",
+    name: "Pricing",
+    subject: "Plans for {{ account.name | default: 'your team' }}",
+    link: "/pricing",
+    body: "Our plans, and a 30-minute walk-through if you would like one.",
+  },
+];
+
+const templateSource = (e: DemoEmail) => `id: ${e.id}
+name: ${e.name}
+subject: "${e.subject}"
 html: |
   <p>Hi {{ lead.first_name | default: "there" }},</p>
-  <p>${body} <a href="https://acme.example${link}">Read more</a>.</p>
+  <p>${e.body} <a href="https://acme.example${e.link}">Read more</a>.</p>
   <p><a href="{{ unsubscribe_url }}">Unsubscribe</a> · {{ postal_address }}</p>
 text: |
   Hi {{ lead.first_name | default: "there" }},
-  ${body} https://acme.example${link}
+  ${e.body} https://acme.example${e.link}
   Unsubscribe: {{ unsubscribe_url }}
   {{ postal_address }}
 `;
 
-const TEMPLATES = [
-  template(
-    "tpl-welcome",
-    "Welcome",
-    "Welcome to Acme, {{ lead.first_name | default: 'there' }}",
-    "/product",
-    "Thanks for signing up. Here is how teams like {{ account.name | default: 'yours' }} score leads.",
-  ),
-  template(
-    "tpl-case-study",
-    "Case study",
-    "How a team like yours doubled its MQL→SQL rate",
-    "/customers",
-    "A customer story: fewer, better MQLs, and a sales team that trusts them.",
-  ),
-  template(
-    "tpl-pricing",
-    "Pricing",
-    "Plans for {{ account.name | default: 'your team' }}",
-    "/pricing",
-    "Our plans, and a 30-minute walk-through if you would like one.",
-  ),
-];
-
+/** The demo's sequence; the history below walks its saved steps. */
 const SEQUENCE = `id: welcome
 name: Welcome new leads
 description: Three emails over a week for new leads (qualify demo). Paused until SMTP is set up.
@@ -77,14 +87,6 @@ steps:
   - { id: pause-2, wait: 4d }
   - { id: email-3, send: tpl-pricing }
 `;
-/** The sequence's steps, with the page each email links to. */
-const STEPS: ({ id: string; send: string; link: string } | { id: string; wait: number })[] = [
-  { id: "email-1", send: "tpl-welcome", link: "/product" },
-  { id: "pause-1", wait: 3 * DAY },
-  { id: "email-2", send: "tpl-case-study", link: "/customers" },
-  { id: "pause-2", wait: 4 * DAY },
-  { id: "email-3", send: "tpl-pricing", link: "/pricing" },
-];
 const MQL_OR_BEYOND = new Set(["mql", "sal", "sql", "opportunity", "customer", "disqualified"]);
 
 interface Nurtured {
@@ -93,6 +95,23 @@ interface Nurtured {
   clicks: unknown[][];
   unsubscribed: { leadId: string; email: string; at: number; attemptId: string } | null;
   job: { id: string; runAt: number } | null;
+}
+
+/** What a lead did with one email; times are null when it did not happen (or not by the end). */
+interface EmailFate {
+  sentAt: number;
+  openedAt: number | null;
+  clickedAt: number | null;
+  unsubscribedAt: number | null;
+}
+
+/** A lead's response to an email sent at `t`: engaged leads (keen near 1) open and click more. */
+function emailFate(rng: Random, t: number, keen: number): EmailFate {
+  const sentAt = t + 2_000;
+  const openedAt = rng.chance(0.4 + 0.2 * keen) ? sentAt + rng.exponential(5 * HOUR) : null;
+  const clickedAt = openedAt && rng.chance(0.3 + 0.2 * keen) ? openedAt + rng.exponential(3 * MIN) : null;
+  const unsubscribedAt = openedAt && rng.chance(0.03) ? openedAt + rng.exponential(10 * MIN) : null;
+  return { sentAt, openedAt, clickedAt, unsubscribedAt };
 }
 
 /**
@@ -105,12 +124,13 @@ export async function demoNurture(
   seed: number,
   end: number,
 ): Promise<HistoryExtension> {
-  const specs = new Map<string, { version: number; spec: TemplateSpec }>();
-  for (const source of TEMPLATES) {
-    const t = await saveTemplate(db, ws, source, { by: "demo", now: end });
-    specs.set(t.id, { version: t.version, spec: t.spec });
+  const specs = new Map<string, { version: number; spec: TemplateSpec; link: string }>();
+  for (const email of EMAILS) {
+    const t = await saveTemplate(db, ws, templateSource(email), { by: "demo", now: end });
+    specs.set(t.id, { version: t.version, spec: t.spec, link: email.link });
   }
   const seq = await saveSequence(db, ws, SEQUENCE, { activate: false, by: "demo", now: end });
+  const steps = seq.spec.steps;
   const made = new Map<string, Nurtured>();
 
   /** One profile's way through the sequence, if it became a lead with consent (4 in 5). */
@@ -122,18 +142,16 @@ export async function demoNurture(
     const enteredAt = lead.at + MIN;
     // Exits when the lead becomes an MQL (or is disqualified) before a step runs.
     const leaves = p.transitions.find((t) => t.at > enteredAt && MQL_OR_BEYOND.has(t.to));
-    // Engaged leads open and click more (tanh of the propensity: -1…1).
+    const leaving = (at: number) =>
+      leaves && leaves.at <= at ? { at: leaves.at, reason: `became ${leaves.to}` } : null;
     const keen = Math.tanh(p.propensity);
     const events: GenEvent[] = [];
-    const attempts: unknown[][] = [];
-    const clicks: unknown[][] = [];
     const history: { step: string; kind: string; at: number; outcome: string }[] = [];
-    const out: Nurtured = { enrollment: [], attempts, clicks, unsubscribed: null, job: null };
-    let n = 0;
-    const event = (when: number, name: string, properties: Record<string, unknown>) => {
-      const at = Math.round(when);
-      if (at > end) return;
-      const messageId = `${p.id}-n${n++}`;
+    const out: Nurtured = { enrollment: [], attempts: [], clicks: [], unsubscribed: null, job: null };
+    const event = (when: number | null, name: string, properties: Record<string, unknown>) => {
+      const at = when === null ? null : Math.round(when);
+      if (at === null || at > end) return;
+      const messageId = `${p.id}-n${events.length}`;
       events.push({
         leadId: p.id,
         messageId,
@@ -142,24 +160,24 @@ export async function demoNurture(
         input: { kind: "event", id: messageId, type: "track", at, event: name, properties },
       });
     };
+    const seen = (at: number | null) => (at !== null && at <= end ? Math.round(at) : null);
+
+    // Walk the steps until the history's end, an exit, or the last step.
     let t = enteredAt;
     let index = 0;
-    let status: "active" | "completed" | "exited" = "active";
     let exit: { at: number; reason: string } | null = null;
-    for (; index < STEPS.length; index++) {
-      const step = STEPS[index] as (typeof STEPS)[number];
+    for (; index < steps.length && !exit; index++) {
+      const step = steps[index] as StepSpec;
       const due = "wait" in step ? t + step.wait : t;
-      if (leaves && leaves.at <= Math.min(due, end)) {
-        exit = { at: leaves.at, reason: `became ${leaves.to}` };
-        break;
-      }
-      if (due > end) break;
+      exit = leaving(Math.min(due, end));
+      if (exit || due > end) break;
       t = due;
       if ("wait" in step) {
         history.push({ step: step.id, kind: "wait", at: t, outcome: "waited" });
         continue;
       }
-      const tpl = specs.get(step.send) as { version: number; spec: TemplateSpec };
+      if (!("send" in step)) throw new Error(`the demo sequence's step ${step.id} is neither send nor wait`);
+      const tpl = specs.get(step.send) as { version: number; spec: TemplateSpec; link: string };
       const rendered = renderTemplate(
         tpl.spec,
         templateVarsFor(
@@ -168,22 +186,20 @@ export async function demoNurture(
         ),
       );
       const attemptId = `demo-${p.id}-${step.id}`;
-      const sentAt = t + 2_000;
-      const openedAt = rng.chance(0.4 + 0.2 * keen) ? sentAt + rng.exponential(5 * HOUR) : null;
-      const clickedAt = openedAt && rng.chance(0.3 + 0.2 * keen) ? openedAt + rng.exponential(3 * MIN) : null;
-      const unsubscribedAt = openedAt && rng.chance(0.03) ? openedAt + rng.exponential(10 * MIN) : null;
-      const props = { attemptId, sequence: "welcome", step: step.id, template: step.send };
-      if (openedAt) event(openedAt, EMAIL_EVENTS.opened, props);
-      const url = `https://acme.example${step.link}`;
-      if (clickedAt) event(clickedAt, EMAIL_EVENTS.clicked, { ...props, url, suspectedBot: false });
-      if (clickedAt && clickedAt <= end) clicks.push([ws, attemptId, url, Math.round(clickedAt), false]);
-      const seen = (at: number | null) => (at !== null && at <= end ? Math.round(at) : null);
-      attempts.push([
+      const fate = emailFate(rng, t, keen);
+      const props = { attemptId, sequence: seq.id, step: step.id, template: step.send };
+      const url = `https://acme.example${tpl.link}`;
+      event(fate.openedAt, EMAIL_EVENTS.opened, props);
+      event(fate.clickedAt, EMAIL_EVENTS.clicked, { ...props, url, suspectedBot: false });
+      const clickedAt = seen(fate.clickedAt);
+      if (clickedAt !== null) out.clicks.push([ws, attemptId, url, clickedAt, false]);
+      // A row of ATTEMPT_COLUMNS, then the delivery's outcome.
+      out.attempts.push([
         ws,
         attemptId,
         id,
         p.id,
-        "welcome",
+        seq.id,
         step.id,
         step.send,
         tpl.version,
@@ -198,39 +214,33 @@ export async function demoNurture(
         t,
         1,
         "250 2.0.0 OK (demo)",
-        sentAt,
-        seen(openedAt),
-        seen(unsubscribedAt),
+        fate.sentAt,
+        seen(fate.openedAt),
+        seen(fate.unsubscribedAt),
       ]);
       history.push({ step: step.id, kind: "send", at: t, outcome: `queued ${step.send} v${tpl.version}` });
-      if (unsubscribedAt && unsubscribedAt <= end) {
+      const unsubscribedAt = seen(fate.unsubscribedAt);
+      if (unsubscribedAt !== null) {
         event(unsubscribedAt, EMAIL_EVENTS.unsubscribed, { email: p.email, method: "link" });
-        out.unsubscribed = { leadId: p.id, email: p.email, at: Math.round(unsubscribedAt), attemptId };
+        out.unsubscribed = { leadId: p.id, email: p.email, at: unsubscribedAt, attemptId };
         // Unsubscribing ends the enrollment, unless becoming an MQL ended it first.
-        exit =
-          leaves && leaves.at < unsubscribedAt
-            ? { at: leaves.at, reason: `became ${leaves.to}` }
-            : { at: Math.round(unsubscribedAt), reason: "unsubscribed" };
-        index++;
-        break;
+        exit = leaving(unsubscribedAt - 1) ?? { at: unsubscribedAt, reason: "unsubscribed" };
       }
     }
-    if (exit) status = "exited";
-    else if (index >= STEPS.length) status = "completed";
-    const step = STEPS[index];
-    const nextRunAt =
-      status === "active" ? ("wait" in (step ?? {}) ? t + (step as { wait: number }).wait : t) : null;
-    if (status === "active" && nextRunAt !== null) out.job = { id, runAt: nextRunAt };
+    const status = exit ? "exited" : index >= steps.length ? "completed" : "active";
+    const next = steps[index];
+    const nextRunAt = status !== "active" ? null : next && "wait" in next ? t + next.wait : t;
+    if (nextRunAt !== null) out.job = { id, runAt: nextRunAt };
     const endedAt = exit?.at ?? (status === "completed" ? t : null);
     out.enrollment = [
       ws,
       id,
       p.id,
-      "welcome",
+      seq.id,
       seq.version,
       status,
       index,
-      step?.id ?? null,
+      next?.id ?? null,
       t,
       nextRunAt,
       JSON.stringify(history),
