@@ -13,6 +13,10 @@ export interface Running {
   stop(): Promise<void>;
 }
 
+/** The benchmark's own QUALIFY_* settings reach the processes it starts (to measure a setting). */
+const passedOn = () =>
+  Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith("QUALIFY_")));
+
 /** Starts `qualify <command>` and resolves once its output says it is up. */
 export function startQualify(command: "start" | "worker", env: Record<string, string>, args: string[] = []) {
   const child = spawn(process.execPath, ["bin/qualify.js", command, ...args], {
@@ -21,6 +25,7 @@ export function startQualify(command: "start" | "worker", env: Record<string, st
       HOME: process.env.HOME ?? "",
       HOST: "127.0.0.1",
       LOG_LEVEL: "warn",
+      ...passedOn(),
       QUALIFY_WRITE_KEY: WRITE_KEY,
       QUALIFY_ADMIN_TOKEN: ADMIN_TOKEN,
       ...env,

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import { seedRollupJobs } from "../analytics/analytics-jobs.js";
 import type { Config } from "../config/load-config.js";
-import { analyzeStale } from "../db/analyze-stale.js";
+import { analyzeStale, autovacuumOff } from "../db/analyze-stale.js";
 import { advertiseLock } from "../db/data-dir-lock.js";
 import type { Database } from "../db/database.js";
 import { openDatabase } from "../db/open-database.js";
@@ -17,7 +17,7 @@ import { buildApp } from "./build-app.js";
 import { Metrics } from "./metrics.js";
 import type { Service } from "./service.js";
 
-/** How often a PGlite service refreshes stale planner statistics (`analyzeStale`). */
+/** How often a service without autovacuum refreshes stale planner statistics (`analyzeStale`). */
 const ANALYZE_EVERY_MS = 60_000;
 
 export interface RunningService {
@@ -91,9 +91,15 @@ export async function startService(
       localToken: `local_${randomBytes(24).toString("base64url")}`,
     };
     app = await buildApp(service);
-    // PGlite has no autovacuum: keep the planner's statistics current in its stead.
+    // PGlite has no autovacuum, and a PostgreSQL may run with it off: keep the planner's
+    // statistics current in its stead (without them the pending-events read sorts the whole log).
+    const noAutovacuum = await autovacuumOff(db);
+    if (noAutovacuum && db.kind === "postgres")
+      app.log.warn(
+        "PostgreSQL runs with autovacuum off: Qualify refreshes the statistics itself, but dead rows pile up until you vacuum (docs/scaling.md)",
+      );
     const analyze =
-      db.kind === "pglite" && opts.processing !== false
+      noAutovacuum && opts.processing !== false
         ? setInterval(() => {
             analyzeStale(db).catch((e) => app?.log.warn({ err: e }, "refreshing statistics failed"));
           }, ANALYZE_EVERY_MS).unref()

@@ -1,4 +1,4 @@
-import type { Queryable } from "./database.js";
+import type { Database, Queryable } from "./database.js";
 
 /**
  * Refreshes the planner's statistics of the tables that changed enough since they were last
@@ -17,4 +17,11 @@ export async function analyzeStale(q: Queryable): Promise<string[]> {
   );
   if (stale.length > 0) await q.query(`analyze ${stale.map((t) => t.name).join(", ")}`);
   return stale.map((t) => t.name);
+}
+
+/** Whether nothing analyses the tables by itself: PGlite, or a PostgreSQL with autovacuum off. */
+export async function autovacuumOff(db: Database): Promise<boolean> {
+  if (db.kind === "pglite") return true;
+  const rows = await db.query<{ on: string }>("select current_setting('autovacuum') as on");
+  return rows[0]?.on !== "on";
 }
