@@ -17,6 +17,21 @@ export interface Running {
 const passedOn = () =>
   Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith("QUALIFY_")));
 
+/**
+ * A benchmark stopped early (Ctrl-C, a timeout) takes its servers with it: left running, they kept
+ * retrying against a dropped database and took CPU from the next benchmark.
+ */
+const children = new Set<ChildProcess>();
+const killChildren = () => {
+  for (const c of children) c.kill("SIGKILL");
+};
+process.once("exit", killChildren);
+for (const signal of ["SIGINT", "SIGTERM"] as const)
+  process.once(signal, () => {
+    killChildren();
+    process.exit(130);
+  });
+
 /** Starts `qualify <command>` and resolves once its output says it is up. */
 export function startQualify(command: "start" | "worker", env: Record<string, string>, args: string[] = []) {
   const child = spawn(process.execPath, ["bin/qualify.js", command, ...args], {
@@ -32,7 +47,13 @@ export function startQualify(command: "start" | "worker", env: Record<string, st
     },
     stdio: ["ignore", "pipe", "inherit"],
   });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  children.add(child);
+  const exited = new Promise<void>((resolve) =>
+    child.once("exit", () => {
+      children.delete(child);
+      resolve();
+    }),
+  );
   return new Promise<Running>((resolve, reject) => {
     let out = "";
     const timer = setTimeout(() => reject(new Error(`qualify ${command} did not start:\n${out}`)), 60_000);
