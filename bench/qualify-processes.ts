@@ -16,25 +16,36 @@ export interface Running {
 /** The benchmark's own QUALIFY_* settings reach the processes it starts (to measure a setting). */
 const passedOn = () =>
   Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith("QUALIFY_")));
+/** Node options for the processes it starts, from BENCH_NODE_ARGS (to profile them: `--cpu-prof`). */
+const nodeArgs = () => (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter((a) => a !== "");
 
 /**
  * A benchmark stopped early (Ctrl-C, a timeout) takes its servers with it: left running, they kept
  * retrying against a dropped database and took CPU from the next benchmark.
  */
 const children = new Set<ChildProcess>();
-const killChildren = () => {
-  for (const c of children) c.kill("SIGKILL");
-};
-process.once("exit", killChildren);
-for (const signal of ["SIGINT", "SIGTERM"] as const)
-  process.once(signal, () => {
-    killChildren();
-    process.exit(130);
-  });
+let guarded = false;
+/** On the first start: exit, Ctrl-C and SIGTERM kill the processes still running (128 + signal). */
+function guardChildren(): void {
+  if (guarded) return;
+  guarded = true;
+  const killChildren = () => {
+    for (const c of children) c.kill("SIGKILL");
+  };
+  process.once("exit", killChildren);
+  for (const [signal, code] of [
+    ["SIGINT", 130],
+    ["SIGTERM", 143],
+  ] as const)
+    process.once(signal, () => {
+      killChildren();
+      process.exit(code);
+    });
+}
 
 /** Starts `qualify <command>` and resolves once its output says it is up. */
 export function startQualify(command: "start" | "worker", env: Record<string, string>, args: string[] = []) {
-  const child = spawn(process.execPath, ["bin/qualify.js", command, ...args], {
+  const child = spawn(process.execPath, [...nodeArgs(), "bin/qualify.js", command, ...args], {
     env: {
       PATH: process.env.PATH ?? "",
       HOME: process.env.HOME ?? "",
@@ -47,6 +58,7 @@ export function startQualify(command: "start" | "worker", env: Record<string, st
     },
     stdio: ["ignore", "pipe", "inherit"],
   });
+  guardChildren();
   children.add(child);
   const exited = new Promise<void>((resolve) =>
     child.once("exit", () => {

@@ -23,54 +23,67 @@ const wholeNumber = (min: number, max: number, fallback: number) => {
     .pipe(z.number().min(min, { error: range }).max(max, { error: range }));
 };
 
-const schema = z.object({
-  QUALIFY_DATA_DIR: z.string().min(1).default("./data"),
-  DATABASE_URL: z
-    .string()
-    .regex(/^postgres(ql)?:\/\//, {
-      error: (iss) => `expected a postgres:// URL, got '${String(iss.input)}'`,
-    })
-    .optional(),
-  PORT: wholeNumber(0, 65535, 3000),
-  HOST: z.string().min(1).default("0.0.0.0"),
-  QUALIFY_MODEL: z.string().min(1).default("models/default.yaml"),
-  QUALIFY_WRITE_KEY: secret("QUALIFY_WRITE_KEY"),
-  QUALIFY_ADMIN_TOKEN: secret("QUALIFY_ADMIN_TOKEN"),
-  QUALIFY_ADMIN_PASSWORD: z
-    .string()
-    .min(10, { error: "QUALIFY_ADMIN_PASSWORD must be at least 10 characters" })
-    .optional(),
-  QUALIFY_SESSION_HOURS: wholeNumber(1, 720, 12),
-  QUALIFY_URL: z.url({ error: "expected an http(s) URL such as http://localhost:3000" }).optional(),
-  QUALIFY_TOKEN: z.string().min(1).optional(),
-  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-  QUALIFY_DECAY_SWEEP_MINUTES: wholeNumber(1, 1_000_000_000, 1440),
-  QUALIFY_PIPELINE_BATCH: wholeNumber(1, 10_000, 500),
-  QUALIFY_SCHEDULER_POLL_MS: wholeNumber(10, 3_600_000, 1_000),
-  QUALIFY_SCHEDULER_BATCH: wholeNumber(1, 10_000, 100),
-  QUALIFY_ANALYTICS_ROLLUP_SECONDS: wholeNumber(1, 86_400, 60),
-  QUALIFY_FIT_THREADS: wholeNumber(1, 64, Math.min(8, availableParallelism())),
-  QUALIFY_BACKTEST_THREADS: wholeNumber(0, 64, Math.min(8, availableParallelism())),
-  SMTP_URL: z
-    .string()
-    .regex(/^smtps?:\/\//, {
-      error: (iss) => `expected an smtp:// or smtps:// URL, got '${String(iss.input)}'`,
-    })
-    .optional(),
-  QUALIFY_SMTP_FROM: z.string().min(3).default("Qualify <qualify@localhost>"),
-  QUALIFY_WEBHOOK_TIMEOUT_MS: wholeNumber(100, 300_000, 10_000),
-  QUALIFY_WEBHOOK_RETRY_HOURS: wholeNumber(1, 720, 24),
-  QUALIFY_WEBHOOK_POLL_MS: wholeNumber(10, 3_600_000, 1_000),
-  QUALIFY_WEBHOOK_CONCURRENCY: wholeNumber(1, 1_000, 16),
-  QUALIFY_PUBLIC_URL: z
-    .url({ error: "expected an http(s) URL that recipients can reach, such as https://qualify.example.com" })
-    .optional(),
-  QUALIFY_EMAIL_POLL_MS: wholeNumber(10, 3_600_000, 1_000),
-  QUALIFY_EMAIL_CONCURRENCY: wholeNumber(1, 100, 8),
-  QUALIFY_DB_POOL_SIZE: wholeNumber(1, 1_000, 10),
-  QUALIFY_DB_STATEMENT_TIMEOUT_MS: wholeNumber(1, 86_400_000, 60_000),
-  QUALIFY_DB_CONNECT_TIMEOUT_MS: wholeNumber(1, 600_000, 5_000),
-});
+const schema = z
+  .object({
+    QUALIFY_DATA_DIR: z.string().min(1).default("./data"),
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, {
+        error: (iss) => `expected a postgres:// URL, got '${String(iss.input)}'`,
+      })
+      .optional(),
+    PORT: wholeNumber(0, 65535, 3000),
+    HOST: z.string().min(1).default("0.0.0.0"),
+    QUALIFY_MODEL: z.string().min(1).default("models/default.yaml"),
+    QUALIFY_WRITE_KEY: secret("QUALIFY_WRITE_KEY"),
+    QUALIFY_ADMIN_TOKEN: secret("QUALIFY_ADMIN_TOKEN"),
+    QUALIFY_ADMIN_PASSWORD: z
+      .string()
+      .min(10, { error: "QUALIFY_ADMIN_PASSWORD must be at least 10 characters" })
+      .optional(),
+    QUALIFY_SESSION_HOURS: wholeNumber(1, 720, 12),
+    QUALIFY_URL: z.url({ error: "expected an http(s) URL such as http://localhost:3000" }).optional(),
+    QUALIFY_TOKEN: z.string().min(1).optional(),
+    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    QUALIFY_DECAY_SWEEP_MINUTES: wholeNumber(1, 1_000_000_000, 1440),
+    QUALIFY_PIPELINE_BATCH: wholeNumber(1, 10_000, 500),
+    QUALIFY_PIPELINE_BATCH_MAX: wholeNumber(1, 100_000, 5_000),
+    QUALIFY_PIPELINE_BATCH_TARGET_MS: wholeNumber(1, 60_000, 250),
+    QUALIFY_SCHEDULER_POLL_MS: wholeNumber(10, 3_600_000, 1_000),
+    QUALIFY_SCHEDULER_BATCH: wholeNumber(1, 10_000, 100),
+    QUALIFY_ANALYTICS_ROLLUP_SECONDS: wholeNumber(1, 86_400, 60),
+    QUALIFY_FIT_THREADS: wholeNumber(1, 64, Math.min(8, availableParallelism())),
+    QUALIFY_BACKTEST_THREADS: wholeNumber(0, 64, Math.min(8, availableParallelism())),
+    SMTP_URL: z
+      .string()
+      .regex(/^smtps?:\/\//, {
+        error: (iss) => `expected an smtp:// or smtps:// URL, got '${String(iss.input)}'`,
+      })
+      .optional(),
+    QUALIFY_SMTP_FROM: z.string().min(3).default("Qualify <qualify@localhost>"),
+    QUALIFY_WEBHOOK_TIMEOUT_MS: wholeNumber(100, 300_000, 10_000),
+    QUALIFY_WEBHOOK_RETRY_HOURS: wholeNumber(1, 720, 24),
+    QUALIFY_WEBHOOK_POLL_MS: wholeNumber(10, 3_600_000, 1_000),
+    QUALIFY_WEBHOOK_CONCURRENCY: wholeNumber(1, 1_000, 16),
+    QUALIFY_PUBLIC_URL: z
+      .url({
+        error: "expected an http(s) URL that recipients can reach, such as https://qualify.example.com",
+      })
+      .optional(),
+    QUALIFY_EMAIL_POLL_MS: wholeNumber(10, 3_600_000, 1_000),
+    QUALIFY_EMAIL_CONCURRENCY: wholeNumber(1, 100, 8),
+    QUALIFY_DB_POOL_SIZE: wholeNumber(1, 1_000, 10),
+    QUALIFY_DB_STATEMENT_TIMEOUT_MS: wholeNumber(1, 86_400_000, 60_000),
+    QUALIFY_DB_CONNECT_TIMEOUT_MS: wholeNumber(1, 600_000, 5_000),
+  })
+  .superRefine((e, ctx) => {
+    if (e.QUALIFY_PIPELINE_BATCH_MAX < e.QUALIFY_PIPELINE_BATCH)
+      ctx.addIssue({
+        code: "custom",
+        path: ["QUALIFY_PIPELINE_BATCH_MAX"],
+        message: `must be at least QUALIFY_PIPELINE_BATCH (${e.QUALIFY_PIPELINE_BATCH}), got ${e.QUALIFY_PIPELINE_BATCH_MAX}`,
+      });
+  });
 
 export interface Config {
   /** Where embedded PGlite keeps its data, when no DATABASE_URL is set. */
@@ -96,6 +109,10 @@ export interface Config {
   decaySweepMinutes: number;
   /** Events the pipeline takes per transaction. */
   pipelineBatch: number;
+  /** The most events a batch takes while processing catches up on a backlog. */
+  pipelineBatchMax: number;
+  /** While catching up, batches are sized to take about this long. */
+  pipelineBatchTargetMs: number;
   /** How often the scheduler looks for due jobs. */
   schedulerPollMs: number;
   /** Due jobs the scheduler claims at once (nurture steps among them run as one batch). */
@@ -157,6 +174,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     decaySweepMinutes: e.QUALIFY_DECAY_SWEEP_MINUTES,
     pipelineBatch: e.QUALIFY_PIPELINE_BATCH,
+    pipelineBatchMax: e.QUALIFY_PIPELINE_BATCH_MAX,
+    pipelineBatchTargetMs: e.QUALIFY_PIPELINE_BATCH_TARGET_MS,
     schedulerPollMs: e.QUALIFY_SCHEDULER_POLL_MS,
     schedulerBatch: e.QUALIFY_SCHEDULER_BATCH,
     analyticsRollupMs: e.QUALIFY_ANALYTICS_ROLLUP_SECONDS * 1000,

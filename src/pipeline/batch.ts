@@ -7,14 +7,7 @@ import { scheduleRouting } from "../handoff/schedule-routing.js";
 import { scheduleNurture } from "../nurture/schedule-nurture.js";
 import { AccountCache } from "./account-cache.js";
 import { leadInputs } from "./lead-inputs.js";
-import {
-  fromRow,
-  LEAD_COLUMNS,
-  type LeadRecord,
-  type LeadRow,
-  type StoredTransition,
-  toValues,
-} from "./lead-record.js";
+import { fromRow, type LeadRecord, type LeadRow, type StoredTransition, upsertLeads } from "./lead-record.js";
 import type { ActiveModel } from "./model-store.js";
 
 /**
@@ -213,14 +206,10 @@ export class Batch {
     const ws = this.ws;
     // New and changed leads in one upsert (a statement per row was most of a batch's time).
     const changed = [...this.leads.values()].filter((c) => c.isNew || c.dirty);
-    await insertRows(
+    await upsertLeads(
       tx,
-      "leads",
-      LEAD_COLUMNS,
-      changed.map((c) => toValues(ws, c.lead)),
-      `on conflict (workspace_id, id) do update set ${LEAD_COLUMNS.slice(2)
-        .map((c) => `${c} = excluded.${c}`)
-        .join(", ")}, updated_at = now()`,
+      ws,
+      changed.map((c) => c.lead),
     );
     await insertRows(
       tx,

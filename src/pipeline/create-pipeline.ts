@@ -21,6 +21,8 @@ export async function createPipeline(
   const url = config.databaseUrl;
   return new Pipeline(db, workspaces, {
     batchSize: config.pipelineBatch,
+    batchMax: config.pipelineBatchMax,
+    batchTargetMs: config.pipelineBatchTargetMs,
     clock,
     decaySweepMs: config.decaySweepMinutes * 60_000,
     leases: url ? new PartitionLeases(() => openSessionConnection(url, config.dbConnectTimeoutMs)) : null,

@@ -1,3 +1,5 @@
+import type { Queryable } from "../db/database.js";
+import { arrayLiteral, SEP } from "../db/insert-rows.js";
 import type { LeadState, Transition } from "../engine/index.js";
 
 /** A lead as the pipeline keeps it in memory while a batch runs; mirrors the `leads` table. */
@@ -79,60 +81,75 @@ export const fromRow = (r: LeadRow): LeadRecord => ({
   eventCount: r.event_count,
 });
 
-/** Columns written for a lead, in this order, by `toValues`. */
-export const LEAD_COLUMNS = [
-  "workspace_id",
-  "id",
-  "user_id",
-  "email",
-  "email_domain",
-  "name",
-  "traits",
-  "traits_at",
-  "account_id",
-  "account_source",
-  "stage",
-  "scores",
-  "grade",
-  "scores_as_of",
-  "mql_at",
-  "first_mql_at",
-  "state",
-  "model_version",
-  "owner",
-  "flags",
-  "merged_into",
-  "first_seen_at",
-  "last_event_at",
-  "event_count",
-] as const;
+/**
+ * Column by column, each lead's value as `upsertLeads` sends it: text columns and numbers as one
+ * array literal each, the JSON columns as their texts joined by `SEP`. Keeps a statement's text
+ * and parameter count fixed whatever the number of leads (a parameter per value cost more to bind,
+ * on both sides, than the upsert itself).
+ */
+const TEXT_COLUMNS = [
+  ["id", (l) => l.id],
+  ["user_id", (l) => l.userId],
+  ["email", (l) => l.email],
+  ["email_domain", (l) => l.emailDomain],
+  ["name", (l) => l.name],
+  ["account_id", (l) => l.accountId],
+  ["account_source", (l) => l.accountSource],
+  ["stage", (l) => l.stage],
+  ["grade", (l) => l.grade],
+  ["owner", (l) => l.owner],
+  ["merged_into", (l) => l.mergedInto],
+  // Each lead's flags as an array literal of their own, cast back per row.
+  ["flags", (l) => arrayLiteral(l.flags, "text")],
+] as const satisfies readonly (readonly [string, (l: LeadRecord) => unknown])[];
+const NUMBER_COLUMNS = [
+  ["traits_at", (l) => l.traitsAt],
+  ["scores_as_of", (l) => l.scoresAsOf],
+  ["mql_at", (l) => l.mqlAt],
+  ["first_mql_at", (l) => l.firstMqlAt],
+  ["model_version", (l) => l.modelVersion],
+  ["first_seen_at", (l) => l.firstSeenAt],
+  ["last_event_at", (l) => l.lastEventAt],
+  ["event_count", (l) => l.eventCount],
+] as const satisfies readonly (readonly [string, (l: LeadRecord) => unknown])[];
+/** JSON columns; a null state is sent as the empty text, which no JSON is. */
+const JSON_COLUMNS = [
+  ["traits", "jsonb", (l) => JSON.stringify(l.traits)],
+  ["scores", "jsonb", (l) => JSON.stringify(l.scores)],
+  ["state", "json", (l) => (l.state === null ? "" : JSON.stringify(l.state))],
+] as const satisfies readonly (readonly [string, string, (l: LeadRecord) => string])[];
 
-export const toValues = (ws: string, l: LeadRecord): unknown[] => [
-  ws,
-  l.id,
-  l.userId,
-  l.email,
-  l.emailDomain,
-  l.name,
-  JSON.stringify(l.traits),
-  l.traitsAt,
-  l.accountId,
-  l.accountSource,
-  l.stage,
-  JSON.stringify(l.scores),
-  l.grade,
-  l.scoresAsOf,
-  l.mqlAt,
-  l.firstMqlAt,
-  l.state === null ? null : JSON.stringify(l.state),
-  l.modelVersion,
-  l.owner,
-  l.flags,
-  l.mergedInto,
-  l.firstSeenAt,
-  l.lastEventAt,
-  l.eventCount,
-];
+const COLUMNS = [...TEXT_COLUMNS, ...NUMBER_COLUMNS, ...JSON_COLUMNS].map((c) => c[0]);
+const UPSERT_SQL = (() => {
+  let n = 1;
+  const arrays = [
+    ...TEXT_COLUMNS.map(() => `$${++n}::text[]`),
+    ...NUMBER_COLUMNS.map(() => `$${++n}::bigint[]`),
+    ...JSON_COLUMNS.map(() => `string_to_array($${++n}, E'\\x1e', '')`),
+  ];
+  const values = [
+    ...TEXT_COLUMNS.map(([c]) => (c === "flags" ? "u.flags::text[]" : `u.${c}`)),
+    ...NUMBER_COLUMNS.map(([c]) => `u.${c}`),
+    ...JSON_COLUMNS.map(([c, type]) => `u.${c}::${type}`),
+  ];
+  return `insert into leads (workspace_id, ${COLUMNS.join(", ")})
+    select $1, ${values.join(", ")} from unnest(${arrays.join(", ")}) as u(${COLUMNS.join(", ")})
+    on conflict (workspace_id, id) do update set
+      ${COLUMNS.filter((c) => c !== "id")
+        .map((c) => `${c} = excluded.${c}`)
+        .join(", ")}, updated_at = now()`;
+})();
+
+/** Inserts new leads and updates the rest, every column, in one statement. */
+export async function upsertLeads(tx: Queryable, ws: string, leads: readonly LeadRecord[]): Promise<void> {
+  if (leads.length === 0) return;
+  await tx.query(UPSERT_SQL, [
+    ws,
+    ...TEXT_COLUMNS.map(([, get]) => arrayLiteral(leads.map(get), "text")),
+    ...NUMBER_COLUMNS.map(([, get]) => arrayLiteral(leads.map(get), "bigint")),
+    ...JSON_COLUMNS.map(([, , get]) => leads.map(get).join(SEP)),
+  ]);
+}
 
 /** A transition as stored: the engine's, plus who it belongs to and the model that made it. */
 export interface StoredTransition extends Omit<Transition, "actor"> {

@@ -63,6 +63,12 @@ export interface BatchResult {
   staleModel?: boolean;
 }
 
+/** The email address traits carry, trimmed; null when they carry none. */
+const traitEmail = (traits: Record<string, unknown> | undefined): string | null => {
+  const v = traits?.email;
+  return typeof v === "string" && v.includes("@") ? v.trim() : null;
+};
+
 function applyProfile(ctx: LeadContext, e: EventInput): boolean {
   if (e.type !== "identify" || !e.traits) return false;
   const lead = ctx.lead;
@@ -74,7 +80,7 @@ function applyProfile(ctx: LeadContext, e: EventInput): boolean {
     lead.traitsAt = e.at;
   }
   const t = lead.traits;
-  const email = typeof t.email === "string" && t.email.includes("@") ? t.email.trim() : null;
+  const email = traitEmail(t);
   const name =
     typeof t.name === "string"
       ? t.name
@@ -117,8 +123,8 @@ function prefetchAccounts(batch: Batch, pending: readonly PendingEvent[]): Promi
   for (const { input } of pending) {
     if (input.kind !== "event") continue;
     if (input.type === "group" && input.groupId) ids.add(input.groupId);
-    const email = input.type === "identify" ? input.traits?.email : undefined;
-    const domain = typeof email === "string" ? companyDomain(email.trim()) : null;
+    const email = input.type === "identify" ? traitEmail(input.traits) : null;
+    const domain = email === null ? null : companyDomain(email);
     if (domain !== null) domains.add(domain);
   }
   return batch.accounts.prefetch([...ids], [...domains]);

@@ -1,5 +1,6 @@
 import { analyzeStale } from "../db/analyze-stale.js";
 import type { Queryable } from "../db/database.js";
+import { SEP } from "../db/insert-rows.js";
 import type { Input, LeadState } from "../engine/index.js";
 
 /**
@@ -149,13 +150,6 @@ export interface RescoredRow {
   /** Set as `first_mql_at` when the lead has none yet. */
   firstMqlAt: number | null;
 }
-
-/**
- * Separates values in one text parameter: JSON text never holds it raw (JSON.stringify escapes
- * control characters), nor do stages and grades. One text split by the database is far cheaper, on
- * both sides, than a text[] parameter whose every quote is escaped and unescaped.
- */
-const SEP = "\x1e";
 
 /**
  * Updates the leads' state and summary columns, and their model version, in one statement. The state

@@ -2,6 +2,7 @@ import { isContention } from "../db/contention.js";
 import type { Database } from "../db/database.js";
 import { isDatabaseUnavailable } from "../db/database-unavailable.js";
 import { QualifyError } from "../errors.js";
+import { BatchSizer } from "./batch-sizer.js";
 import { type ActiveModel, activeModel } from "./model-store.js";
 import { Mutex } from "./mutex.js";
 import { OutcomeWaiters } from "./outcome-waiters.js";
@@ -45,7 +46,12 @@ export interface PipelineStats {
 }
 
 export interface PipelineOptions {
+  /** Events a batch takes; more while catching up on a backlog, up to `batchMax` (`BatchSizer`). */
   batchSize: number;
+  /** The most events a batch takes while catching up (default: `batchSize`, so batches never grow). */
+  batchMax?: number;
+  /** While catching up, batches are sized to take about this long (default 250 ms). */
+  batchTargetMs?: number;
   clock: () => number;
   pollMs?: number;
   /** How long a partly filled batch waits for more events before the next one runs. */
@@ -65,6 +71,7 @@ export class Pipeline {
   private readonly waiters = new OutcomeWaiters();
   private waiterPoll: NodeJS.Timeout | null = null;
   private readonly failures = new Map<string, { attempts: number }>();
+  private readonly sizers = new Map<string, BatchSizer>();
   private running = false;
   private loop: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
@@ -213,21 +220,24 @@ export class Pipeline {
    */
   private async batchOf(ws: string, partitions: number[] | null) {
     const isolating = this.failures.get(ws);
+    const sizer = this.sizer(ws);
     try {
       for (let attempt = 0; ; attempt++) {
         try {
+          const started = performance.now();
           const r = await processBatch(
             this.db,
             ws,
             await this.cachedModel(ws),
             this.options.clock(),
-            isolating ? 1 : this.options.batchSize,
+            isolating ? 1 : sizer.next,
             partitions,
           );
           if (r.staleModel) {
             this.forgetModel(ws);
             continue;
           }
+          if (!isolating) sizer.record(r.processed, performance.now() - started);
           this.failures.delete(ws);
           return r;
         } catch (e) {
@@ -263,6 +273,16 @@ export class Pipeline {
       }
       throw e;
     }
+  }
+
+  private sizer(ws: string): BatchSizer {
+    let sizer = this.sizers.get(ws);
+    if (!sizer) {
+      const { batchSize, batchMax, batchTargetMs } = this.options;
+      sizer = new BatchSizer(batchSize, Math.max(batchSize, batchMax ?? batchSize), batchTargetMs ?? 250);
+      this.sizers.set(ws, sizer);
+    }
+    return sizer;
   }
 
   private async databaseAnswers(): Promise<boolean> {
