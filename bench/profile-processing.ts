@@ -22,11 +22,12 @@ async function main() {
   await admin.connect();
   await admin.query(`create database ${name}`);
   try {
+    // QUALIFY_* settings apply (QUALIFY_PIPELINE_BATCH_MAX=500 keeps batches of 500).
     const config = loadConfig({
+      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith("QUALIFY_"))),
       DATABASE_URL: withDatabase(base, name),
       LOG_LEVEL: "warn",
       QUALIFY_WRITE_KEY: WRITE_KEY,
-      QUALIFY_PIPELINE_BATCH: process.env.QUALIFY_PIPELINE_BATCH ?? "500",
     });
     const running = await startService(config, { listen: false, processing: false });
     const stream = new LiveStream(7, "profile");

@@ -22,13 +22,16 @@ import { ADMIN_TOKEN, freshDatabase, type Running, startQualify } from "./qualif
  *    rest `qualify worker`), under more load than one process keeps up with.
  *
  * Needs DATABASE_URL. BENCH_SUSTAIN_SECONDS (60), BENCH_TRIAL_SECONDS (15) and BENCH_START_RATE
- * (1000 events/s) tune the search; BENCH_ONLY=e2e,latency,scaling runs some parts.
+ * (1000 events/s) tune the search; BENCH_ONLY=e2e,latency,scaling runs some parts;
+ * BENCH_LATENCY_RATE measures the latency at a given load (without the search, under BENCH_ONLY=latency).
  */
 
 const SUSTAIN_SECONDS = Number(process.env.BENCH_SUSTAIN_SECONDS ?? 60);
 const TRIAL_SECONDS = Number(process.env.BENCH_TRIAL_SECONDS ?? 15);
 const START_RATE = Number(process.env.BENCH_START_RATE ?? 1_000);
 const LATENCY_SECONDS = 30;
+/** BENCH_LATENCY_RATE: measure the latency at this load instead of half the maximum found. */
+const LATENCY_RATE = Number(process.env.BENCH_LATENCY_RATE ?? 0);
 const SCALING_SECONDS = 20;
 const MAX_LAG_MS = 1_000;
 const TARGET_OF_COPY = 0.25;
@@ -167,7 +170,7 @@ async function main() {
     out();
 
     let best = 0;
-    if (ONLY.has("e2e") || ONLY.has("latency")) {
+    if (ONLY.has("e2e") || (ONLY.has("latency") && LATENCY_RATE === 0)) {
       out(`1. End to end: one qualify start, lag under ${MAX_LAG_MS} ms; trials of ${TRIAL_SECONDS} s`);
       let failed = START_RATE;
       for (; await trial([url], stream, failed, TRIAL_SECONDS, db); failed = Math.round(failed * 1.4))
@@ -188,8 +191,8 @@ async function main() {
       out();
     }
 
-    if (ONLY.has("latency") && best > 0) {
-      const half = Math.round(best / 2);
+    if (ONLY.has("latency") && (best > 0 || LATENCY_RATE > 0)) {
+      const half = LATENCY_RATE > 0 ? LATENCY_RATE : Math.round(best / 2);
       out(
         `2. Latency from ack to MQL in the API, at half the maximum sustained load (${fmt(half)} events/s)`,
       );
