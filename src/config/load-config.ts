@@ -107,7 +107,7 @@ export interface Config {
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   /** How often stored scores are refreshed for decay. */
   decaySweepMinutes: number;
-  /** Events the pipeline takes per transaction. */
+  /** Events the pipeline takes per transaction (more while it catches up: `pipelineBatchMax`). */
   pipelineBatch: number;
   /** The most events a batch takes while processing catches up on a backlog. */
   pipelineBatchMax: number;
