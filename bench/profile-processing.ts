@@ -4,6 +4,7 @@ import { startService } from "../src/api/start-service.js";
 import { loadConfig } from "../src/config/load-config.js";
 import { withDatabase } from "../src/db/database-url.js";
 import { LiveStream } from "./live-stream.js";
+import { qualifySettings } from "./qualify-processes.js";
 
 /**
  * Processing alone, for profiling: stores a dataset's Segment calls with processing stopped, then
@@ -24,7 +25,7 @@ async function main() {
   try {
     // QUALIFY_* settings apply (QUALIFY_PIPELINE_BATCH_MAX=500 keeps batches of 500).
     const config = loadConfig({
-      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith("QUALIFY_"))),
+      ...qualifySettings(),
       DATABASE_URL: withDatabase(base, name),
       LOG_LEVEL: "warn",
       QUALIFY_WRITE_KEY: WRITE_KEY,

@@ -13,8 +13,8 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-/** The benchmark's own QUALIFY_* settings reach the processes it starts (to measure a setting). */
-const passedOn = () =>
+/** The benchmark's own QUALIFY_* settings, for the services it starts (to measure a setting). */
+export const qualifySettings = () =>
   Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith("QUALIFY_")));
 /** Node options for the processes it starts, from BENCH_NODE_ARGS (to profile them: `--cpu-prof`). */
 const nodeArgs = () => (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter((a) => a !== "");
@@ -51,7 +51,7 @@ export function startQualify(command: "start" | "worker", env: Record<string, st
       HOME: process.env.HOME ?? "",
       HOST: "127.0.0.1",
       LOG_LEVEL: "warn",
-      ...passedOn(),
+      ...qualifySettings(),
       QUALIFY_WRITE_KEY: WRITE_KEY,
       QUALIFY_ADMIN_TOKEN: ADMIN_TOKEN,
       ...env,
