@@ -22,6 +22,8 @@ export interface Touchpoint extends Attribution {
   endAt: number;
   events: number;
   types: string[];
+  /** A channel rule matched one of its events (its attribution is settled). */
+  classified: boolean;
 }
 
 /** Sorts by time, then by a stable key, so that events at one instant always fall the same way. */
@@ -33,23 +35,39 @@ export function sessionize(
   events: readonly (TouchEvent & { id?: string })[],
   config: AnalyticsConfig,
 ): Touchpoint[] {
-  const out: Touchpoint[] = [];
-  let current: Touchpoint | null = null;
-  let classified = false;
+  return continueSessions([], events, config);
+}
+
+/**
+ * A profile's sessions so far (`before`) continued with later events, each after the last event
+ * of `before`: the same as sessionizing all the events at once, since a session's cut, channel and
+ * types depend only on the events before. `before` is left as it was.
+ */
+export function continueSessions(
+  before: readonly Touchpoint[],
+  events: readonly (TouchEvent & { id?: string })[],
+  config: AnalyticsConfig,
+): Touchpoint[] {
+  const out = before.map((tp) => ({ ...tp, types: [...tp.types] }));
+  let current = out[out.length - 1] ?? null;
   for (const e of byTime(events)) {
     if (current === null || e.at - current.endAt > config.sessionGapMs) {
-      current = { ...DIRECT, index: out.length, startAt: e.at, endAt: e.at, events: 0, types: [] };
-      classified = false;
+      current = {
+        ...DIRECT,
+        index: out.length,
+        startAt: e.at,
+        endAt: e.at,
+        events: 0,
+        types: [],
+        classified: false,
+      };
       out.push(current);
     }
     current.endAt = e.at;
     current.events++;
-    if (!classified) {
+    if (!current.classified) {
       const a = classifyEvent(e, config);
-      if (a) {
-        Object.assign(current, a);
-        classified = true;
-      }
+      if (a) Object.assign(current, a, { classified: true });
     }
     for (const t of touchTypesOf(e, config)) if (!current.types.includes(t)) current.types.push(t);
   }

@@ -15,6 +15,7 @@ import { sql as webSessions } from "./migrations/013-web-sessions.js";
 import { sql as emailEngagement } from "./migrations/014-email-engagement.js";
 import { sql as leadListIndexes } from "./migrations/015-lead-list-indexes.js";
 import { sql as hotLeadUpdates } from "./migrations/016-hot-lead-updates.js";
+import { sql as incrementalRollup } from "./migrations/017-incremental-rollup.js";
 
 /** Every migration, in order. Ids never change once released; add new ones at the end. */
 export const MIGRATIONS: readonly { id: string; sql: string }[] = [
@@ -34,6 +35,7 @@ export const MIGRATIONS: readonly { id: string; sql: string }[] = [
   { id: "014-email-engagement", sql: emailEngagement },
   { id: "015-lead-list-indexes", sql: leadListIndexes },
   { id: "016-hot-lead-updates", sql: hotLeadUpdates },
+  { id: "017-incremental-rollup", sql: incrementalRollup },
 ];
 
 /** A stable key for PostgreSQL's advisory lock, so that processes starting together migrate once. */

@@ -1,6 +1,7 @@
 import { type Input, replay, type Stage } from "../engine/index.js";
 import { mergeHandoffs } from "../handoff/merge-handoffs.js";
 import type { Batch, LeadContext } from "./batch.js";
+import type { Identities } from "./resolve-identity.js";
 import { storeTransitions } from "./store-transitions.js";
 
 /** How far along a stage is, for keeping the most advanced stage when two leads merge. */
@@ -29,11 +30,11 @@ export async function mergeLeads(
   batch: Batch,
   from: LeadContext,
   into: LeadContext,
-  at: number,
+  cause: Pick<Identities, "at" | "seq" | "notify">,
   reason: string,
-  notify = true,
 ): Promise<LeadContext> {
   const { tx, ws } = batch;
+  const { at, notify } = cause;
   const stored = [from, into].filter((c) => !c.isNew).map((c) => c.lead.id);
   if (stored.length > 0)
     await tx.query("select id from leads where workspace_id = $1 and id = any($2) order by id for update", [
@@ -90,8 +91,9 @@ export async function mergeLeads(
   await mergeHandoffs(tx, ws, a.id, b.id, at);
   batch.rebind(a.id, b.id);
   await tx.query(
-    "insert into lead_merges (workspace_id, from_lead, into_lead, at, reason) values ($1, $2, $3, $4, $5)",
-    [ws, a.id, b.id, at, reason],
+    `insert into lead_merges (workspace_id, from_lead, into_lead, at, reason, event_seq)
+     values ($1, $2, $3, $4, $5, $6)`,
+    [ws, a.id, b.id, at, reason, cause.seq],
   );
   if (notify)
     batch.outbox.push({

@@ -225,6 +225,7 @@ export async function processBatch(
           anonymousId: p.anonymous_id,
           previousId: p.previous_id,
           at: input.at,
+          seq: p.seq,
           messageId: input.id,
           notify: p.notify,
         });

@@ -14,6 +14,8 @@ export interface Identities {
   anonymousId: string | null;
   previousId: string | null;
   at: number;
+  /** The event's seq: a merge it causes records it (`lead_merges.event_seq`). */
+  seq: number;
   messageId: string;
   /** False for imported history: a merge is recorded, but no notification is sent. */
   notify: boolean;
@@ -38,14 +40,7 @@ export async function resolveLead(batch: Batch, e: Identities): Promise<LeadCont
 
   if (byUser && byAnon && byUser !== byAnon) {
     if (byAnon.lead.userId === null)
-      return mergeLeads(
-        batch,
-        byAnon,
-        byUser,
-        e.at,
-        `anonymous ${e.anonymousId} identified as ${e.userId}`,
-        e.notify,
-      );
+      return mergeLeads(batch, byAnon, byUser, e, `anonymous ${e.anonymousId} identified as ${e.userId}`);
     flag(byUser, "shared-browser");
     return byUser;
   }
@@ -77,7 +72,7 @@ async function resolveAlias(batch: Batch, e: Identities, userId: string, previou
   const previous =
     (await batch.identity("user", previousId)) ?? (await batch.identity("anonymous", previousId));
   if (target && previous && target !== previous)
-    return mergeLeads(batch, previous, target, e.at, `alias ${previousId} → ${userId}`, e.notify);
+    return mergeLeads(batch, previous, target, e, `alias ${previousId} → ${userId}`);
   if (target) {
     if (!previous) batch.bind("anonymous", previousId, target.lead.id);
     return target;

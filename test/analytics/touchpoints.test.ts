@@ -2,7 +2,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_ANALYTICS_CONFIG, parseAnalyticsConfig } from "../../src/analytics/analytics-config.js";
 import { classifyEvent, type TouchEvent, touchTypesOf } from "../../src/analytics/classify-channel.js";
-import { pathOf, sessionize, type Touchpoint } from "../../src/analytics/sessionize.js";
+import { NOTHING_ROLLED, type PathEnds, rollLead } from "../../src/analytics/roll-lead.js";
+import { continueSessions, pathOf, sessionize, type Touchpoint } from "../../src/analytics/sessionize.js";
 import { QualifyError } from "../../src/errors.js";
 
 const MIN = 60_000;
@@ -199,4 +200,49 @@ describe("sessions", () => {
       }),
     );
   });
+
+  const arbEnd = fc.option(fc.integer({ min: -10, max: 6 * 60 + 10 }).map((m) => T + m * MIN));
+  const arbEnds = fc.record({ mqlAt: arbEnd, customerAt: arbEnd });
+
+  it("continued from stored sessions and paths with later events: as from the whole history", () => {
+    fc.assert(
+      fc.property(
+        fc.array(arbEvent, { maxLength: 40 }),
+        fc.integer({ min: -1, max: 6 * 60 }).map((m) => T + m * MIN),
+        arbEnds,
+        fc.option(arbEnds),
+        (xs, cut, old, moved) => {
+          const events = build(xs);
+          const early = events.filter((e) => e.at <= cut);
+          const late = events.filter((e) => e.at > cut);
+          const stored = rollLead(NOTHING_ROLLED, early, old, C);
+          if (!stored) throw new Error("a lead with nothing stored always rolls");
+          expect(continueSessions(stored.sessions, late, C)).toEqual(sessionize(events, C));
+          // The milestones now: as they were, or moved (a new MQL or win).
+          const ends: PathEnds = moved ?? old;
+          const before = {
+            sessions: stored.sessions,
+            paths: { ...old, toMql: stored.toMql, toWon: stored.toWon },
+          };
+          const next = rollLead(before, late, ends, C);
+          const whole = rollLead(NOTHING_ROLLED, events, ends, C);
+          if (next) expect(next).toEqual(whole);
+          // It declines only for a path that now ends inside the stored sessions at a new milestone.
+          const settles = (e: number | null, was: number | null) =>
+            e === null || e >= cut || (e === was && late.every((x) => x.at > e));
+          if (settles(ends.mqlAt, old.mqlAt) && settles(ends.customerAt, old.customerAt))
+            expect(next).not.toBeNull();
+        },
+      ),
+    );
+  });
+
+  it("declines an event at or before the last stored one", () => {
+    const stored = rollLead(NOTHING_ROLLED, build([{ at: T + 5 * MIN, kind: "google" }]), ENDS_NONE, C);
+    expect(stored).not.toBeNull();
+    const late = build([{ at: T + 5 * MIN, kind: "email" }]);
+    expect(rollLead({ sessions: stored?.sessions ?? [] }, late, ENDS_NONE, C)).toBeNull();
+  });
 });
+
+const ENDS_NONE: PathEnds = { mqlAt: null, customerAt: null };

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { type Call, type prng, sendBatch, sendOne, storedModel } from "../support/live-checks.js";
 import { checkLeads, DAY, type Planned, T0, workload } from "../support/live-workload.js";
+import { expectRollupAsRebuilt, rollupOnce } from "../support/rollup-checks.js";
 import { DATABASE_KINDS } from "../support/test-database.js";
 import { startTestService, type TestService } from "../support/test-service.js";
 
@@ -8,7 +9,8 @@ import { startTestService, type TestService } from "../support/test-service.js";
  * The live service under a random, concurrent load over real HTTP: identify, track, page, group and
  * alias calls at random times over three weeks, sent in waves of parallel requests, with resent
  * messageIds, late events, anonymous histories identified later, shared browsers and merges. After
- * the pipeline drains, every lead must hold what the pure engine computes from its stored inputs.
+ * the pipeline drains, every lead must hold what the pure engine computes from its stored inputs,
+ * and the analytics rollups, taken in by small steps along the way, what a rebuild makes of them.
  *
  * The seed is random; a failure names it, and QUALIFY_TEST_SEED=<seed> runs that workload again.
  */
@@ -45,6 +47,8 @@ async function sendWorkload(
     }
     await Promise.all(requests);
     if (r.chance(0.25)) await service.drain();
+    // The analytics rollup takes in what is processed so far, in small steps.
+    if (r.chance(0.5)) await rollupOnce(service.service.db, r.int(1, 60));
   }
   return acknowledged;
 }
@@ -76,6 +80,8 @@ describe.each(DATABASE_KINDS)("randomized live load on %s", (kind) => {
         expect(stats.leads).toBeGreaterThan(20);
         expect(stats.merged).toBeGreaterThan(0);
         expect(stats.transitions).toBeGreaterThan(0);
+        const rollups = await expectRollupAsRebuilt(service.service.db, label);
+        expect(rollups.touchpoints?.length).toBeGreaterThan(0);
 
         // A decay sweep later on: stored scores move to the new time and still equal a recompute.
         clock.now += 20 * DAY;
