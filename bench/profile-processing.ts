@@ -94,6 +94,8 @@ async function main() {
         await running.service.pipeline.drain();
         timing.clear();
       }
+      // As the live service's statistics refresh would have by then (start-service.ts).
+      await running.service.db.query("analyze");
       const r0 = performance.now();
       const leads = await catchUpRollup(running.service.db, "default");
       process.stdout.write(
