@@ -82,73 +82,63 @@ export const fromRow = (r: LeadRow): LeadRecord => ({
 });
 
 /**
- * Column by column, each lead's value as `upsertLeads` sends it: text columns and numbers as one
- * array literal each, the JSON columns as their texts joined by `SEP`. Keeps a statement's text
- * and parameter count fixed whatever the number of leads (with a parameter per value, 24 a lead,
- * the statement took about half as long again: bench/README.md, `profile-processing.ts`).
+ * Column by column, each lead's value as `upsertLeads` sends it: a text or number column as one
+ * array literal, a JSON column as its leads' texts joined by `SEP`. Keeps a statement's text and
+ * parameter count fixed whatever the number of leads (with a parameter per value, 24 a lead, the
+ * statement took about half as long again: bench/README.md, `profile-processing.ts`).
  */
-const TEXT_COLUMNS = [
-  ["id", (l) => l.id],
-  ["user_id", (l) => l.userId],
-  ["email", (l) => l.email],
-  ["email_domain", (l) => l.emailDomain],
-  ["name", (l) => l.name],
-  ["account_id", (l) => l.accountId],
-  ["account_source", (l) => l.accountSource],
-  ["stage", (l) => l.stage],
-  ["grade", (l) => l.grade],
-  ["owner", (l) => l.owner],
-  ["merged_into", (l) => l.mergedInto],
-  // Each lead's flags as an array literal of their own, cast back per row.
-  ["flags", (l) => arrayLiteral(l.flags, "text")],
-] as const satisfies readonly (readonly [string, (l: LeadRecord) => unknown])[];
-const NUMBER_COLUMNS = [
-  ["traits_at", (l) => l.traitsAt],
-  ["scores_as_of", (l) => l.scoresAsOf],
-  ["mql_at", (l) => l.mqlAt],
-  ["first_mql_at", (l) => l.firstMqlAt],
-  ["model_version", (l) => l.modelVersion],
-  ["first_seen_at", (l) => l.firstSeenAt],
-  ["last_event_at", (l) => l.lastEventAt],
-  ["event_count", (l) => l.eventCount],
-] as const satisfies readonly (readonly [string, (l: LeadRecord) => unknown])[];
-/** JSON columns; a null state is sent as the empty text, which no JSON is. */
-const JSON_COLUMNS = [
+type Sent = "text" | "text[]" | "bigint" | "json" | "jsonb";
+const SENT: Record<
+  Sent,
+  { array: (n: number) => string; cast: string; pack: (values: unknown[]) => string }
+> = {
+  text: { array: (n) => `$${n}::text[]`, cast: "", pack: (v) => arrayLiteral(v, "text") },
+  // Each lead's array as a literal of its own, cast back per row.
+  "text[]": { array: (n) => `$${n}::text[]`, cast: "::text[]", pack: (v) => arrayLiteral(v, "text") },
+  bigint: { array: (n) => `$${n}::bigint[]`, cast: "", pack: (v) => arrayLiteral(v, "bigint") },
+  // A null is sent as the empty text, which no JSON is.
+  json: { array: (n) => `string_to_array($${n}, E'\\x1e', '')`, cast: "::json", pack: (v) => v.join(SEP) },
+  jsonb: { array: (n) => `string_to_array($${n}, E'\\x1e', '')`, cast: "::jsonb", pack: (v) => v.join(SEP) },
+};
+const LEAD_COLUMNS: readonly (readonly [string, Sent, (l: LeadRecord) => unknown])[] = [
+  ["id", "text", (l) => l.id],
+  ["user_id", "text", (l) => l.userId],
+  ["email", "text", (l) => l.email],
+  ["email_domain", "text", (l) => l.emailDomain],
+  ["name", "text", (l) => l.name],
+  ["account_id", "text", (l) => l.accountId],
+  ["account_source", "text", (l) => l.accountSource],
+  ["stage", "text", (l) => l.stage],
+  ["grade", "text", (l) => l.grade],
+  ["owner", "text", (l) => l.owner],
+  ["merged_into", "text", (l) => l.mergedInto],
+  ["flags", "text[]", (l) => arrayLiteral(l.flags, "text")],
+  ["traits_at", "bigint", (l) => l.traitsAt],
+  ["scores_as_of", "bigint", (l) => l.scoresAsOf],
+  ["mql_at", "bigint", (l) => l.mqlAt],
+  ["first_mql_at", "bigint", (l) => l.firstMqlAt],
+  ["model_version", "bigint", (l) => l.modelVersion],
+  ["first_seen_at", "bigint", (l) => l.firstSeenAt],
+  ["last_event_at", "bigint", (l) => l.lastEventAt],
+  ["event_count", "bigint", (l) => l.eventCount],
   ["traits", "jsonb", (l) => JSON.stringify(l.traits)],
   ["scores", "jsonb", (l) => JSON.stringify(l.scores)],
   ["state", "json", (l) => (l.state === null ? "" : JSON.stringify(l.state))],
-] as const satisfies readonly (readonly [string, string, (l: LeadRecord) => string])[];
+];
 
-const COLUMNS = [...TEXT_COLUMNS, ...NUMBER_COLUMNS, ...JSON_COLUMNS].map((c) => c[0]);
-const UPSERT_SQL = (() => {
-  let n = 1;
-  const arrays = [
-    ...TEXT_COLUMNS.map(() => `$${++n}::text[]`),
-    ...NUMBER_COLUMNS.map(() => `$${++n}::bigint[]`),
-    ...JSON_COLUMNS.map(() => `string_to_array($${++n}, E'\\x1e', '')`),
-  ];
-  const values = [
-    ...TEXT_COLUMNS.map(([c]) => (c === "flags" ? "u.flags::text[]" : `u.${c}`)),
-    ...NUMBER_COLUMNS.map(([c]) => `u.${c}`),
-    ...JSON_COLUMNS.map(([c, type]) => `u.${c}::${type}`),
-  ];
-  return `insert into leads (workspace_id, ${COLUMNS.join(", ")})
-    select $1, ${values.join(", ")} from unnest(${arrays.join(", ")}) as u(${COLUMNS.join(", ")})
+const COLUMNS = LEAD_COLUMNS.map(([c]) => c);
+const UPSERT_SQL = `insert into leads (workspace_id, ${COLUMNS.join(", ")})
+    select $1, ${LEAD_COLUMNS.map(([c, sent]) => `u.${c}${SENT[sent].cast}`).join(", ")}
+    from unnest(${LEAD_COLUMNS.map(([, sent], i) => SENT[sent].array(i + 2)).join(", ")}) as u(${COLUMNS.join(", ")})
     on conflict (workspace_id, id) do update set
       ${COLUMNS.filter((c) => c !== "id")
         .map((c) => `${c} = excluded.${c}`)
         .join(", ")}, updated_at = now()`;
-})();
 
 /** Inserts new leads and updates the rest, every column, in one statement. */
 export async function upsertLeads(tx: Queryable, ws: string, leads: readonly LeadRecord[]): Promise<void> {
   if (leads.length === 0) return;
-  await tx.query(UPSERT_SQL, [
-    ws,
-    ...TEXT_COLUMNS.map(([, get]) => arrayLiteral(leads.map(get), "text")),
-    ...NUMBER_COLUMNS.map(([, get]) => arrayLiteral(leads.map(get), "bigint")),
-    ...JSON_COLUMNS.map(([, , get]) => leads.map(get).join(SEP)),
-  ]);
+  await tx.query(UPSERT_SQL, [ws, ...LEAD_COLUMNS.map(([, sent, get]) => SENT[sent].pack(leads.map(get)))]);
 }
 
 /** A transition as stored: the engine's, plus who it belongs to and the model that made it. */
