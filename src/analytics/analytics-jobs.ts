@@ -4,22 +4,26 @@ import { scheduleJob } from "../scheduler/schedule-job.js";
 import { rollupStep } from "./rollup.js";
 
 /**
- * The `analytics.rollup` job, one per workspace (key `rollup`): a rollup step, then again at once
- * while facts wait, else after `everyMs`. Every processing process runs it; the scheduler runs a
- * job in one process at a time. Reports catch up themselves too (`catchUpRollup`), so this only
- * keeps the work each report does small.
+ * The `analytics.rollup` job, one per workspace (key `rollup`): a rollup step, then again after a
+ * pause as long as the step while facts wait, else after `everyMs`. Every processing process runs
+ * it; the scheduler runs a job in one process at a time. Reports catch up themselves too
+ * (`catchUpRollup`), so this only keeps the work each report does small.
  */
 export const ROLLUP_JOB = "analytics.rollup";
 const KEY = "rollup";
 
 export function registerAnalyticsJobs(scheduler: Scheduler, everyMs: number): void {
   scheduler.register(ROLLUP_JOB, async (tx, job, now) => {
+    const started = performance.now();
     const step = await rollupStep(tx, job.workspaceId);
+    // Catching up, the next step waits as long as this one took: the rollup takes at most about
+    // half of what it shares with live processing, so a backlog of it does not hold processing up.
+    const pause = Math.ceil(performance.now() - started);
     await scheduleJob(tx, {
       ws: job.workspaceId,
       kind: ROLLUP_JOB,
       key: KEY,
-      runAt: step.more ? now : now + everyMs,
+      runAt: step.more ? now + pause : now + everyMs,
     });
   });
 }
