@@ -45,13 +45,16 @@ export function rollLead(
 ): LeadRollup | null {
   const lastEnd = before.sessions[before.sessions.length - 1]?.endAt ?? Number.NEGATIVE_INFINITY;
   let firstFresh = Number.POSITIVE_INFINITY;
+  let last = lastEnd;
   for (const e of fresh) {
     if (e.at <= lastEnd) return null;
     firstFresh = Math.min(firstFresh, e.at);
+    last = Math.max(last, e.at);
   }
   const sessions = continueSessions(before.sessions, fresh, config);
   const path = (until: number | null, storedUntil: number | null | undefined, stored?: readonly string[]) => {
-    if (until === null) return pathOf(sessions, config.collapseRepeats);
+    // No milestone, or one after every event: the path through all the sessions.
+    if (until === null || until >= last) return pathOf(sessions, config.collapseRepeats);
     // Every fresh event comes after the milestone the stored path ends at: it stands.
     if (stored !== undefined && storedUntil === until && until < firstFresh) return [...stored];
     if (until >= lastEnd)

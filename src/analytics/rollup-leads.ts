@@ -37,12 +37,12 @@ export async function rollupLeads(
   const list = arrayLiteral(ids, "text");
   // The leads still there (not merged away or erased), by their primary key: a join with `leads`
   // here made the planner scan all of it for every chunk.
-  const liveIds = (
-    await tx.query<{ id: string }>(
-      "select id from leads where workspace_id = $1 and id = any($2::text[]) and merged_into is null",
-      [ws, list],
-    )
-  ).map((r) => r.id);
+  const alive = await tx.query<{ id: string; event_count: number | string }>(
+    "select id, event_count from leads where workspace_id = $1 and id = any($2::text[]) and merged_into is null",
+    [ws, list],
+  );
+  const liveIds = alive.map((r) => r.id);
+  const calls = new Map(alive.map((r) => [r.id, Number(r.event_count)]));
   const live = arrayLiteral(liveIds, "text");
   const stored = await storedRollups(tx, ws, live);
   const milestones = await funnelMilestones(tx, ws, live);
@@ -56,7 +56,13 @@ export async function rollupLeads(
   const continuing = liveIds.filter((id) => !stretch.merged.has(id));
   const fresh = await touchEvents(tx, ws, continuing, stretch.from, stretch.upTo);
   for (const id of continuing) {
-    const r = rollLead(stored.get(id) ?? NOTHING_ROLLED, fresh.get(id) ?? [], ends(id), config);
+    const before = stored.get(id) ?? NOTHING_ROLLED;
+    const news = fresh.get(id) ?? [];
+    // Only when the stored sessions and the new calls are all the calls the lead has processed: an
+    // ingest that committed after a step had passed its seq left a call behind the watermark, and a
+    // call processed past the stretch makes the lead wait for the whole-history read too.
+    const counted = before.sessions.reduce((n, tp) => n + tp.events, 0) + news.length;
+    const r = counted === calls.get(id) ? rollLead(before, news, ends(id), config) : null;
     if (r) rolled.set(id, r);
   }
   const whole = liveIds.filter((id) => !rolled.has(id));
