@@ -1,5 +1,6 @@
 import type { Database, Queryable } from "../db/database.js";
 import { readState, writeState } from "../db/service-state.js";
+import { type SeqPoint, seqPoint, settledPoint } from "../db/settled-events.js";
 import { type AnalyticsConfig, parseAnalyticsConfig } from "./analytics-config.js";
 import { rollupLeads } from "./rollup-leads.js";
 
@@ -7,8 +8,9 @@ import { rollupLeads } from "./rollup-leads.js";
  * Keeps the analytics rollups (`touchpoints`, `lead_funnel`, `stage_stays`: migration 010;
  * `attribution_credits`: 011; `lead_paths`: 012) current. Each step, in the caller's transaction,
  * takes the next stretch of processed events (of every kind: calls, account changes, stage facts)
- * past its watermark, up to the oldest event not yet processed, so that none is skipped however
- * commits interleave. What the pipeline writes while processing an event commits with it: the
+ * past its watermark, up to the oldest event not yet processed and no further than the log has
+ * settled (`settled-events.ts`: an event whose transaction is still in flight has a seq but is not
+ * visible yet), so that none is skipped however commits interleave. What the pipeline writes while processing an event commits with it: the
  * event's transitions, for its lead, and a merge the event caused (`lead_merges.event_seq`). So the
  * stretch names every lead with new transitions, and every merge, exactly once.
  *
@@ -60,33 +62,65 @@ export async function saveAnalyticsConfig(tx: Queryable, ws: string, raw: unknow
   return config;
 }
 
-/** The seq of the last event the rollups include, locked for this transaction. */
-async function lockWatermark(tx: Queryable, ws: string): Promise<number> {
+interface Watermark {
+  /** The seq of the last event the rollups include. */
+  events: number;
+  /** Later points of the event log not yet settled (`settled-events.ts`), oldest first. */
+  waiting?: SeqPoint[];
+}
+
+/** The rollups' watermark, locked for this transaction. */
+async function lockWatermark(tx: Queryable, ws: string): Promise<Watermark> {
   await tx.query(
     `insert into service_state (workspace_id, key, value) values ($1, $2, $3::jsonb)
      on conflict (workspace_id, key) do nothing`,
     [ws, STATE_KEY, JSON.stringify({ events: 0 })],
   );
-  const rows = await tx.query<{ value: { events?: number } }>(
+  const rows = await tx.query<{ value: Watermark }>(
     "select value from service_state where workspace_id = $1 and key = $2 for update",
     [ws, STATE_KEY],
   );
-  return Number(rows[0]?.value.events ?? 0);
+  const value = rows[0]?.value;
+  return { events: Number(value?.events ?? 0), waiting: value?.waiting ?? [] };
 }
 
-export async function rollupStep(tx: Queryable, ws: string, maxFacts = 50_000): Promise<RollupStep> {
-  const from = await lockWatermark(tx, ws);
-  const config = await loadAnalyticsConfig(tx, ws);
-  // Events below the oldest unprocessed one are all processed: the stretch stops there.
-  const oldest = await tx.query<{ seq: number | null }>(
+/**
+ * How far this step may go: up to the newest settled point of the event log (no event at or below
+ * it is still in flight, so none can commit behind the watermark later), and below the oldest event
+ * not yet processed.
+ */
+async function stretchEnd(tx: Queryable, ws: string, mark: Watermark, settleMs: number) {
+  const points = [...(mark.waiting ?? []).filter((p) => p.seq > mark.events), await seqPoint(tx)];
+  const { settled, waiting } = await settledPoint(tx, points, settleMs);
+  const [oldest] = await tx.query<{ seq: number | null }>(
     "select min(seq) as seq from events where workspace_id = $1 and not processed",
     [ws],
   );
-  const bound = oldest[0]?.seq ?? null;
+  return { settled: settled?.seq ?? mark.events, unprocessed: oldest?.seq ?? null, waiting };
+}
+
+export interface RollupOptions {
+  /** The most events a step takes in. */
+  maxFacts?: number;
+  /** How long a step waits for the transactions writing the newest events to end. */
+  settleMs?: number;
+}
+
+export async function rollupStep(
+  tx: Queryable,
+  ws: string,
+  options: RollupOptions = {},
+): Promise<RollupStep> {
+  const { maxFacts = 50_000, settleMs = 500 } = options;
+  const before = await lockWatermark(tx, ws);
+  const from = before.events;
+  const config = await loadAnalyticsConfig(tx, ws);
+  const end = await stretchEnd(tx, ws, before, settleMs);
   const events = await tx.query<{ seq: number; lead_id: string | null }>(
-    `select seq, lead_id from events where workspace_id = $1 and seq > $2 and ($3::bigint is null or seq < $3)
-     order by seq limit $4`,
-    [ws, from, bound, maxFacts],
+    `select seq, lead_id from events where workspace_id = $1 and seq > $2 and seq <= $3
+       and ($4::bigint is null or seq < $4)
+     order by seq limit $5`,
+    [ws, from, end.settled, end.unprocessed, maxFacts],
   );
   const upTo = Number(events[events.length - 1]?.seq ?? from);
   const merges = await tx.query<{ from_lead: string; into_lead: string }>(
@@ -100,7 +134,8 @@ export async function rollupStep(tx: Queryable, ws: string, maxFacts = 50_000): 
   const leads = [...dirty];
   for (let i = 0; i < leads.length; i += LEAD_CHUNK)
     await rollupLeads(tx, ws, leads.slice(i, i + LEAD_CHUNK), config, { from, upTo, merged });
-  await writeState(tx, ws, STATE_KEY, { events: upTo });
+  const mark: Watermark = { events: upTo, waiting: end.waiting };
+  await writeState(tx, ws, STATE_KEY, mark);
   return { leads: leads.length, more: events.length >= maxFacts };
 }
 

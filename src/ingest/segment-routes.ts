@@ -28,7 +28,8 @@ export interface Rejection {
   reason: string;
 }
 
-function toRow(ws: string, p: ParsedEvent, receivedAt: number): NewEvent {
+/** A parsed Segment call as the event row ingest appends. */
+export function toRow(ws: string, p: ParsedEvent, receivedAt: number): NewEvent {
   return {
     workspaceId: ws,
     kind: "event",
