@@ -1,6 +1,6 @@
 import type { Database, Queryable } from "../db/database.js";
 import { readState, writeState } from "../db/service-state.js";
-import { type SeqPoint, seqPoint, settledPoint } from "../db/settled-events.js";
+import { QUIET_MS, type SeqPoint, seqPoint, settledPoint } from "../db/settled-events.js";
 import { type AnalyticsConfig, parseAnalyticsConfig } from "./analytics-config.js";
 import { rollupLeads } from "./rollup-leads.js";
 
@@ -102,7 +102,10 @@ async function stretchEnd(tx: Queryable, ws: string, mark: Watermark, settleMs: 
 export interface RollupOptions {
   /** The most events a step takes in. */
   maxFacts?: number;
-  /** How long a step waits for the transactions writing the newest events to end. */
+  /**
+   * How long a step waits for the newest point of the log to settle (`settled-events.ts`: a little
+   * more than `QUIET_MS`, so that a read-only transaction running meanwhile does not hold it back).
+   */
   settleMs?: number;
 }
 
@@ -111,7 +114,7 @@ export async function rollupStep(
   ws: string,
   options: RollupOptions = {},
 ): Promise<RollupStep> {
-  const { maxFacts = 50_000, settleMs = 500 } = options;
+  const { maxFacts = 50_000, settleMs = QUIET_MS + 500 } = options;
   const before = await lockWatermark(tx, ws);
   const from = before.events;
   const config = await loadAnalyticsConfig(tx, ws);

@@ -6,53 +6,62 @@ import type { Queryable } from "./database.js";
  * a seq that is still in flight: it is invisible now, and would be behind the reader when it
  * commits.
  *
- * A point is the last seq handed out at some moment, with the transactions then in flight. Every
- * writer of events has its transaction id before it takes a seq: ingest's insert asks for it in
- * its `where` (`XID_FIRST`), a stage fact's too, a processing batch has locked rows before it
- * writes its derived events, and the history writer (demo, benchmarks) has written leads first. So a transaction holding a seq at or below the point's was in flight
- * at the point (it is in the list) or had ended, and the point is settled once every transaction in
- * its list has ended, as a snapshot taken then sees it. The sequence must hand its values out one
- * at a time (`cache 1`, the default), or a connection could later hand out a value it cached before.
+ * A point is the last seq handed out at some moment, with the transactions then running (their
+ * virtual ids, which every transaction has from its start, before it takes any seq). A transaction
+ * holding a seq at or below the point's is in that list, or had ended. The point is settled once
+ * each of them has ended, or has gone `QUIET_MS` since the point without a transaction id: a
+ * transaction gets its id when it first writes, microseconds after it takes a seq for the row it is
+ * inserting, so one still without an id that long after the point took none before it. That way a
+ * long read-only transaction (a backtest, `pg_dump`) does not hold readers back; a long writer does,
+ * until it ends. The sequence must hand its values out one at a time (`cache 1`, the default), or a
+ * connection could later hand out a value it cached before.
  *
- * Settling is monotonic: a transaction in an older point's list that is still running is in every
- * newer point's list too, so when a newer point settles, every older one has.
+ * Settling is monotonic: a transaction in an older point's list that has not settled is running at
+ * every newer point and is in its list too, so when a newer point settles, every older one has.
  */
 export interface SeqPoint {
   seq: number;
-  /** Transaction ids (xid8, as text) in flight when the point was taken. */
-  xids: string[];
+  /** When the point was taken, on the database's clock (ms). */
+  at: number;
+  /** Virtual transaction ids running then, the taker's aside. */
+  running: string[];
 }
 
-/** A condition for an INSERT … SELECT into events: gives the transaction its id before any seq. */
-export const XID_FIRST = "pg_current_xact_id() is not null";
+/** How long after a point a running transaction without an id is taken to hold none of its seqs. */
+export const QUIET_MS = 1_000;
 
-/** The last event seq handed out, and the transactions in flight now, besides the caller's. */
+/** The last event seq handed out, and the transactions running now, besides the caller's. */
 export async function seqPoint(q: Queryable): Promise<SeqPoint> {
   const [last] = await q.query<{ seq: string | null }>(
     "select pg_sequence_last_value(pg_get_serial_sequence('events', 'seq')::regclass)::text as seq",
   );
-  // A second statement, so a second snapshot: whoever took a seq up to `last` already had its id.
-  const running = await q.query<{ xid: string }>(
-    `select x::text as xid from pg_snapshot_xip(pg_current_snapshot()) x
-     where x is distinct from pg_current_xact_id_if_assigned()`,
+  // A second statement: whoever took a seq up to `last` has started by now.
+  const [now] = await q.query<{ at: number; running: string[] }>(
+    `select (extract(epoch from clock_timestamp()) * 1000)::bigint as at,
+            coalesce(array_agg(virtualxid), '{}') as running
+     from pg_locks where locktype = 'virtualxid' and granted and pid <> pg_backend_pid()`,
   );
-  return { seq: Number(last?.seq ?? 0), xids: running.map((r) => r.xid) };
+  return { seq: Number(last?.seq ?? 0), at: Number(now?.at ?? 0), running: now?.running ?? [] };
 }
 
-/** Whether every transaction of the point has ended. */
+/** Whether every transaction of the point has ended, or has stayed without an id for `QUIET_MS`. */
 async function isSettled(q: Queryable, point: SeqPoint): Promise<boolean> {
-  if (point.xids.length === 0) return true;
-  const [r] = await q.query<{ running: number }>(
-    `select count(*)::int as running from unnest($1::text[]) x
-     where not pg_visible_in_snapshot(x::xid8, pg_current_snapshot())`,
-    [point.xids],
+  if (point.running.length === 0) return true;
+  const [r] = await q.query<{ unsettled: number }>(
+    `with l as materialized (select locktype, mode, granted, virtualxid, virtualtransaction from pg_locks)
+     select count(*)::int as unsettled from l v
+     where v.locktype = 'virtualxid' and v.granted and v.virtualxid = any($1::text[])
+       and (extract(epoch from clock_timestamp()) * 1000 - $2::bigint < $3
+            or exists (select 1 from l x where x.locktype = 'transactionid' and x.mode = 'ExclusiveLock'
+                         and x.granted and x.virtualtransaction = v.virtualxid))`,
+    [point.running, point.at, QUIET_MS],
   );
-  return r?.running === 0;
+  return r?.unsettled === 0;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Points kept while none settles (a long transaction in flight): the oldest and the newest. */
+/** Points kept while none settles (a long write in flight): the oldest and the newest. */
 const KEEP = 16;
 
 /**
@@ -74,9 +83,10 @@ export async function settledPoint(
       await sleep(10);
     }
   }
-  for (let i = points.length - 2; i >= 0; i--)
-    if (await isSettled(q, points[i] as SeqPoint))
-      return { settled: points[i] as SeqPoint, waiting: keep(points.slice(i + 1)) };
+  for (let i = points.length - 2; i >= 0; i--) {
+    const point = points[i] as SeqPoint;
+    if (await isSettled(q, point)) return { settled: point, waiting: keep(points.slice(i + 1)) };
+  }
   return { settled: null, waiting: keep([...points]) };
 }
 

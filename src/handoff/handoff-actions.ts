@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Database, Queryable } from "../db/database.js";
 import { writeOutbox } from "../db/outbox.js";
-import { XID_FIRST } from "../db/settled-events.js";
 import type { Fact, FactInput } from "../engine/index.js";
 import { QualifyError } from "../errors.js";
 import { cancelJob } from "../scheduler/schedule-job.js";
@@ -79,8 +78,7 @@ export async function insertFact(
 ): Promise<number> {
   const rows = await tx.query<{ seq: number }>(
     `insert into events (workspace_id, message_id, kind, lead_id, at, received_at, input, notify)
-     select $1::text, $2::text, 'fact', $3::text, $4::bigint, $5::bigint, $6::jsonb, true where ${XID_FIRST}
-     returning seq`,
+     values ($1, $2, 'fact', $3, $4, $5, $6, true) returning seq`,
     [ws, input.id, leadId, input.at, now, JSON.stringify(input)],
   );
   return Number(rows[0]?.seq);

@@ -1,6 +1,5 @@
 import type { Database, Queryable } from "../db/database.js";
 import { type ArrayType, arrayLiteral } from "../db/insert-rows.js";
-import { XID_FIRST } from "../db/settled-events.js";
 import type { FactInput, Input } from "../engine/index.js";
 
 /** An event row as ingest appends it; the pipeline resolves its lead later. */
@@ -84,9 +83,6 @@ type Answer = "seqs" | "aggregate" | "new";
  * as it is inserted, so within one statement the seqs rise in the order given (another
  * connection's inserts may leave gaps between them).
  *
- * The `where` gives the transaction its id before the first row takes a seq, so that a reader of
- * the log can tell when every seq up to a point has settled (`db/settled-events.ts`).
- *
  * `on conflict do nothing` costs the database about a third more per row (a speculative
  * insertion: an extra index probe and WAL record per row), so a plain INSERT goes first, and the
  * statement runs again with it only when a messageId turns out to be stored already.
@@ -134,8 +130,7 @@ function statementText(arrays: number, answer: Answer): string {
   const insert =
     `insert into events (${COLUMNS.map((c) => c.name).join(", ")}, input) ` +
     `select ${select.join(", ")}, r.input ` +
-    `from rows from (${sources.join(", ")}) with ordinality as r(${names.join(", ")}) ` +
-    `where ${XID_FIRST} order by r.ord`;
+    `from rows from (${sources.join(", ")}) with ordinality as r(${names.join(", ")}) order by r.ord`;
   switch (answer) {
     case "seqs":
       return `${insert} returning seq`;

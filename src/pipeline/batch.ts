@@ -224,8 +224,6 @@ export class Batch {
       [...this.leads.values()].flatMap((c) => c.transitions),
       this.outbox,
     );
-    // The transaction has its id already (it locked the events it took), as readers of the log
-    // by seq need of every writer (`db/settled-events.ts`).
     await insertRows(
       tx,
       "events",

@@ -6,13 +6,13 @@ import { toRow } from "../../src/ingest/segment-routes.js";
 import { postIngest } from "../support/live-checks.js";
 import { expectRollupAsRebuilt, rollupOnce } from "../support/rollup-checks.js";
 import { DATABASE_KINDS } from "../support/test-database.js";
-import { startTestService } from "../support/test-service.js";
+import { startTestService, type TestService } from "../support/test-service.js";
 
 /**
- * An ingest transaction that has taken its seq but not committed while later events are stored,
- * processed and rolled up (PostgreSQL: PGlite runs one transaction at a time). The rollup must not
- * move past the open event, or it would be behind the watermark when it commits, and its lead,
- * with no later event, would be missing from the analytics for good.
+ * Transactions left open while events are stored, processed and rolled up (PostgreSQL: PGlite runs
+ * one transaction at a time). An ingest that has taken its seq but not committed: the rollup must
+ * not move past it, or the event would be behind the watermark when it commits, and its lead, with
+ * no later event, missing from the analytics for good. A read that stays open: the rollup goes on.
  */
 
 const T0 = Date.UTC(2026, 8, 7, 10);
@@ -37,31 +37,50 @@ const identify = (userId: string, at: number) => ({
   timestamp: iso(at),
 });
 
-describe.skipIf(!DATABASE_KINDS.includes("postgres"))("the rollup and an ingest still in flight", () => {
-  it("waits for the open transaction, then takes its event in", { timeout: 30_000 }, async () => {
+/** Runs `work` in a transaction that stays open until `release`; resolves once `work` is done. */
+async function holdOpen<T>(db: Database, work: (tx: Queryable) => Promise<T>) {
+  let release: () => void = () => undefined;
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let ended: Promise<void> = Promise.resolve();
+  const result = await new Promise<T>((done, failed) => {
+    ended = db
+      .transaction(async (tx) => {
+        done(await work(tx));
+        await released;
+      })
+      .catch(failed);
+  });
+  return {
+    result,
+    release: () => {
+      release();
+      return ended;
+    },
+  };
+}
+
+/** Two calls, stored and processed. */
+async function sendLater(service: TestService): Promise<void> {
+  await postIngest(service, "/v1/batch", {
+    batch: ["early-1", "early-2"].map((u, i) => identify(u, T0 + (i + 1) * 60_000)),
+  });
+  await service.drain();
+}
+
+describe.skipIf(!DATABASE_KINDS.includes("postgres"))("the rollup and transactions left open", () => {
+  it("waits for an ingest still in flight, then takes its event in", { timeout: 30_000 }, async () => {
     const service = await startTestService("postgres", { clock: () => T0 + 3_600_000 });
     const db = service.service.db;
-    let commit: () => void = () => undefined;
-    const released = new Promise<void>((resolve) => {
-      commit = resolve;
-    });
+    const parsed = parseSegmentEvent(identify("late", T0), T0);
+    if (!parsed.ok) throw new Error(parsed.reason);
+    const ingest = await holdOpen(db, (tx) =>
+      appendEvents(holding(tx), [toRow("default", parsed.event, T0)]),
+    );
     try {
-      const parsed = parseSegmentEvent(identify("late", T0), T0);
-      if (!parsed.ok) throw new Error(parsed.reason);
-      let seq = 0;
-      const stored = new Promise<void>((storedIt, failed) => {
-        db.transaction(async (tx) => {
-          [seq = 0] = (await appendEvents(holding(tx), [toRow("default", parsed.event, T0)])) as number[];
-          storedIt();
-          await released;
-        }).catch(failed);
-      });
-      await stored;
-      // Later calls, stored and processed while the first is still open.
-      await postIngest(service, "/v1/batch", {
-        batch: ["early-1", "early-2"].map((u, i) => identify(u, T0 + (i + 1) * 60_000)),
-      });
-      await service.drain();
+      const seq = ingest.result[0] as number;
+      await sendLater(service);
       const [last] = await db.query<{ seq: number }>("select max(seq) as seq from events");
       expect(Number(last?.seq)).toBeGreaterThan(seq);
 
@@ -72,7 +91,7 @@ describe.skipIf(!DATABASE_KINDS.includes("postgres"))("the rollup and an ingest 
       );
       expect(mark?.value.events).toBeLessThan(seq);
 
-      commit();
+      await ingest.release();
       await service.drain();
       const rows = await expectRollupAsRebuilt(db, "after the open transaction committed");
       const leads = await db.query<{ id: string; user_id: string }>("select id, user_id from leads");
@@ -83,7 +102,22 @@ describe.skipIf(!DATABASE_KINDS.includes("postgres"))("the rollup and an ingest 
         ["late", true],
       ]);
     } finally {
-      commit();
+      await ingest.release();
+      await service.close();
+    }
+  });
+
+  it("is not held back by a read that stays open", { timeout: 30_000 }, async () => {
+    const service = await startTestService("postgres", { clock: () => T0 + 3_600_000 });
+    const db = service.service.db;
+    const read = await holdOpen(db, (tx) => tx.query("select count(*) from events"));
+    try {
+      await sendLater(service);
+      const step = await rollupOnce(db, 1_000);
+      expect(step.leads).toBe(2);
+      await expectRollupAsRebuilt(db, "with a read open");
+    } finally {
+      await read.release();
       await service.close();
     }
   });
