@@ -10,9 +10,10 @@ import { rollupLeads } from "./rollup-leads.js";
  * takes the next stretch of processed events (of every kind: calls, account changes, stage facts)
  * past its watermark, up to the oldest event not yet processed and no further than the log has
  * settled (`settled-events.ts`: an event whose transaction is still in flight has a seq but is not
- * visible yet), so that none is skipped however commits interleave. What the pipeline writes while processing an event commits with it: the
- * event's transitions, for its lead, and a merge the event caused (`lead_merges.event_seq`). So the
- * stretch names every lead with new transitions, and every merge, exactly once.
+ * visible yet), so that none is skipped however commits interleave. What the pipeline writes
+ * while processing an event commits with it: the event's transitions, for its lead, and a merge
+ * the event caused (`lead_merges.event_seq`). So the stretch names every lead with new
+ * transitions, and every merge, exactly once.
  *
  * The rows are always those a rebuild from the events up to the watermark would give
  * (`test/pipeline/randomized-live.test.ts`): the leads the stretch touches are brought up to
