@@ -1,6 +1,6 @@
 import type { Database, Queryable } from "../db/database.js";
 import { readState, writeState } from "../db/service-state.js";
-import { QUIET_MS, type SeqPoint, seqPoint, settledPoint } from "../db/settled-events.js";
+import { QUIET_MS, type SeqPoint, seqPoint, settledPoint, writesNoEvents } from "../db/settled-events.js";
 import { type AnalyticsConfig, parseAnalyticsConfig } from "./analytics-config.js";
 import { rollupLeads } from "./rollup-leads.js";
 
@@ -116,6 +116,8 @@ export async function rollupStep(
   options: RollupOptions = {},
 ): Promise<RollupStep> {
   const { maxFacts = 50_000, settleMs = QUIET_MS + 500 } = options;
+  // Before anything that may wait: another step's point does not wait for this one.
+  await writesNoEvents(tx);
   const before = await lockWatermark(tx, ws);
   const from = before.events;
   const config = await loadAnalyticsConfig(tx, ws);

@@ -31,6 +31,9 @@ export async function lockIdentities(tx: Queryable, ws: string, keys: readonly s
   );
 }
 
+/** Held shared by a transaction that writes no events (`settled-events.ts`, `writesNoEvents`). */
+export const NO_EVENTS = 81_006;
+
 /** Events fall into this many partitions (migration 003 computes `events.partition` modulo it). */
 export const PARTITIONS = 64;
 const PARTITION = 81_002;

@@ -1,3 +1,4 @@
+import { NO_EVENTS } from "./advisory-locks.js";
 import type { Queryable } from "./database.js";
 
 /**
@@ -13,7 +14,8 @@ import type { Queryable } from "./database.js";
  * transaction gets its id when it first writes, microseconds after it takes a seq for the row it is
  * inserting, so one still without an id that long after the point took none before it. That way a
  * long read-only transaction (a backtest, `pg_dump`) does not hold readers back; a long writer does,
- * until it ends. The sequence must hand its values out one at a time (`cache 1`, the default), or a
+ * until it ends. A transaction that says it writes no events (`writesNoEvents`) is not waited for
+ * at all. The sequence must hand its values out one at a time (`cache 1`, the default), or a
  * connection could later hand out a value it cached before.
  *
  * Settling is monotonic: a transaction in an older point's list that has not settled is running at
@@ -30,6 +32,18 @@ export interface SeqPoint {
 /** How long after a point a running transaction without an id is taken to hold none of its seqs. */
 export const QUIET_MS = 1_000;
 
+/** The advisory lock (two keys) a transaction holds to say that it writes no events. */
+const NO_EVENTS_LOCK = [NO_EVENTS, 0] as const;
+
+/**
+ * Marks the caller's transaction as one that writes no events, so that points taken while it runs
+ * do not wait for it. A rollup step says so first: two steps of one workspace run one after the
+ * other (the second waits for the first's lock), and each would otherwise wait for the other.
+ */
+export async function writesNoEvents(tx: Queryable): Promise<void> {
+  await tx.query("select pg_advisory_xact_lock_shared($1, $2)", [...NO_EVENTS_LOCK]);
+}
+
 /** The last event seq handed out, and the transactions running now, besides the caller's. */
 export async function seqPoint(q: Queryable): Promise<SeqPoint> {
   const [last] = await q.query<{ seq: string | null }>(
@@ -37,9 +51,14 @@ export async function seqPoint(q: Queryable): Promise<SeqPoint> {
   );
   // A second statement: whoever took a seq up to `last` has started by now.
   const [now] = await q.query<{ at: number; running: string[] }>(
-    `select (extract(epoch from clock_timestamp()) * 1000)::bigint as at,
-            coalesce(array_agg(virtualxid), '{}') as running
-     from pg_locks where locktype = 'virtualxid' and granted and pid <> pg_backend_pid()`,
+    `with l as materialized (select locktype, classid, objid, objsubid, granted, pid, virtualxid, virtualtransaction
+                             from pg_locks)
+     select (extract(epoch from clock_timestamp()) * 1000)::bigint as at,
+            coalesce(array_agg(v.virtualxid), '{}') as running
+     from l v where v.locktype = 'virtualxid' and v.granted and v.pid <> pg_backend_pid()
+       and not exists (select 1 from l n where n.locktype = 'advisory' and n.classid = $1 and n.objid = $2
+                         and n.objsubid = 2 and n.granted and n.virtualtransaction = v.virtualxid)`,
+    [...NO_EVENTS_LOCK],
   );
   return { seq: Number(last?.seq ?? 0), at: Number(now?.at ?? 0), running: now?.running ?? [] };
 }
@@ -48,9 +67,9 @@ export async function seqPoint(q: Queryable): Promise<SeqPoint> {
 async function isSettled(q: Queryable, point: SeqPoint): Promise<boolean> {
   if (point.running.length === 0) return true;
   const [r] = await q.query<{ unsettled: number }>(
-    `with l as materialized (select locktype, mode, granted, virtualxid, virtualtransaction from pg_locks)
+    `with l as materialized (select locktype, mode, granted, pid, virtualxid, virtualtransaction from pg_locks)
      select count(*)::int as unsettled from l v
-     where v.locktype = 'virtualxid' and v.granted and v.virtualxid = any($1::text[])
+     where v.locktype = 'virtualxid' and v.granted and v.virtualxid = any($1::text[]) and v.pid <> pg_backend_pid()
        and (extract(epoch from clock_timestamp()) * 1000 - $2::bigint < $3
             or exists (select 1 from l x where x.locktype = 'transactionid' and x.mode = 'ExclusiveLock'
                          and x.granted and x.virtualtransaction = v.virtualxid))`,
