@@ -44,6 +44,10 @@ export async function writesNoEvents(tx: Queryable): Promise<void> {
   await tx.query("select pg_advisory_xact_lock_shared($1, $2)", [...NO_EVENTS_LOCK]);
 }
 
+/** `pg_locks`, read once per statement (each read of the view takes every lock partition). */
+const LOCKS = `with l as materialized (
+  select locktype, classid, objid, objsubid, mode, granted, pid, virtualxid, virtualtransaction from pg_locks)`;
+
 /** The last event seq handed out, and the transactions running now, besides the caller's. */
 export async function seqPoint(q: Queryable): Promise<SeqPoint> {
   const [last] = await q.query<{ seq: string | null }>(
@@ -51,8 +55,7 @@ export async function seqPoint(q: Queryable): Promise<SeqPoint> {
   );
   // A second statement: whoever took a seq up to `last` has started by now.
   const [now] = await q.query<{ at: number; running: string[] }>(
-    `with l as materialized (select locktype, classid, objid, objsubid, granted, pid, virtualxid, virtualtransaction
-                             from pg_locks)
+    `${LOCKS}
      select (extract(epoch from clock_timestamp()) * 1000)::bigint as at,
             coalesce(array_agg(v.virtualxid), '{}') as running
      from l v where v.locktype = 'virtualxid' and v.granted and v.pid <> pg_backend_pid()
@@ -67,7 +70,7 @@ export async function seqPoint(q: Queryable): Promise<SeqPoint> {
 async function isSettled(q: Queryable, point: SeqPoint): Promise<boolean> {
   if (point.running.length === 0) return true;
   const [r] = await q.query<{ unsettled: number }>(
-    `with l as materialized (select locktype, mode, granted, pid, virtualxid, virtualtransaction from pg_locks)
+    `${LOCKS}
      select count(*)::int as unsettled from l v
      where v.locktype = 'virtualxid' and v.granted and v.virtualxid = any($1::text[]) and v.pid <> pg_backend_pid()
        and (extract(epoch from clock_timestamp()) * 1000 - $2::bigint < $3
