@@ -31,6 +31,27 @@ export async function lockIdentities(tx: Queryable, ws: string, keys: readonly s
   );
 }
 
+/**
+ * Serializes work on accounts across processes until the transaction ends: keys name an account
+ * (`g:<id>`) or a company email domain (`d:<domain>`), each held `exclusive` by a batch that may
+ * write it and shared by one that reads it. A batch takes all of its keys in one pass, after its
+ * identities and before its leads, in one order (by hash, exclusive first), so batches wait for
+ * each other here instead of deadlocking later (see `account-cache.ts`).
+ */
+export async function lockAccounts(
+  tx: Queryable,
+  ws: string,
+  keys: ReadonlyMap<string, "shared" | "exclusive">,
+): Promise<void> {
+  if (keys.size === 0) return;
+  await tx.query(
+    `select case when x then pg_advisory_xact_lock(h) else pg_advisory_xact_lock_shared(h) end
+     from (select hashtextextended($1 || ':' || k, 81007) as h, x from unnest($2::text[], $3::bool[]) as t(k, x)
+           order by h, x desc) keys`,
+    [ws, [...keys.keys()], [...keys.values()].map((m) => m === "exclusive")],
+  );
+}
+
 /** Held shared by a transaction that writes no events (`settled-events.ts`, `writesNoEvents`). */
 export const NO_EVENTS = 81_006;
 

@@ -9,3 +9,11 @@ export function isContention(e: unknown): boolean {
   const code = typeof e === "object" && e !== null ? (e as { code?: unknown }).code : undefined;
   return typeof code === "string" && CONTENTION.has(code);
 }
+
+/**
+ * Thrown by a transaction that finds, once it holds its locks, that another one changed what it
+ * planned its locks from: a serialization failure, so it is run again like one.
+ */
+export class LostRace extends Error {
+  readonly code = "40001";
+}

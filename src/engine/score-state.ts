@@ -28,6 +28,14 @@ export interface ScoreState {
   /** The lead's current account (groupId) and the traits the model reads, per account. */
   gid: string | null;
   /**
+   * How the lead came to its account, which decides whether a later match by email domain (an
+   * account input with `member`) moves it: 2 once the lead made a `group` call (then only its group
+   * calls move it), 1 matched to a `group` account, absent for an implicit domain account or none.
+   * A match moves the lead unless it ranks lower (an implicit account never takes a lead from a
+   * real one).
+   */
+  gr?: 1 | 2;
+  /**
    * [groupId, traits] pairs. A list, not an object keyed by account id: thousands of distinct keys
    * would each give the engine's objects a new hidden class.
    */
@@ -85,8 +93,13 @@ export function foldInput(m: CompiledModel, s: ScoreState, input: Input, ids?: s
     return NO_ROUTE;
   }
   if (input.kind === "account") {
-    const moved = input.member === true && s.gid !== input.groupId;
-    if (moved) s.gid = input.groupId;
+    const rank = input.implicit ? 0 : 1;
+    const moved = input.member === true && s.gid !== input.groupId && rank >= (s.gr ?? 0);
+    if (moved) {
+      s.gid = input.groupId;
+      if (rank === 1) s.gr = 1;
+      else delete s.gr;
+    }
     if (mergeTraits(accountTraits(s, input.groupId), input.traits, m.accountKeys) || moved)
       forgetTraitFacts(s);
     return NO_ROUTE;
@@ -97,6 +110,7 @@ export function foldInput(m: CompiledModel, s: ScoreState, input: Input, ids?: s
   if (input.type === "group" && input.groupId) {
     const moved = s.gid !== input.groupId;
     s.gid = input.groupId;
+    s.gr = 2;
     const changed =
       input.traits !== undefined && mergeTraits(accountTraits(s, input.groupId), input.traits, m.accountKeys);
     if (moved || changed) forgetTraitFacts(s);

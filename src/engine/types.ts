@@ -33,6 +33,8 @@ export interface AccountInput {
   groupId: string;
   traits: Record<string, unknown>;
   member?: boolean;
+  /** The account is an implicit `domain:<domain>` one (made for a company domain no account named). */
+  implicit?: boolean;
 }
 
 export const FACTS = [

@@ -1,3 +1,6 @@
+import { isDeepStrictEqual } from "node:util";
+import { lockAccounts } from "../db/advisory-locks.js";
+import { LostRace } from "../db/contention.js";
 import type { Queryable } from "../db/database.js";
 
 export interface AccountRow {
@@ -6,30 +9,132 @@ export interface AccountRow {
   traits: Record<string, unknown>;
 }
 
+/** A `group` call as the account sees it: the traits it sets and the domain they name. */
+export interface GroupCall {
+  groupId: string;
+  traits: Record<string, unknown>;
+  named: string | null;
+}
+
+/** What a batch's events may do to accounts, known before it runs. */
+export interface AccountNeeds {
+  /** The group calls, in the order the batch runs them. */
+  groupCalls: GroupCall[];
+  /** The company domains its identifies name: their leads join (or make) the domain's account. */
+  domains: string[];
+  /** Accounts that leads join through a derived account input (the domain match is checked). */
+  joins: string[];
+}
+
+type Mode = "shared" | "exclusive";
+
 /** The account a lead with this company domain joins: a `group` account first, then the oldest. */
 const DOMAIN_ORDER = "(id like 'domain:%'), created_at";
 
 /**
- * The accounts a batch's events name, read in at most two queries before the batch runs, and kept
- * current as it writes them. Most group calls repeat what their account already says, and most
- * identifies name a company that already has an account, so most events need no account query of
- * their own. The rows stay locked until the batch commits, as the queries they replace locked them:
- * accounts named by a group call `for update`, those matched by domain `for share`.
+ * Whether a group call leaves its account as it was (jsonb's `||` merges keys as spread does), so
+ * that nothing is written and no member needs to hear of it. Most group calls repeat their account.
+ */
+export function repeats(
+  known: AccountRow | null | undefined,
+  traits: Record<string, unknown>,
+  named: string | null,
+): boolean {
+  return (
+    !!known &&
+    (named === null || named === known.domain) &&
+    isDeepStrictEqual({ ...known.traits, ...traits }, known.traits)
+  );
+}
+
+/** The accounts the group calls write, run in order against these rows (as `applyGroupCall` does). */
+function writtenBy(calls: readonly GroupCall[], rows: ReadonlyMap<string, AccountRow | null>): Set<string> {
+  const current = new Map(rows);
+  const written = new Set<string>();
+  for (const c of calls) {
+    const known = current.get(c.groupId) ?? null;
+    if (repeats(known, c.traits, c.named)) continue;
+    written.add(c.groupId);
+    current.set(c.groupId, {
+      id: c.groupId,
+      domain: c.named ?? known?.domain ?? null,
+      traits: { ...known?.traits, ...c.traits },
+    });
+  }
+  return written;
+}
+
+/**
+ * The account keys a batch holds. A group call that changes its account holds the account and its
+ * domains alone: it tells the members, and a lead joining by that domain in another batch must
+ * either be among them or read the new traits. One that repeats its account, and a lead joining by
+ * domain, hold them shared; a domain with no account yet is held alone, since its first lead makes one.
+ */
+function keysFor(
+  needs: AccountNeeds,
+  byId: ReadonlyMap<string, AccountRow | null>,
+  byDomain: ReadonlyMap<string, AccountRow | null>,
+): Map<string, Mode> {
+  const keys = new Map<string, Mode>();
+  const want = (key: string, mode: Mode) => {
+    if (keys.get(key) !== "exclusive") keys.set(key, mode);
+  };
+  const written = writtenBy(needs.groupCalls, byId);
+  for (const c of needs.groupCalls) {
+    if (!written.has(c.groupId)) {
+      want(`g:${c.groupId}`, "shared");
+      continue;
+    }
+    want(`g:${c.groupId}`, "exclusive");
+    for (const d of [byId.get(c.groupId)?.domain, c.named]) if (d) want(`d:${d}`, "exclusive");
+  }
+  for (const id of needs.joins) want(`g:${id}`, "shared");
+  for (const d of needs.domains) want(`d:${d}`, byDomain.get(d) ? "shared" : "exclusive");
+  return keys;
+}
+
+/**
+ * The accounts a batch's events name, read before the batch runs and kept current as it writes
+ * them. Most group calls repeat what their account already says, and most identifies name a
+ * company that already has an account, so most events need no account query of their own.
+ *
+ * Across processes, accounts are serialized by advisory keys (`lockAccounts`) rather than row locks:
+ * a batch works out from a first read which accounts and domains it may write, takes all its keys
+ * in one pass before it locks its leads, and reads the rows again. Nothing in the batch then waits
+ * on an account, so two batches cannot deadlock over one (row locks taken as the batch went did,
+ * and four processes spent most of their time in deadlock timeouts). If another batch changed an
+ * account between the two reads so that this one now needs a key it took shared, it runs again.
  */
 export class AccountCache {
   /** null: known not to exist; absent: not read. */
   private readonly byId = new Map<string, AccountRow | null>();
   private readonly byDomain = new Map<string, AccountRow | null>();
+  private held = new Map<string, Mode>();
 
   constructor(
     private readonly tx: Queryable,
     private readonly ws: string,
   ) {}
 
-  async prefetch(ids: readonly string[], domains: readonly string[]): Promise<void> {
+  /** Takes the batch's account keys and reads the accounts (see the class comment). */
+  async prepare(needs: AccountNeeds): Promise<void> {
+    const ids = [...new Set([...needs.groupCalls.map((c) => c.groupId), ...needs.joins])];
+    const domains = [...new Set(needs.domains)];
+    await this.read(ids, domains);
+    const keys = keysFor(needs, this.byId, this.byDomain);
+    await lockAccounts(this.tx, this.ws, keys);
+    this.held = keys;
+    this.byId.clear();
+    this.byDomain.clear();
+    await this.read(ids, domains);
+    for (const [key, mode] of keysFor(needs, this.byId, this.byDomain))
+      if (mode === "exclusive") this.mustWrite(key);
+  }
+
+  private async read(ids: readonly string[], domains: readonly string[]): Promise<void> {
     if (ids.length > 0) {
       const rows = await this.tx.query<AccountRow>(
-        "select id, domain, traits from accounts where workspace_id = $1 and id = any($2) order by id for update",
+        "select id, domain, traits from accounts where workspace_id = $1 and id = any($2)",
         [this.ws, ids],
       );
       for (const id of ids) this.byId.set(id, null);
@@ -38,7 +143,7 @@ export class AccountCache {
     if (domains.length > 0) {
       const rows = await this.tx.query<AccountRow>(
         `select id, domain, traits from accounts where workspace_id = $1 and domain = any($2)
-         order by domain, ${DOMAIN_ORDER} for share`,
+         order by domain, ${DOMAIN_ORDER}`,
         [this.ws, domains],
       );
       for (const d of domains) this.byDomain.set(d, null);
@@ -47,27 +152,23 @@ export class AccountCache {
     }
   }
 
+  /** Before the batch writes an account (`g:<id>`) or a domain's account (`d:<domain>`). */
+  mustWrite(key: string): void {
+    if (this.held.get(key) !== "exclusive")
+      throw new LostRace(`account key ${key} changed while the batch took its locks`);
+  }
+
   /** The account with this id as the batch last saw it; undefined when it was not read. */
   byGroupId(id: string): AccountRow | null | undefined {
     return this.byId.get(id);
   }
 
-  /** The account a lead of this company domain joins (null: none yet), shared-locked. */
+  /** The account a lead of this company domain joins (null: none yet). */
   async forDomain(domain: string): Promise<AccountRow | null> {
     const known = this.byDomain.get(domain);
     if (known !== undefined) return known;
-    // Shared-locked: a group call changing the account's traits in another process waits until
-    // this lead is linked, and then tells it (or this waits, and reads the new traits).
-    const row =
-      (
-        await this.tx.query<AccountRow>(
-          `select id, domain, traits from accounts where workspace_id = $1 and domain = $2
-           order by ${DOMAIN_ORDER} limit 1 for share`,
-          [this.ws, domain],
-        )
-      )[0] ?? null;
-    this.byDomain.set(domain, row);
-    return row;
+    await this.read([], [domain]);
+    return this.byDomain.get(domain) ?? null;
   }
 
   /**

@@ -1,8 +1,8 @@
-import { isDeepStrictEqual } from "node:util";
 import type { AccountInput, EventInput } from "../engine/index.js";
-import type { AccountRow } from "./account-cache.js";
+import { type AccountRow, repeats } from "./account-cache.js";
 import type { Batch, LeadContext } from "./batch.js";
 import { accountDomain, companyDomain } from "./free-mail-domains.js";
+import type { LeadRecord } from "./lead-record.js";
 
 /**
  * Accounts. A `group` call links its lead to the account and merges the account's traits; a change
@@ -23,7 +23,24 @@ function accountInput(id: string, at: number, account: AccountRow, member: boole
     groupId: account.id,
     traits: account.traits,
     ...(member ? { member } : {}),
+    ...(account.id.startsWith(DOMAIN_PREFIX) ? { implicit: true } : {}),
   };
+}
+
+/**
+ * The lead's account is the one the engine scores it by (`ScoreState.gid`): its latest group call,
+ * else its latest match by email domain, a real account before an implicit one. Set after each
+ * input, so the two never disagree; a match the pipeline made and the engine has not heard of yet
+ * is on its way as an account input, and the lead joins when it is processed.
+ */
+export function followAccount(lead: LeadRecord): void {
+  const s = lead.state?.s;
+  if (!s) return;
+  // A state stored before \`gr\` was kept: a lead linked by its own group call, as a replay finds.
+  if (s.gr === undefined && s.gid !== null && s.gid === lead.accountId && lead.accountSource === "group")
+    s.gr = 2;
+  lead.accountId = s.gid;
+  lead.accountSource = s.gid === null ? null : s.gr === 2 ? "group" : "domain";
 }
 
 /** After a `group` call: store the account's traits and tell the other members. */
@@ -37,18 +54,14 @@ export async function applyGroupCall(
   const traits = e.traits ?? {};
   const { tx, ws } = batch;
   const named = accountDomain(traits);
-  // Written only when it changes something (the row is locked either way); most group calls
-  // repeat what the account already says, and then no member needs to hear of it. The batch read
-  // the account before it ran, so a repeat needs no query (jsonb's `||` merges keys as spread does).
+  // Written only when it changes something; most group calls repeat what the account already
+  // says, and then no member needs to hear of it. The batch read the account before it ran.
   const known = batch.accounts.byGroupId(groupId);
-  if (
-    known &&
-    (named === null || named === known.domain) &&
-    isDeepStrictEqual({ ...known.traits, ...traits }, known.traits)
-  ) {
+  if (known && repeats(known, traits, named)) {
     linkToGroup(batch, ctx, e, known, notify);
     return;
   }
+  batch.accounts.mustWrite(`g:${groupId}`);
   const written = await tx.query<AccountRow>(
     `insert into accounts (workspace_id, id, domain, traits) values ($1, $2, $3, $4)
      on conflict (workspace_id, id) do update
@@ -71,46 +84,55 @@ export async function applyGroupCall(
   linkToGroup(batch, ctx, e, account, notify);
   if (!changed) return;
 
-  // Leads matched by the account's domain join it (when it is new or its domain changed; a lead
-  // matched by domain later finds it first, see `forDomain`). The update waits for a batch of
-  // another process that holds one of them, then sees it as that batch left it, so none is missed.
-  if (account.domain !== null)
-    await tx.query(
-      `update leads set account_id = $2, account_source = 'domain'
-       where workspace_id = $1 and email_domain = $3 and id <> $4 and merged_into is null
-         and (account_id is null or account_source = 'domain') and account_id is distinct from $2`,
-      [ws, groupId, account.domain, ctx.lead.id],
-    );
-  // Members, those who just joined and those already in it, hear of the new traits.
-  const members = await tx.query<{ id: string }>(
-    "select id from leads where workspace_id = $1 and account_id = $2 and id <> $3 and merged_into is null",
-    [ws, groupId, ctx.lead.id],
+  // The members hear of the new traits; leads matched by the account's domain (when it has one)
+  // join it as they do. Both are told by a derived input, which their own batch processes under
+  // their lock (`matchesByDomain`): this batch locks no lead it did not load. The batch holds the
+  // account and its domain alone, so no lead is joining it in another batch as this reads.
+  const others = await tx.query<{ id: string }>(
+    `select id from leads where workspace_id = $1 and id <> $3 and merged_into is null
+       and (account_id = $2${
+         account.domain === null
+           ? ""
+           : " or (email_domain = $4 and (account_id is null or account_source = 'domain'))"
+       })`,
+    account.domain === null ? [ws, groupId, ctx.lead.id] : [ws, groupId, ctx.lead.id, account.domain],
   );
-  for (const { id } of members)
-    batch.derived.push({
-      leadId: id,
-      input: accountInput(`${e.id}#account@${id}`, e.at, account, true),
-      notify,
-    });
-  // Leads of this batch: the table does not have them yet (or not as they are now), so the query
-  // above may have missed them; they join and hear of the change the same way.
-  const told = new Set(members.map((m) => m.id));
+  // Leads of this batch: the table does not have them as they are now; they join and hear of the
+  // change here.
+  const told = new Set<string>();
   for (const member of batch.leads.values()) {
     const l = member.lead;
     if (member === ctx || l.mergedInto !== null) continue;
+    told.add(l.id);
     const joins = account.domain !== null && l.emailDomain === account.domain && l.accountSource !== "group";
     if (joins) {
       l.accountId = groupId;
       l.accountSource = "domain";
     } else if (l.accountId !== groupId) continue;
-    if (told.has(l.id)) continue;
-    told.add(l.id);
     batch.derived.push({
       leadId: l.id,
       input: accountInput(`${e.id}#account@${l.id}`, e.at, account, true),
       notify,
     });
   }
+  for (const { id } of others)
+    if (!told.has(id))
+      batch.derived.push({
+        leadId: id,
+        input: accountInput(`${e.id}#account@${id}`, e.at, account, true),
+        notify,
+      });
+}
+
+/**
+ * Before a derived account input that names an account the lead is not in (see `applyGroupCall`):
+ * whether the lead's company domain is still the account's. When it is not (the lead's email or the
+ * account's domain changed since), the input is dropped, unprocessed, so the engine never moves the
+ * lead there. A lead with a group call of its own stays in its group either way (`followAccount`).
+ */
+export function matchesByDomain(batch: Batch, lead: LeadRecord, input: AccountInput): boolean {
+  const account = batch.accounts.byGroupId(input.groupId);
+  return !!account?.domain && lead.emailDomain === account.domain;
 }
 
 /** The group call's own lead joins the account. */
@@ -149,6 +171,7 @@ export async function matchByDomain(
   const domain = lead.emailDomain;
   let account = await batch.accounts.forDomain(domain);
   if (!account) {
+    batch.accounts.mustWrite(`d:${domain}`);
     account = (
       await tx.query<AccountRow>(
         `insert into accounts (workspace_id, id, domain, traits) values ($1, $2, $3, $4)

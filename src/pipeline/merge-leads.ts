@@ -1,6 +1,7 @@
 import { type Input, replay, type Stage } from "../engine/index.js";
 import { mergeHandoffs } from "../handoff/merge-handoffs.js";
 import type { Batch, LeadContext } from "./batch.js";
+import { followAccount } from "./link-account.js";
 import type { Identities } from "./resolve-identity.js";
 import { storeTransitions } from "./store-transitions.js";
 
@@ -65,10 +66,8 @@ export async function mergeLeads(
   b.emailDomain ??= a.emailDomain;
   b.name ??= a.name;
   b.userId ??= a.userId;
-  if (b.accountId === null) {
-    b.accountId = a.accountId;
-    b.accountSource = a.accountSource;
-  }
+  // The account is the one the engine now scores by, from both histories (`followAccount`).
+  followAccount(b);
   b.owner ??= a.owner;
   b.flags = [...new Set([...b.flags, ...a.flags])];
   b.firstSeenAt = Math.min(a.firstSeenAt, b.firstSeenAt);

@@ -13,9 +13,10 @@ import {
 } from "../engine/index.js";
 import { watchScoreChanges } from "../handoff/webhooks/score-changes.js";
 import { NURTURING_SQL } from "../nurture/schedule-nurture.js";
+import type { AccountNeeds } from "./account-cache.js";
 import { Batch, type LeadContext, type ProcessedEvent } from "./batch.js";
-import { companyDomain } from "./free-mail-domains.js";
-import { applyGroupCall, matchByDomain } from "./link-account.js";
+import { accountDomain, companyDomain } from "./free-mail-domains.js";
+import { applyGroupCall, followAccount, matchByDomain, matchesByDomain } from "./link-account.js";
 import type { ActiveModel } from "./model-store.js";
 import { resolveLead } from "./resolve-identity.js";
 import { storeTransitions } from "./store-transitions.js";
@@ -28,8 +29,8 @@ import { ANY_TOMBSTONES_SQL, isTombstoned } from "./tombstones.js";
  * Several processes may run batches at once (PostgreSQL). Each takes the events of the partitions
  * it leases, skipping rows another batch holds; the identities its events name are locked before
  * they are read, and every lead it loads is locked (`for update`), so no two batches work on one
- * lead at once and the later one sees what the earlier one wrote. Accounts are linked under row
- * locks too (see `link-account.ts`). `processed_order` is drawn at the
+ * lead at once and the later one sees what the earlier one wrote. Accounts are serialized by
+ * advisory keys taken before the leads (see `account-cache.ts`). `processed_order` is drawn at the
  * end, with every lock held, so it is each lead's true processing order.
  */
 
@@ -53,6 +54,8 @@ export interface EventOutcome {
 }
 
 export interface BatchResult {
+  /** Events the batch took: processed, or dropped (an erased lead's; an account join that no longer holds). */
+  taken: number;
   processed: number;
   /** What happened to each event, by seq (the API waits on facts it wrote). */
   outcomes: Map<number, EventOutcome>;
@@ -116,18 +119,24 @@ async function score(batch: Batch, ctx: LeadContext, input: Input, notify: boole
   return { leadId: ctx.lead.id, transitions: done.transitions, ignored: done.ignored };
 }
 
-/** Reads, in at most two queries, the accounts the batch's group calls and work emails name. */
-function prefetchAccounts(batch: Batch, pending: readonly PendingEvent[]): Promise<void> {
-  const ids = new Set<string>();
-  const domains = new Set<string>();
-  for (const { input } of pending) {
+/** What the batch's events may do to accounts (see `AccountCache.prepare`). */
+function accountNeeds(pending: readonly PendingEvent[]): AccountNeeds {
+  const needs: AccountNeeds = { groupCalls: [], domains: [], joins: [] };
+  for (const { kind, input } of pending) {
+    if (input.kind === "account") {
+      if (kind === "account" && input.member) needs.joins.push(input.groupId);
+      continue;
+    }
     if (input.kind !== "event") continue;
-    if (input.type === "group" && input.groupId) ids.add(input.groupId);
+    if (input.type === "group" && input.groupId) {
+      const traits = input.traits ?? {};
+      needs.groupCalls.push({ groupId: input.groupId, traits, named: accountDomain(traits) });
+    }
     const email = input.type === "identify" ? traitEmail(input.traits) : null;
     const domain = email === null ? null : companyDomain(email);
-    if (domain !== null) domains.add(domain);
+    if (domain !== null) needs.domains.push(domain);
   }
-  return batch.accounts.prefetch([...ids], [...domains]);
+  return needs;
 }
 
 function refreshSummary(batch: Batch, ctx: LeadContext): void {
@@ -152,7 +161,13 @@ export async function processBatch(
   partitions: readonly number[] | null = null,
 ): Promise<BatchResult> {
   return db.transaction(async (tx) => {
-    const result: BatchResult = { processed: 0, outcomes: new Map(), oldestReceivedAt: null, transitions: 0 };
+    const result: BatchResult = {
+      taken: 0,
+      processed: 0,
+      outcomes: new Map(),
+      oldestReceivedAt: null,
+      transitions: 0,
+    };
     // A publish or an erasure in any process holds the gate alone; batches wait for it to end.
     await holdWorkspace(tx, ws, "shared");
     // What the batch needs to know of the workspace, in one round trip (read after the gate, so
@@ -181,7 +196,7 @@ export async function processBatch(
       ...[...users].map((u) => `user:${u}`),
       ...[...anons].map((a) => `anonymous:${a}`),
     ]);
-    await prefetchAccounts(batch, pending);
+    await batch.accounts.prepare(accountNeeds(pending));
     const named = pending.filter((p) => p.kind !== "event" && p.lead_id !== null);
     await batch.prefetch(
       [...users],
@@ -201,14 +216,10 @@ export async function processBatch(
     const processed: ProcessedEvent[] = [];
     const dropped: number[] = [];
     const checkErased = current.erased;
-    // Events of an erased lead are deleted, not processed.
-    const drop = (seq: number, inputId: string) => {
+    // Events of an erased lead, and account joins the lead no longer matches, are deleted, not processed.
+    const drop = (seq: number, inputId: string, reason = "the lead was erased") => {
       dropped.push(seq);
-      result.outcomes.set(seq, {
-        leadId: null,
-        transitions: [],
-        ignored: [{ inputId, reason: "the lead was erased" }],
-      });
+      result.outcomes.set(seq, { leadId: null, transitions: [], ignored: [{ inputId, reason }] });
     };
 
     for (const p of pending) {
@@ -235,12 +246,22 @@ export async function processBatch(
           drop(p.seq, input.id);
           continue;
         }
+        if (
+          input.kind === "account" &&
+          input.member &&
+          ctx.lead.accountId !== input.groupId &&
+          !matchesByDomain(batch, ctx.lead, input)
+        ) {
+          drop(p.seq, input.id, "the lead no longer matches the account by its email domain");
+          continue;
+        }
       }
       if (input.kind === "event") {
         if (applyProfile(ctx, input)) await matchByDomain(batch, ctx, input, p.notify);
         if (input.type === "group" && input.groupId) await applyGroupCall(batch, ctx, input, p.notify);
       }
       const outcome = await score(batch, ctx, input, p.notify);
+      followAccount(ctx.lead);
       result.outcomes.set(p.seq, outcome);
       result.transitions += outcome.transitions.length;
       if (input.kind === "event") {
@@ -271,7 +292,8 @@ export async function processBatch(
     for (const p of processed) p.leadId = survivor(p.leadId);
     if (scoreChanges) batch.outbox.push(...scoreChanges.messages(batch.leads.values(), processed));
     await batch.flush(processed, dropped);
-    result.processed = pending.length;
+    result.taken = pending.length;
+    result.processed = processed.length;
     return result;
   });
 }

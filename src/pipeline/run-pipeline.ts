@@ -197,8 +197,8 @@ export class Pipeline {
       let n = 0;
       for (const ws of this.workspaces) {
         const r = await this.batchOf(ws, partitions);
-        if (r.processed === 0) continue;
-        n += r.processed;
+        if (r.taken === 0) continue;
+        n += r.taken;
         const lag =
           r.oldestReceivedAt === null ? 0 : Math.max(0, (this.options.clock() - r.oldestReceivedAt) / 1000);
         this.stats.processed += r.processed;
@@ -237,7 +237,7 @@ export class Pipeline {
             this.forgetModel(ws);
             continue;
           }
-          if (!isolating) sizer.record(r.processed, performance.now() - started);
+          if (!isolating) sizer.record(r.taken, performance.now() - started);
           this.failures.delete(ws);
           return r;
         } catch (e) {

@@ -242,6 +242,7 @@ export async function checkLeads(
         lead.state.s.ac.map(([id]) => id),
         `${what}: account ${lead.account_id} in the engine state`,
       ).toContain(lead.account_id);
+      expect(lead.state.s.gid, `${what}: the engine scores the lead's account`).toBe(lead.account_id);
       if (lead.account_source === "group")
         expect(
           inputs.some((i) => i.kind === "event" && i.type === "group" && i.groupId === lead.account_id),
