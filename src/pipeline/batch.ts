@@ -72,7 +72,20 @@ export class Batch {
     for (const u of users) this.identities.set(`user:${u}`, null);
     for (const a of anons) this.identities.set(`anonymous:${a}`, null);
     for (const r of rows) this.identities.set(`${r.kind}:${r.value}`, r.lead_id);
-    await this.loadLeads([...new Set([...rows.map((r) => r.lead_id), ...leads])]);
+    // A lead named by id (an account input, a stage fact) may have been merged since: its survivor
+    // is locked with the rest, in the same sorted pass, rather than later on the way.
+    const survivors =
+      leads.length === 0
+        ? []
+        : await this.tx.query<{ id: string }>(
+            `with recursive chain(id) as (
+               select unnest($2::text[])
+               union select l.merged_into from leads l join chain c on l.id = c.id
+               where l.workspace_id = $1 and l.merged_into is not null)
+             select id from chain`,
+            [this.ws, leads],
+          );
+    await this.loadLeads([...new Set([...rows.map((r) => r.lead_id), ...survivors.map((r) => r.id)])]);
   }
 
   private async loadLeads(ids: string[]): Promise<void> {

@@ -7,10 +7,11 @@ import type { LeadRecord } from "./lead-record.js";
 /**
  * Accounts. A `group` call links its lead to the account and merges the account's traits; a change
  * to those traits (not a call that repeats them) reaches every other member as an account input
- * (rescoring it). A lead without a
- * group is matched to an account by its company email domain (free mail excluded); when no account
- * has that domain yet, an implicit `domain:<domain>` account is made, and a later `group` account
- * naming the domain takes its members over.
+ * (rescoring it). A lead without a group is matched to an account by its company email domain
+ * (free mail excluded); when no account has that domain yet, an implicit `domain:<domain>` account
+ * is made, and a later `group` account naming the domain takes its members over, each through an
+ * account input processed in the member's own batch. Which account a lead is in is the engine's
+ * call (`followAccount`), so the account shown is the one scored.
  */
 
 const DOMAIN_PREFIX = "domain:";
@@ -36,7 +37,7 @@ function accountInput(id: string, at: number, account: AccountRow, member: boole
 export function followAccount(lead: LeadRecord): void {
   const s = lead.state?.s;
   if (!s) return;
-  // A state stored before \`gr\` was kept: a lead linked by its own group call, as a replay finds.
+  // A state stored before `gr` was kept: a lead linked by its own group call, as a replay finds.
   if (s.gr === undefined && s.gid !== null && s.gid === lead.accountId && lead.accountSource === "group")
     s.gr = 2;
   lead.accountId = s.gid;

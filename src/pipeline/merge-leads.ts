@@ -81,7 +81,14 @@ export async function mergeLeads(
   from.history = [];
   from.fresh = [];
 
-  await tx.query("update events set lead_id = $3 where workspace_id = $1 and lead_id = $2", [ws, a.id, b.id]);
+  // Its processed events only: a pending account input may be locked by a batch of another
+  // process (which would wait for this one's identities: a deadlock), and it reaches the survivor
+  // anyway when it is processed (`Batch.lead` follows the merge).
+  await tx.query("update events set lead_id = $3 where workspace_id = $1 and lead_id = $2 and processed", [
+    ws,
+    a.id,
+    b.id,
+  ]);
   await tx.query("update identities set lead_id = $3 where workspace_id = $1 and lead_id = $2", [
     ws,
     a.id,

@@ -62,5 +62,8 @@ it("an implicit domain account never takes a lead from a named one; a named one 
 });
 
 it("between matches of one rank, the latest by time wins", () => {
-  expect(account([match(T + 2, "initech", 1), match(T + 1, "acme", 900)])).toEqual({ fit: 0, gid: "initech" });
+  expect(account([match(T + 2, "initech", 1), match(T + 1, "acme", 900)])).toEqual({
+    fit: 0,
+    gid: "initech",
+  });
 });
