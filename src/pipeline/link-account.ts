@@ -100,6 +100,12 @@ export async function applyGroupCall(
   );
   // Leads of this batch: the table does not have them as they are now; they join and hear of the
   // change here.
+  const tell = (leadId: string) =>
+    batch.derived.push({
+      leadId,
+      input: accountInput(`${e.id}#account@${leadId}`, e.at, account, true),
+      notify,
+    });
   const told = new Set<string>();
   for (const member of batch.leads.values()) {
     const l = member.lead;
@@ -110,19 +116,9 @@ export async function applyGroupCall(
       l.accountId = groupId;
       l.accountSource = "domain";
     } else if (l.accountId !== groupId) continue;
-    batch.derived.push({
-      leadId: l.id,
-      input: accountInput(`${e.id}#account@${l.id}`, e.at, account, true),
-      notify,
-    });
+    tell(l.id);
   }
-  for (const { id } of others)
-    if (!told.has(id))
-      batch.derived.push({
-        leadId: id,
-        input: accountInput(`${e.id}#account@${id}`, e.at, account, true),
-        notify,
-      });
+  for (const { id } of others) if (!told.has(id)) tell(id);
 }
 
 /**
