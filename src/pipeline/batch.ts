@@ -49,6 +49,7 @@ export class Batch {
   readonly newIdentities: [IdentityKind, string, string][] = [];
   readonly outbox: OutboxRow[] = [];
   readonly derived: DerivedInput[] = [];
+  private readonly joins = new Set<string>();
   readonly accounts: AccountCache;
 
   constructor(
@@ -211,6 +212,17 @@ export class Batch {
   /** Records an input as processed for the lead, for a later replay in this batch. */
   remember(ctx: LeadContext, input: Input): void {
     (ctx.history ?? ctx.fresh).push(input);
+  }
+
+  /**
+   * Whether the batch has not yet told the lead to join the account by its email domain (it tells
+   * it once; the lead joins when a later batch processes that input).
+   */
+  joining(leadId: string, accountId: string): boolean {
+    const key = `${leadId}\u0000${accountId}`;
+    if (this.joins.has(key)) return false;
+    this.joins.add(key);
+    return true;
   }
 
   /** Writes everything the batch changed. */

@@ -1,4 +1,4 @@
-import type { AccountInput, EventInput } from "../engine/index.js";
+import type { AccountInput, EventInput, LeadState } from "../engine/index.js";
 import { type AccountRow, repeats } from "./account-cache.js";
 import type { Batch, LeadContext } from "./batch.js";
 import { accountDomain, companyDomain } from "./free-mail-domains.js";
@@ -28,11 +28,17 @@ function accountInput(id: string, at: number, account: AccountRow, member: boole
   };
 }
 
+/** The account a score state puts its lead in, as the leads table stores it (a rescore writes it too). */
+export function accountOf(s: LeadState["s"]): Pick<LeadRecord, "accountId" | "accountSource"> {
+  return { accountId: s.gid, accountSource: s.gid === null ? null : s.gr === 2 ? "group" : "domain" };
+}
+
 /**
  * The lead's account is the one the engine scores it by (`ScoreState.gid`): its latest group call,
  * else its latest match by email domain, a real account before an implicit one. Set after each
- * input, so the two never disagree; a match the pipeline made and the engine has not heard of yet
- * is on its way as an account input, and the lead joins when it is processed.
+ * input and nowhere else, so the stored account is always the engine's; a match the pipeline made
+ * and the engine has not heard of yet is on its way as an account input, and the lead joins when
+ * it is processed.
  */
 export function followAccount(lead: LeadRecord): void {
   const s = lead.state?.s;
@@ -40,8 +46,7 @@ export function followAccount(lead: LeadRecord): void {
   // A state stored before `gr` was kept: a lead linked by its own group call, as a replay finds.
   if (s.gr === undefined && s.gid !== null && s.gid === lead.accountId && lead.accountSource === "group")
     s.gr = 2;
-  lead.accountId = s.gid;
-  lead.accountSource = s.gid === null ? null : s.gr === 2 ? "group" : "domain";
+  Object.assign(lead, accountOf(s));
 }
 
 /** After a `group` call: store the account's traits and tell the other members. */
@@ -112,11 +117,7 @@ export async function applyGroupCall(
     if (member === ctx || l.mergedInto !== null) continue;
     told.add(l.id);
     const joins = account.domain !== null && l.emailDomain === account.domain && l.accountSource !== "group";
-    if (joins) {
-      l.accountId = groupId;
-      l.accountSource = "domain";
-    } else if (l.accountId !== groupId) continue;
-    tell(l.id);
+    if (joins || l.accountId === groupId) tell(l.id);
   }
   for (const { id } of others) if (!told.has(id)) tell(id);
 }
@@ -132,7 +133,10 @@ export function matchesByDomain(batch: Batch, lead: LeadRecord, input: AccountIn
   return !!account?.domain && lead.emailDomain === account.domain;
 }
 
-/** The group call's own lead joins the account. */
+/**
+ * The group call's own lead joins the account when the engine folds the call. The call names only
+ * what it sets: a lead joining a known account learns the traits it already has.
+ */
 function linkToGroup(
   batch: Batch,
   ctx: LeadContext,
@@ -140,10 +144,6 @@ function linkToGroup(
   account: AccountRow,
   notify: boolean,
 ): void {
-  ctx.lead.accountId = account.id;
-  ctx.lead.accountSource = "group";
-  ctx.dirty = true;
-  // The call names only what it sets: a lead joining a known account learns the traits it already has.
   if (Object.keys(account.traits).some((k) => !(k in (e.traits ?? {}))))
     batch.derived.push({
       leadId: ctx.lead.id,
@@ -178,9 +178,7 @@ export async function matchByDomain(
     )[0] as AccountRow;
     batch.accounts.madeForDomain(account);
   }
-  if (lead.accountId === account.id) return;
-  lead.accountId = account.id;
-  lead.accountSource = "domain";
+  if (lead.accountId === account.id || !batch.joining(lead.id, account.id)) return;
   batch.derived.push({
     leadId: lead.id,
     input: accountInput(`${e.id}#domain@${lead.id}`, e.at, account, true),

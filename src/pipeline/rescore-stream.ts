@@ -2,6 +2,7 @@ import { analyzeStale } from "../db/analyze-stale.js";
 import type { Queryable } from "../db/database.js";
 import { SEP } from "../db/insert-rows.js";
 import type { Input, LeadState } from "../engine/index.js";
+import { accountOf } from "./link-account.js";
 
 /**
  * Reading and writing every lead of a workspace in bounded memory, for a rescore (publishing or
@@ -152,7 +153,7 @@ export interface RescoredRow {
 }
 
 /**
- * Updates the leads' state and summary columns, and their model version, in one statement. The state
+ * Updates the leads' state, summary and account columns, and their model version, in one statement. The state
  * is the bulk of it; it is stored as json (migration 007), checked rather than parsed into jsonb.
  */
 export async function writeLeads(
@@ -162,13 +163,16 @@ export async function writeLeads(
   rows: readonly RescoredRow[],
 ): Promise<void> {
   if (rows.length === 0) return;
+  // The lead's account follows its state, as live processing keeps it (`followAccount`).
+  const accounts = rows.map((r) => accountOf(r.state.s));
   await tx.query(
     `update leads l set state = u.state::json, stage = u.stage, scores = u.scores::jsonb, grade = u.grade,
        scores_as_of = u.scores_as_of, mql_at = u.mql_at, first_mql_at = coalesce(l.first_mql_at, u.first_mql_at),
-       model_version = $2, updated_at = now()
+       account_id = u.account_id, account_source = u.account_source, model_version = $2, updated_at = now()
      from unnest($3::text[], string_to_array($4, E'\\x1e'), string_to_array($5, E'\\x1e'),
                  string_to_array($6, E'\\x1e'), string_to_array($7, E'\\x1e', ''), $8::bigint[], $9::bigint[],
-                 $10::bigint[]) as u(id, state, stage, scores, grade, scores_as_of, mql_at, first_mql_at)
+                 $10::bigint[], string_to_array($11, E'\\x1e', ''), string_to_array($12, E'\\x1e', ''))
+       as u(id, state, stage, scores, grade, scores_as_of, mql_at, first_mql_at, account_id, account_source)
      where l.workspace_id = $1 and l.id = u.id`,
     [
       ws,
@@ -181,6 +185,8 @@ export async function writeLeads(
       rows.map((r) => r.scoresAsOf),
       rows.map((r) => r.mqlAt),
       rows.map((r) => r.firstMqlAt),
+      accounts.map((a) => a.accountId ?? "").join(SEP),
+      accounts.map((a) => a.accountSource ?? "").join(SEP),
     ],
   );
 }

@@ -28,7 +28,7 @@ export interface TestService extends RunningService {
  */
 export async function startTestService(
   kind: "pglite" | "postgres",
-  opts: { clock?: () => number; env?: Record<string, string> } = {},
+  opts: { clock?: () => number; env?: Record<string, string>; processing?: boolean } = {},
 ): Promise<TestService> {
   const db = await openTestDatabase(kind);
   const config = loadConfig({
@@ -40,7 +40,11 @@ export async function startTestService(
     QUALIFY_ADMIN_PASSWORD: TEST_ADMIN_PASSWORD,
     ...opts.env,
   });
-  const running = await startService(config, { db, ...(opts.clock ? { clock: opts.clock } : {}) });
+  const running = await startService(config, {
+    db,
+    ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.processing === false ? { processing: false } : {}),
+  });
   const url = running.url as string;
   return {
     ...running,
