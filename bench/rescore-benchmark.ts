@@ -21,6 +21,7 @@ import {
   summarize,
 } from "../src/engine/index.js";
 import { companyDomain } from "../src/pipeline/free-mail-domains.js";
+import { accountOf } from "../src/pipeline/link-account.js";
 import { activateModel, addModel, compileStored } from "../src/pipeline/model-store.js";
 import { publishModel, rescore } from "../src/pipeline/publish-model.js";
 import { type LeadToRescore, readsContext, streamLeads } from "../src/pipeline/rescore-stream.js";
@@ -140,7 +141,7 @@ function contextOf(rng: Random, e: Input): Record<string, unknown> | undefined {
 const EVENT_COLUMNS =
   "workspace_id, message_id, kind, type, user_id, anonymous_id, lead_id, at, received_at, input, notify, processed, processed_order";
 const LEAD_COLUMNS =
-  "workspace_id, id, user_id, email, email_domain, name, traits, traits_at, stage, scores, grade, scores_as_of, mql_at, first_mql_at, state, model_version, first_seen_at, last_event_at, event_count";
+  "workspace_id, id, user_id, email, email_domain, name, traits, traits_at, stage, scores, grade, scores_as_of, mql_at, first_mql_at, state, model_version, first_seen_at, last_event_at, event_count, account_id, account_source";
 
 /** One chunk of leads as COPY text, in pieces of about 1 MB. */
 interface Chunk {
@@ -237,6 +238,7 @@ function generateChunk(m: CompiledModel, c: number, order: number): Chunk {
       });
     }
     const s = summarize(m, state);
+    const account = accountOf(state.s);
     const email = typeof traits.email === "string" ? traits.email : null;
     const names = [traits.first_name, traits.last_name].filter((v) => typeof v === "string");
     leadText.add(
@@ -260,6 +262,9 @@ function generateChunk(m: CompiledModel, c: number, order: number): Chunk {
         inputs[0]?.at ?? START,
         lastEventAt,
         eventCount,
+        // The account the state scores it by, as live processing stores it.
+        account.accountId,
+        account.accountSource,
       ])}\n`,
     );
   }

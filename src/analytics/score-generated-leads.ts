@@ -35,6 +35,7 @@ export async function scoreGeneratedLeads(db: Database, ws: string, now: number)
         scoresAsOf: now,
         mqlAt,
         firstMqlAt: null,
+        storedAccount: lead.account,
       };
     });
     await writeLeads(db, ws, version, rows);

@@ -217,6 +217,7 @@ export async function publishModel(
             scoresAsOf: s.asOf,
             mqlAt: s.mqlAt,
             firstMqlAt,
+            storedAccount: lead.account,
           });
           result.rescored++;
           opts.onProgress?.(result.rescored, total);

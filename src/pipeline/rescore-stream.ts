@@ -2,6 +2,7 @@ import { analyzeStale } from "../db/analyze-stale.js";
 import type { Queryable } from "../db/database.js";
 import { SEP } from "../db/insert-rows.js";
 import type { Input, LeadState } from "../engine/index.js";
+import type { LeadRecord } from "./lead-record.js";
 import { accountOf } from "./link-account.js";
 
 /**
@@ -26,8 +27,13 @@ export interface LeadToRescore {
   asOf: number;
   lastEventAt: number | null;
   firstSeenAt: number;
+  /** The account stored for it (`writeLeads` corrects it when the rebuilt state puts it elsewhere). */
+  account: LeadAccount;
   inputs: Input[];
 }
+
+/** A lead's account as the leads table stores it. */
+export type LeadAccount = Pick<LeadRecord, "accountId" | "accountSource">;
 
 interface Row {
   id: string;
@@ -36,6 +42,8 @@ interface Row {
   as_of: number | null;
   last_event_at: number | null;
   first_seen_at: number;
+  account_id: string | null;
+  account_source: LeadRecord["accountSource"];
   inputs: Input[];
 }
 
@@ -46,7 +54,8 @@ interface Row {
  * the expression that leaves out what the model does not read.
  */
 const pageSql = (input: string, cast: string) => `with page as materialized (
-    select l.id, l.stage, l.state -> 'l' as l, l.state -> 'asOf' as as_of, l.last_event_at, l.first_seen_at
+    select l.id, l.stage, l.state -> 'l' as l, l.state -> 'asOf' as as_of, l.last_event_at, l.first_seen_at,
+      l.account_id, l.account_source
     from leads l
     where l.workspace_id = $1 and l.id > $2 and l.merged_into is null
     order by l.id
@@ -107,6 +116,7 @@ export async function* streamLeads(
       asOf: r.as_of ?? 0,
       lastEventAt: r.last_event_at,
       firstSeenAt: r.first_seen_at,
+      account: { accountId: r.account_id, accountSource: r.account_source },
       inputs: r.inputs,
     }));
 }
@@ -150,10 +160,13 @@ export interface RescoredRow {
   mqlAt: number | null;
   /** Set as `first_mql_at` when the lead has none yet. */
   firstMqlAt: number | null;
+  /** The account stored before (`LeadToRescore.account`). */
+  storedAccount: LeadAccount;
 }
 
 /**
- * Updates the leads' state, summary and account columns, and their model version, in one statement. The state
+ * Updates the leads' state and summary columns, and their model version, in one statement (and
+ * their account, where it moved, in another). The state
  * is the bulk of it; it is stored as json (migration 007), checked rather than parsed into jsonb.
  */
 export async function writeLeads(
@@ -163,16 +176,13 @@ export async function writeLeads(
   rows: readonly RescoredRow[],
 ): Promise<void> {
   if (rows.length === 0) return;
-  // The lead's account follows its state, as live processing keeps it (`followAccount`).
-  const accounts = rows.map((r) => accountOf(r.state.s));
   await tx.query(
     `update leads l set state = u.state::json, stage = u.stage, scores = u.scores::jsonb, grade = u.grade,
        scores_as_of = u.scores_as_of, mql_at = u.mql_at, first_mql_at = coalesce(l.first_mql_at, u.first_mql_at),
-       account_id = u.account_id, account_source = u.account_source, model_version = $2, updated_at = now()
+       model_version = $2, updated_at = now()
      from unnest($3::text[], string_to_array($4, E'\\x1e'), string_to_array($5, E'\\x1e'),
                  string_to_array($6, E'\\x1e'), string_to_array($7, E'\\x1e', ''), $8::bigint[], $9::bigint[],
-                 $10::bigint[], string_to_array($11, E'\\x1e', ''), string_to_array($12, E'\\x1e', ''))
-       as u(id, state, stage, scores, grade, scores_as_of, mql_at, first_mql_at, account_id, account_source)
+                 $10::bigint[]) as u(id, state, stage, scores, grade, scores_as_of, mql_at, first_mql_at)
      where l.workspace_id = $1 and l.id = u.id`,
     [
       ws,
@@ -185,8 +195,20 @@ export async function writeLeads(
       rows.map((r) => r.scoresAsOf),
       rows.map((r) => r.mqlAt),
       rows.map((r) => r.firstMqlAt),
-      accounts.map((a) => a.accountId ?? "").join(SEP),
-      accounts.map((a) => a.accountSource ?? "").join(SEP),
     ],
   );
+  // The lead's account follows its state, as live processing keeps it (`followAccount`). It
+  // differs only for a lead stored before accounts were ranked, so only those are written.
+  const moved = rows.flatMap((r) => {
+    const a = accountOf(r.state.s);
+    const was = r.storedAccount;
+    return a.accountId === was.accountId && a.accountSource === was.accountSource ? [] : [{ id: r.id, ...a }];
+  });
+  if (moved.length > 0)
+    await tx.query(
+      `update leads l set account_id = u.account_id, account_source = u.account_source
+       from unnest($2::text[], $3::text[], $4::text[]) as u(id, account_id, account_source)
+       where l.workspace_id = $1 and l.id = u.id`,
+      [ws, moved.map((r) => r.id), moved.map((r) => r.accountId), moved.map((r) => r.accountSource)],
+    );
 }
