@@ -1,5 +1,5 @@
 import type { Queryable } from "../db/database.js";
-import { scheduleJob } from "../scheduler/schedule-job.js";
+import { scheduleJobs } from "../scheduler/schedule-job.js";
 
 export const ROUTE_JOB = "handoff.route";
 
@@ -13,15 +13,20 @@ export interface RouteJob {
 
 /**
  * Called where MQL transitions are stored (live processing, model publish), in their transaction:
- * the `handoff.route` job routes the lead within seconds (`assign-handoff.ts`).
+ * the `handoff.route` job routes each lead within seconds (`assign-handoff.ts`). One statement for
+ * all of them.
  */
-export async function scheduleRouting(tx: Queryable, ws: string, job: RouteJob): Promise<void> {
-  await scheduleJob(tx, {
-    ws,
-    kind: ROUTE_JOB,
-    key: `route:${job.sourceKey}`,
-    runAt: job.mqlAt,
-    payload: job,
-    ifExists: "keep",
-  });
+export async function scheduleRouting(tx: Queryable, ws: string, jobs: readonly RouteJob[]): Promise<void> {
+  if (jobs.length === 0) return;
+  await scheduleJobs(
+    tx,
+    jobs.map((job) => ({
+      ws,
+      kind: ROUTE_JOB,
+      key: `route:${job.sourceKey}`,
+      runAt: job.mqlAt,
+      payload: job,
+    })),
+    "keep",
+  );
 }

@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from "node:util";
 import { lockAccounts } from "../db/advisory-locks.js";
 import { LostRace } from "../db/contention.js";
 import type { Queryable } from "../db/database.js";
+import { insertRows } from "../db/insert-rows.js";
 
 export interface AccountRow {
   id: string;
@@ -47,6 +48,15 @@ export function repeats(
   );
 }
 
+/** The account after a group call that does not repeat it (as the upsert of jsonb `||` would leave it). */
+export function applyCall(known: AccountRow | null | undefined, c: GroupCall): AccountRow {
+  return {
+    id: c.groupId,
+    domain: c.named ?? known?.domain ?? null,
+    traits: { ...known?.traits, ...c.traits },
+  };
+}
+
 /** The accounts the group calls write, run in order against these rows (as `applyGroupCall` does). */
 function writtenBy(calls: readonly GroupCall[], rows: ReadonlyMap<string, AccountRow | null>): Set<string> {
   const current = new Map(rows);
@@ -55,11 +65,7 @@ function writtenBy(calls: readonly GroupCall[], rows: ReadonlyMap<string, Accoun
     const known = current.get(c.groupId) ?? null;
     if (repeats(known, c.traits, c.named)) continue;
     written.add(c.groupId);
-    current.set(c.groupId, {
-      id: c.groupId,
-      domain: c.named ?? known?.domain ?? null,
-      traits: { ...known?.traits, ...c.traits },
-    });
+    current.set(c.groupId, applyCall(known, c));
   }
   return written;
 }
@@ -110,6 +116,8 @@ export class AccountCache {
   private readonly byId = new Map<string, AccountRow | null>();
   private readonly byDomain = new Map<string, AccountRow | null>();
   private held = new Map<string, Mode>();
+  /** Accounts the batch changed and has not written yet (`flush`). */
+  private readonly staged = new Map<string, AccountRow>();
 
   constructor(
     private readonly tx: Queryable,
@@ -132,6 +140,8 @@ export class AccountCache {
   }
 
   private async read(ids: readonly string[], domains: readonly string[]): Promise<void> {
+    // A domain's account is the database's call (`DOMAIN_ORDER`): it must have the batch's changes.
+    await this.flush();
     if (ids.length > 0) {
       const rows = await this.tx.query<AccountRow>(
         "select id, domain, traits from accounts where workspace_id = $1 and id = any($2)",
@@ -163,6 +173,12 @@ export class AccountCache {
     return this.byId.get(id);
   }
 
+  /** The account with this id (null: none yet), read when the batch has not read it. */
+  async forGroupId(id: string): Promise<AccountRow | null> {
+    if (!this.byId.has(id)) await this.read([id], []);
+    return this.byId.get(id) ?? null;
+  }
+
   /** The account a lead of this company domain joins (null: none yet). */
   async forDomain(domain: string): Promise<AccountRow | null> {
     const known = this.byDomain.get(domain);
@@ -172,12 +188,33 @@ export class AccountCache {
   }
 
   /**
-   * After the batch wrote an account: later events see it as written. The domains it had and has
-   * are read again when next asked for, since the account a domain's leads join may have changed.
+   * A group call changed an account: later events see it as changed, and it is written with the
+   * batch's other changes (`flush`). The domains it had and has are read again when next asked
+   * for, since the account a domain's leads join may have changed.
    */
-  wrote(row: AccountRow, previousDomain: string | null): void {
+  change(row: AccountRow, previousDomain: string | null): void {
+    this.mustWrite(`g:${row.id}`);
     this.byId.set(row.id, row);
+    this.staged.set(row.id, row);
     for (const d of [previousDomain, row.domain]) if (d !== null) this.byDomain.delete(d);
+  }
+
+  /**
+   * Writes the changed accounts, in one statement. The batch holds their keys alone, so each row
+   * is as the batch last saw it plus its own calls: the merged traits are written as they are.
+   */
+  async flush(): Promise<void> {
+    if (this.staged.size === 0) return;
+    const rows = [...this.staged.values()].map((a) => [this.ws, a.id, a.domain, JSON.stringify(a.traits)]);
+    this.staged.clear();
+    await insertRows(
+      this.tx,
+      "accounts",
+      ["workspace_id", "id", "domain", "traits"],
+      rows,
+      `on conflict (workspace_id, id) do update
+         set traits = excluded.traits, domain = excluded.domain, updated_at = now()`,
+    );
   }
 
   /** A domain's implicit account, just made: the only account with that domain. */

@@ -8,6 +8,7 @@ import { scheduleNurture } from "../nurture/schedule-nurture.js";
 import { AccountCache } from "./account-cache.js";
 import { leadInputs } from "./lead-inputs.js";
 import { fromRow, type LeadRecord, type LeadRow, type StoredTransition, upsertLeads } from "./lead-record.js";
+import type { AccountChange } from "./link-account.js";
 import type { ActiveModel } from "./model-store.js";
 
 /**
@@ -49,6 +50,8 @@ export class Batch {
   readonly newIdentities: [IdentityKind, string, string][] = [];
   readonly outbox: OutboxRow[] = [];
   readonly derived: DerivedInput[] = [];
+  /** Group calls that changed their account, whose members are told when the batch has run. */
+  readonly accountChanges: AccountChange[] = [];
   private readonly joins = new Set<string>();
   readonly accounts: AccountCache;
 
@@ -313,14 +316,18 @@ export async function writeTransitions(
     ...transitions.filter((t) => t.notify).flatMap(transitionMessages),
   ]);
   // Each MQL goes to sales: routing runs within seconds (a historical import notifies nobody).
-  for (const t of transitions)
-    if (t.to === "mql" && t.notify)
-      await scheduleRouting(tx, ws, {
+  await scheduleRouting(
+    tx,
+    ws,
+    transitions
+      .filter((t) => t.to === "mql" && t.notify)
+      .map((t) => ({
         leadId: t.leadId,
         sourceKey: `${t.leadId}:${t.inputId}:${t.at}`,
         mqlAt: t.at,
         handRaiser: isHandRaiserReason(t.reason),
-      });
+      })),
+  );
 }
 
 async function insertTransitions(tx: Queryable, ws: string, transitions: StoredTransition[]): Promise<void> {

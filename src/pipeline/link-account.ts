@@ -1,5 +1,5 @@
 import type { AccountInput, EventInput, LeadState } from "../engine/index.js";
-import { type AccountRow, repeats } from "./account-cache.js";
+import { type AccountRow, applyCall, repeats } from "./account-cache.js";
 import type { Batch, LeadContext } from "./batch.js";
 import { accountDomain, companyDomain } from "./free-mail-domains.js";
 import type { LeadRecord } from "./lead-record.js";
@@ -57,69 +57,85 @@ export async function applyGroupCall(
   notify: boolean,
 ): Promise<void> {
   const groupId = e.groupId as string;
-  const traits = e.traits ?? {};
-  const { tx, ws } = batch;
-  const named = accountDomain(traits);
+  const call = { groupId, traits: e.traits ?? {}, named: accountDomain(e.traits ?? {}) };
   // Written only when it changes something; most group calls repeat what the account already
   // says, and then no member needs to hear of it. The batch read the account before it ran.
-  const known = batch.accounts.byGroupId(groupId);
-  if (known && repeats(known, traits, named)) {
+  const known = await batch.accounts.forGroupId(groupId);
+  if (known && repeats(known, call.traits, call.named)) {
     linkToGroup(batch, ctx, e, known, notify);
     return;
   }
-  batch.accounts.mustWrite(`g:${groupId}`);
-  const written = await tx.query<AccountRow>(
-    `insert into accounts (workspace_id, id, domain, traits) values ($1, $2, $3, $4)
-     on conflict (workspace_id, id) do update
-       set traits = accounts.traits || excluded.traits,
-           domain = coalesce(excluded.domain, accounts.domain), updated_at = now()
-       where accounts.traits || excluded.traits is distinct from accounts.traits
-          or coalesce(excluded.domain, accounts.domain) is distinct from accounts.domain
-     returning id, domain, traits`,
-    [ws, groupId, named, JSON.stringify(traits)],
-  );
-  const changed = written.length > 0;
-  const account = (written[0] ??
-    (
-      await tx.query<AccountRow>(
-        "select id, domain, traits from accounts where workspace_id = $1 and id = $2",
-        [ws, groupId],
-      )
-    )[0]) as AccountRow;
-  batch.accounts.wrote(account, known?.domain ?? null);
+  const account = applyCall(known, call);
+  batch.accounts.change(account, known?.domain ?? null);
   linkToGroup(batch, ctx, e, account, notify);
-  if (!changed) return;
 
   // The members hear of the new traits; leads matched by the account's domain (when it has one)
   // join it as they do. Both are told by a derived input, which their own batch processes under
-  // their lock (`matchesByDomain`): this batch locks no lead it did not load. The batch holds the
-  // account and its domain alone, so no lead is joining it in another batch as this reads.
-  const others = await tx.query<{ id: string }>(
-    `select id from leads where workspace_id = $1 and id <> $3 and merged_into is null
-       and (account_id = $2${
-         account.domain === null
-           ? ""
-           : " or (email_domain = $4 and (account_id is null or account_source = 'domain'))"
-       })`,
-    account.domain === null ? [ws, groupId, ctx.lead.id] : [ws, groupId, ctx.lead.id, account.domain],
-  );
-  // Leads of this batch: the table does not have them as they are now; they join and hear of the
-  // change here.
-  const tell = (leadId: string) =>
-    batch.derived.push({
-      leadId,
-      input: accountInput(`${e.id}#account@${leadId}`, e.at, account, true),
-      notify,
-    });
-  const told = new Set<string>();
+  // their lock (`matchesByDomain`): this batch locks no lead it did not load. Leads of this batch
+  // are told here (the table does not have them as they are now); the others once the batch has
+  // run (`tellAccountMembers`), in one read for all its changed accounts.
+  const local: string[] = [];
   for (const member of batch.leads.values()) {
     const l = member.lead;
     if (member === ctx || l.mergedInto !== null) continue;
-    told.add(l.id);
     const joins = account.domain !== null && l.emailDomain === account.domain && l.accountSource !== "group";
-    if (joins || l.accountId === groupId) tell(l.id);
+    if (joins || l.accountId === groupId) local.push(l.id);
   }
-  for (const { id } of others) if (!told.has(id)) tell(id);
+  batch.accountChanges.push({ account, callerId: ctx.lead.id, e, notify, local, loaded: batch.leads.size });
+}
+
+/** A `group` call that changed its account, whose other members the batch tells when it has run. */
+export interface AccountChange {
+  account: AccountRow;
+  /** The lead that made the call (it is not told). */
+  callerId: string;
+  e: EventInput;
+  notify: boolean;
+  /** The batch's leads to tell, as they were at the call. */
+  local: string[];
+  /** How many leads the batch had loaded at the call (the first so many are told from `local`). */
+  loaded: number;
+}
+
+/**
+ * Tells the members of every account the batch's group calls changed, and the leads of its domain,
+ * in the order of the calls: the batch's own leads as they were at the call, the others as the
+ * table has them (the batch writes leads only when it ends, so one read after its events sees
+ * what a read at each call would have). The batch holds each account and its domain alone, so no
+ * lead is joining one in another batch as this reads.
+ */
+export async function tellAccountMembers(batch: Batch): Promise<void> {
+  const changes = batch.accountChanges;
+  if (changes.length === 0) return;
+  const rows = await batch.tx.query<{ i: number; id: string }>(
+    `with c as (select * from unnest($2::int[], $3::text[], $4::text[], $5::text[]) as c(i, gid, domain, caller))
+     select c.i, l.id from c join leads l on l.workspace_id = $1 and l.account_id = c.gid
+     where l.merged_into is null and l.id <> c.caller
+     union
+     select c.i, l.id from c join leads l on l.workspace_id = $1 and l.email_domain = c.domain
+     where (l.account_id is null or l.account_source = 'domain') and l.merged_into is null and l.id <> c.caller`,
+    [
+      batch.ws,
+      changes.map((_, i) => i),
+      changes.map((c) => c.account.id),
+      changes.map((c) => c.account.domain),
+      changes.map((c) => c.callerId),
+    ],
+  );
+  const others = changes.map((): string[] => []);
+  for (const r of rows) others[r.i]?.push(r.id);
+  const position = new Map<string, number>();
+  for (const id of batch.leads.keys()) position.set(id, position.size);
+  for (const [i, c] of changes.entries()) {
+    const tell = (leadId: string) =>
+      batch.derived.push({
+        leadId,
+        input: accountInput(`${c.e.id}#account@${leadId}`, c.e.at, c.account, true),
+        notify: c.notify,
+      });
+    for (const id of c.local) tell(id);
+    for (const id of others[i] ?? []) if ((position.get(id) ?? c.loaded) >= c.loaded) tell(id);
+  }
 }
 
 /**

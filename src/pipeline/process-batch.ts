@@ -16,7 +16,13 @@ import { NURTURING_SQL } from "../nurture/schedule-nurture.js";
 import type { AccountNeeds } from "./account-cache.js";
 import { Batch, type LeadContext, type ProcessedEvent } from "./batch.js";
 import { accountDomain, companyDomain } from "./free-mail-domains.js";
-import { applyGroupCall, followAccount, matchByDomain, matchesByDomain } from "./link-account.js";
+import {
+  applyGroupCall,
+  followAccount,
+  matchByDomain,
+  matchesByDomain,
+  tellAccountMembers,
+} from "./link-account.js";
 import type { ActiveModel } from "./model-store.js";
 import { resolveLead } from "./resolve-identity.js";
 import { storeTransitions } from "./store-transitions.js";
@@ -276,6 +282,8 @@ export async function processBatch(
         outcome: p.kind === "fact" ? { transitions: outcome.transitions, ignored: outcome.ignored } : null,
       });
     }
+    await batch.accounts.flush();
+    await tellAccountMembers(batch);
     // Only leads the batch changed are written, so only they need their summary. With a
     // subscription to lead.score_changed, their scores before and after are compared.
     const scoreChanges = await watchScoreChanges(db, tx, ws);

@@ -53,18 +53,28 @@ export async function scheduleJob(tx: Queryable, job: JobSpec): Promise<number> 
 }
 
 /**
- * Schedules many keyed jobs in as few statements as possible (as `scheduleJob` with
- * `reschedule`): the pipeline marks every lead a batch changed this way.
+ * Schedules many keyed jobs in as few statements as possible, as `scheduleJob` does one (the
+ * pipeline marks every lead a batch changed this way, and routes each MQL). With `keep`, the first
+ * of several jobs with one key is the one kept, as if they were scheduled one by one.
  */
-export async function scheduleJobs(tx: Queryable, jobs: readonly JobSpec[]): Promise<void> {
+export async function scheduleJobs(
+  tx: Queryable,
+  jobs: readonly JobSpec[],
+  ifExists: JobSpec["ifExists"] = "reschedule",
+): Promise<void> {
+  const keep = ifExists === "keep";
   // One statement cannot touch the same key twice.
-  const unique = new Map(jobs.map((j) => [`${j.ws}\n${j.kind}\n${j.key}`, j]));
+  const unique = new Map<string, JobSpec>();
+  for (const j of jobs) {
+    const key = `${j.ws}\n${j.kind}\n${j.key}`;
+    if (!keep || !unique.has(key)) unique.set(key, j);
+  }
   await insertRows(
     tx,
     "jobs",
     ["workspace_id", "kind", "key", "run_at", "payload", "max_attempts"],
     [...unique.values()].map(jobValues),
-    onConflict(false),
+    onConflict(keep),
   );
 }
 
