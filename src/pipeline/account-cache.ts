@@ -3,6 +3,7 @@ import { lockAccounts } from "../db/advisory-locks.js";
 import { LostRace } from "../db/contention.js";
 import type { Queryable } from "../db/database.js";
 import { insertRows } from "../db/insert-rows.js";
+import { accountDomain } from "./free-mail-domains.js";
 
 export interface AccountRow {
   id: string;
@@ -15,6 +16,11 @@ export interface GroupCall {
   groupId: string;
   traits: Record<string, unknown>;
   named: string | null;
+}
+
+/** A `group` call's account change: the traits it sets, and the domain they name. */
+export function groupCall(groupId: string, traits: Record<string, unknown> = {}): GroupCall {
+  return { groupId, traits, named: accountDomain(traits) };
 }
 
 /** What a batch's events may do to accounts, known before it runs. */

@@ -1,7 +1,7 @@
 import type { AccountInput, EventInput, LeadState } from "../engine/index.js";
-import { type AccountRow, applyCall, repeats } from "./account-cache.js";
+import { type AccountRow, applyCall, groupCall, repeats } from "./account-cache.js";
 import type { Batch, LeadContext } from "./batch.js";
-import { accountDomain, companyDomain } from "./free-mail-domains.js";
+import { companyDomain } from "./free-mail-domains.js";
 import type { LeadRecord } from "./lead-record.js";
 
 /**
@@ -28,8 +28,11 @@ function accountInput(id: string, at: number, account: AccountRow, member: boole
   };
 }
 
+/** A lead's account as the leads table stores it. */
+export type LeadAccount = Pick<LeadRecord, "accountId" | "accountSource">;
+
 /** The account a score state puts its lead in, as the leads table stores it (a rescore writes it too). */
-export function accountOf(s: LeadState["s"]): Pick<LeadRecord, "accountId" | "accountSource"> {
+export function accountOf(s: LeadState["s"]): LeadAccount {
   return { accountId: s.gid, accountSource: s.gid === null ? null : s.gr === 2 ? "group" : "domain" };
 }
 
@@ -57,7 +60,7 @@ export async function applyGroupCall(
   notify: boolean,
 ): Promise<void> {
   const groupId = e.groupId as string;
-  const call = { groupId, traits: e.traits ?? {}, named: accountDomain(e.traits ?? {}) };
+  const call = groupCall(groupId, e.traits);
   // Written only when it changes something; most group calls repeat what the account already
   // says, and then no member needs to hear of it. The batch read the account before it ran.
   const known = await batch.accounts.forGroupId(groupId);

@@ -13,9 +13,9 @@ import {
 } from "../engine/index.js";
 import { watchScoreChanges } from "../handoff/webhooks/score-changes.js";
 import { NURTURING_SQL } from "../nurture/schedule-nurture.js";
-import type { AccountNeeds } from "./account-cache.js";
+import { type AccountNeeds, groupCall } from "./account-cache.js";
 import { Batch, type LeadContext, type ProcessedEvent } from "./batch.js";
-import { accountDomain, companyDomain } from "./free-mail-domains.js";
+import { companyDomain } from "./free-mail-domains.js";
 import {
   applyGroupCall,
   followAccount,
@@ -134,10 +134,8 @@ function accountNeeds(pending: readonly PendingEvent[]): AccountNeeds {
       continue;
     }
     if (input.kind !== "event") continue;
-    if (input.type === "group" && input.groupId) {
-      const traits = input.traits ?? {};
-      needs.groupCalls.push({ groupId: input.groupId, traits, named: accountDomain(traits) });
-    }
+    if (input.type === "group" && input.groupId)
+      needs.groupCalls.push(groupCall(input.groupId, input.traits));
     const email = input.type === "identify" ? traitEmail(input.traits) : null;
     const domain = email === null ? null : companyDomain(email);
     if (domain !== null) needs.domains.push(domain);

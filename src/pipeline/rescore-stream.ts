@@ -3,7 +3,7 @@ import type { Queryable } from "../db/database.js";
 import { SEP } from "../db/insert-rows.js";
 import type { Input, LeadState } from "../engine/index.js";
 import type { LeadRecord } from "./lead-record.js";
-import { accountOf } from "./link-account.js";
+import { accountOf, type LeadAccount } from "./link-account.js";
 
 /**
  * Reading and writing every lead of a workspace in bounded memory, for a rescore (publishing or
@@ -31,9 +31,6 @@ export interface LeadToRescore {
   account: LeadAccount;
   inputs: Input[];
 }
-
-/** A lead's account as the leads table stores it. */
-export type LeadAccount = Pick<LeadRecord, "accountId" | "accountSource">;
 
 interface Row {
   id: string;
@@ -166,8 +163,8 @@ export interface RescoredRow {
 
 /**
  * Updates the leads' state and summary columns, and their model version, in one statement (and
- * their account, where it moved, in another). The state
- * is the bulk of it; it is stored as json (migration 007), checked rather than parsed into jsonb.
+ * their account, where it moved, in another). The state is the bulk of it; it is stored as json
+ * (migration 007), checked rather than parsed into jsonb.
  */
 export async function writeLeads(
   tx: Queryable,
