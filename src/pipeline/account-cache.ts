@@ -35,6 +35,11 @@ export interface AccountNeeds {
 
 type Mode = "shared" | "exclusive";
 
+const IMPLICIT_PREFIX = "domain:";
+/** The id of a company domain's implicit account, made when its first lead has no account to join. */
+export const implicitId = (domain: string): string => `${IMPLICIT_PREFIX}${domain}`;
+export const isImplicit = (id: string): boolean => id.startsWith(IMPLICIT_PREFIX);
+
 /** The account a lead with this company domain joins: a `group` account first, then the oldest. */
 const DOMAIN_ORDER = "(id like 'domain:%'), created_at";
 
@@ -101,7 +106,15 @@ function keysFor(
     for (const d of [byId.get(c.groupId)?.domain, c.named]) if (d) want(`d:${d}`, "exclusive");
   }
   for (const id of needs.joins) want(`g:${id}`, "shared");
-  for (const d of needs.domains) want(`d:${d}`, byDomain.get(d) ? "shared" : "exclusive");
+  for (const d of needs.domains) {
+    if (byDomain.get(d)) {
+      want(`d:${d}`, "shared");
+      continue;
+    }
+    // Its first lead makes the implicit account (`makeForDomain`), written when the batch flushes.
+    want(`d:${d}`, "exclusive");
+    want(`g:${implicitId(d)}`, "exclusive");
+  }
   return keys;
 }
 
@@ -124,6 +137,8 @@ export class AccountCache {
   private held = new Map<string, Mode>();
   /** Accounts the batch changed and has not written yet (`flush`). */
   private readonly staged = new Map<string, AccountRow>();
+  /** Domains the batch knew the account of until a change made it the database's call again. */
+  private readonly changedDomains = new Set<string>();
 
   constructor(
     private readonly tx: Queryable,
@@ -132,8 +147,11 @@ export class AccountCache {
 
   /** Takes the batch's account keys and reads the accounts (see the class comment). */
   async prepare(needs: AccountNeeds): Promise<void> {
-    const ids = [...new Set([...needs.groupCalls.map((c) => c.groupId), ...needs.joins])];
     const domains = [...new Set(needs.domains)];
+    // A domain's implicit account id is read too, for a domain that turns out to have no account.
+    const ids = [
+      ...new Set([...needs.groupCalls.map((c) => c.groupId), ...needs.joins, ...domains.map(implicitId)]),
+    ];
     await this.read(ids, domains);
     const keys = keysFor(needs, this.byId, this.byDomain);
     await lockAccounts(this.tx, this.ws, keys);
@@ -185,11 +203,16 @@ export class AccountCache {
     return this.byId.get(id) ?? null;
   }
 
-  /** The account a lead of this company domain joins (null: none yet). */
+  /**
+   * The account a lead of this company domain joins (null: none yet). A domain not known is read
+   * together with every domain a change made unknown, which later leads of the batch may ask for.
+   */
   async forDomain(domain: string): Promise<AccountRow | null> {
     const known = this.byDomain.get(domain);
     if (known !== undefined) return known;
-    await this.read([], [domain]);
+    const domains = [...new Set([domain, ...this.changedDomains])];
+    this.changedDomains.clear();
+    await this.read([], domains);
     return this.byDomain.get(domain) ?? null;
   }
 
@@ -202,7 +225,8 @@ export class AccountCache {
     this.mustWrite(`g:${row.id}`);
     this.byId.set(row.id, row);
     this.staged.set(row.id, row);
-    for (const d of [previousDomain, row.domain]) if (d !== null) this.byDomain.delete(d);
+    for (const d of [previousDomain, row.domain])
+      if (d !== null && this.byDomain.delete(d)) this.changedDomains.add(d);
   }
 
   /**
@@ -223,9 +247,23 @@ export class AccountCache {
     );
   }
 
-  /** A domain's implicit account, just made: the only account with that domain. */
-  madeForDomain(row: AccountRow): void {
-    this.byId.set(row.id, row);
-    if (row.domain !== null) this.byDomain.set(row.domain, row);
+  /**
+   * Makes a company domain's implicit account, for its first lead (`forDomain` found none); it is
+   * written with the batch's account changes (`flush`), one statement for all. The batch holds the
+   * domain and the id alone, so no other batch makes either meanwhile. An account that already has
+   * the id (a group call named one so, with another domain) is joined as it is.
+   */
+  async makeForDomain(domain: string): Promise<AccountRow> {
+    this.mustWrite(`d:${domain}`);
+    const id = implicitId(domain);
+    let row = await this.forGroupId(id);
+    if (!row) {
+      row = { id, domain, traits: { domain } };
+      this.mustWrite(`g:${id}`);
+      this.byId.set(id, row);
+      this.staged.set(id, row);
+    }
+    this.byDomain.set(domain, row);
+    return row;
   }
 }

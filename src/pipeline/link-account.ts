@@ -1,5 +1,5 @@
 import type { AccountInput, EventInput, LeadState } from "../engine/index.js";
-import { type AccountRow, applyCall, groupCall, repeats } from "./account-cache.js";
+import { type AccountRow, applyCall, groupCall, isImplicit, repeats } from "./account-cache.js";
 import type { Batch, LeadContext } from "./batch.js";
 import { companyDomain } from "./free-mail-domains.js";
 import type { LeadRecord } from "./lead-record.js";
@@ -14,8 +14,6 @@ import type { LeadRecord } from "./lead-record.js";
  * call (`followAccount`), so the account shown is the one scored.
  */
 
-const DOMAIN_PREFIX = "domain:";
-
 function accountInput(id: string, at: number, account: AccountRow, member: boolean): AccountInput {
   return {
     kind: "account",
@@ -24,7 +22,7 @@ function accountInput(id: string, at: number, account: AccountRow, member: boole
     groupId: account.id,
     traits: account.traits,
     ...(member ? { member } : {}),
-    ...(account.id.startsWith(DOMAIN_PREFIX) ? { implicit: true } : {}),
+    ...(isImplicit(account.id) ? { implicit: true } : {}),
   };
 }
 
@@ -183,20 +181,8 @@ export async function matchByDomain(
   lead.emailDomain = companyDomain(lead.email);
   ctx.dirty = true;
   if (lead.accountSource === "group" || lead.emailDomain === null) return;
-  const { tx, ws } = batch;
   const domain = lead.emailDomain;
-  let account = await batch.accounts.forDomain(domain);
-  if (!account) {
-    batch.accounts.mustWrite(`d:${domain}`);
-    account = (
-      await tx.query<AccountRow>(
-        `insert into accounts (workspace_id, id, domain, traits) values ($1, $2, $3, $4)
-         on conflict (workspace_id, id) do update set updated_at = now() returning id, domain, traits`,
-        [ws, `${DOMAIN_PREFIX}${domain}`, domain, JSON.stringify({ domain })],
-      )
-    )[0] as AccountRow;
-    batch.accounts.madeForDomain(account);
-  }
+  const account = (await batch.accounts.forDomain(domain)) ?? (await batch.accounts.makeForDomain(domain));
   if (lead.accountId === account.id || !batch.joining(lead.id, account.id)) return;
   batch.derived.push({
     leadId: lead.id,
