@@ -9,7 +9,7 @@ import { recordHistory } from "./handoff-history.js";
 import { handoffMessage } from "./handoff-messages.js";
 import { type AccountToRoute, type Candidate, type RoutingDecision, routeLead } from "./route-lead.js";
 import type { Routing, Team } from "./routing-spec.js";
-import { activeRouting } from "./routing-store.js";
+import { type ActiveRouting, activeRouting } from "./routing-store.js";
 import type { RouteJob } from "./schedule-routing.js";
 import { dueAt } from "./sla-due.js";
 
@@ -158,13 +158,63 @@ export async function routeMql(
   now: number,
 ): Promise<string | null> {
   await lockRouting(tx, ws);
+  const active = await activeRouting(tx, ws);
+  return active ? routeLocked(tx, ws, job, active, now) : null;
+}
+
+/**
+ * A claim's `handoff.route` jobs of one workspace, in one transaction: the routing lock and the
+ * active routing are taken once; without an active routing there is nothing else to do. Their
+ * leads (and those they were merged into) are locked first, in one sorted pass, as a processing
+ * batch locks its leads before it writes accounts: routing one lead writes its account's owner,
+ * and must not then wait for the next lead while a batch holding that lead waits for the account.
+ */
+export async function routeMqls(
+  tx: Queryable,
+  ws: string,
+  jobs: readonly RouteJob[],
+  now: number,
+): Promise<void> {
+  await lockRouting(tx, ws);
+  const active = await activeRouting(tx, ws);
+  if (!active) return;
+  await lockLeadChains(
+    tx,
+    ws,
+    jobs.map((j) => j.leadId),
+  );
+  for (const job of jobs) await routeLocked(tx, ws, job, active, now);
+}
+
+/** Locks the leads and every lead they were merged into, in id order, until no merge leads further. */
+async function lockLeadChains(tx: Queryable, ws: string, ids: readonly string[]): Promise<void> {
+  const locked = new Set<string>();
+  let wanted = [...new Set(ids)];
+  while (wanted.length > 0) {
+    const rows = await tx.query<{ id: string; merged_into: string | null }>(
+      "select id, merged_into from leads where workspace_id = $1 and id = any($2) order by id for update",
+      [ws, wanted],
+    );
+    for (const id of wanted) locked.add(id);
+    wanted = [
+      ...new Set(rows.flatMap((r) => (r.merged_into && !locked.has(r.merged_into) ? [r.merged_into] : []))),
+    ];
+  }
+}
+
+/** Routes one MQL, the routing lock held: stores its handoff, unless it has one or needs none. */
+async function routeLocked(
+  tx: Queryable,
+  ws: string,
+  job: RouteJob,
+  active: ActiveRouting,
+  now: number,
+): Promise<string | null> {
   const done = await tx.query("select 1 from handoffs where workspace_id = $1 and source_key = $2", [
     ws,
     job.sourceKey,
   ]);
   if (done.length > 0) return null;
-  const active = await activeRouting(tx, ws);
-  if (!active) return null;
   const lead = await lockLiveLead(tx, ws, job.leadId);
   // Sales already acted (a stage fact straight on the lead), or it was disqualified or erased.
   if (lead?.stage !== "mql") return null;

@@ -1,4 +1,4 @@
-import type { Job } from "../scheduler/jobs-table.js";
+import { jobsByWorkspace } from "../scheduler/jobs-table.js";
 import type { Scheduler } from "../scheduler/run-scheduler.js";
 import { checkLead, LEAD_JOB } from "./check-lead.js";
 import { STEP_JOB } from "./enrollments.js";
@@ -25,7 +25,7 @@ export function registerNurtureJobs(scheduler: Scheduler, hooks: NurtureJobHooks
     },
     {
       batch: async (tx, jobs, now) => {
-        for (const [ws, group] of byWorkspace(jobs))
+        for (const [ws, group] of jobsByWorkspace(jobs))
           queued += await runSteps(
             tx,
             ws,
@@ -39,14 +39,4 @@ export function registerNurtureJobs(scheduler: Scheduler, hooks: NurtureJobHooks
       },
     },
   );
-}
-
-function byWorkspace<P>(jobs: readonly Job<P>[]): Map<string, Job<P>[]> {
-  const out = new Map<string, Job<P>[]>();
-  for (const j of jobs) {
-    const list = out.get(j.workspaceId);
-    if (list) list.push(j);
-    else out.set(j.workspaceId, [j]);
-  }
-  return out;
 }

@@ -53,3 +53,14 @@ export function toJob(r: JobRow): Job {
     maxAttempts: r.max_attempts,
   };
 }
+
+/** Jobs grouped by their workspace, in their order: for a batch handler whose work is per workspace. */
+export function jobsByWorkspace<P>(jobs: readonly Job<P>[]): Map<string, Job<P>[]> {
+  const out = new Map<string, Job<P>[]>();
+  for (const j of jobs) {
+    const list = out.get(j.workspaceId);
+    if (list) list.push(j);
+    else out.set(j.workspaceId, [j]);
+  }
+  return out;
+}

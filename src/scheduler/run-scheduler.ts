@@ -78,6 +78,8 @@ export interface SchedulerStats {
   lost: number;
   /** Loop failures. */
   errors: number;
+  /** Batches whose batch handler threw: their jobs were then run alone. */
+  split: number;
 }
 
 /** A handler's transaction that lost a lock race (deadlock, say) is run again this many times. */
@@ -95,7 +97,7 @@ export class Scheduler {
   private readonly timer = new PollTimer();
   private readonly passes = new Mutex();
   private lastPrune: number | null = null;
-  readonly stats: SchedulerStats = { done: 0, retried: 0, failed: 0, lost: 0, errors: 0 };
+  readonly stats: SchedulerStats = { done: 0, retried: 0, failed: 0, lost: 0, errors: 0, split: 0 };
 
   constructor(
     private readonly db: Database,
@@ -239,6 +241,7 @@ export class Scheduler {
         break;
       }
     }
+    this.stats.split++;
     let ran = 0;
     for (const claim of claims) if (await this.runJob(claim, now)) ran++;
     return ran;
