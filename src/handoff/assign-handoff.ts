@@ -150,24 +150,13 @@ async function claimAccount(
   );
 }
 
-/** The `handoff.route` job. */
-export async function routeMql(
-  tx: Queryable,
-  ws: string,
-  job: RouteJob,
-  now: number,
-): Promise<string | null> {
-  await lockRouting(tx, ws);
-  const active = await activeRouting(tx, ws);
-  return active ? routeLocked(tx, ws, job, active, now) : null;
-}
-
 /**
- * A claim's `handoff.route` jobs of one workspace, in one transaction: the routing lock and the
- * active routing are taken once; without an active routing there is nothing else to do. Their
- * leads (and those they were merged into) are locked first, in one sorted pass, as a processing
- * batch locks its leads before it writes accounts: routing one lead writes its account's owner,
- * and must not then wait for the next lead while a batch holding that lead waits for the account.
+ * The `handoff.route` jobs of one workspace (a claim's, or one alone), in one transaction: the
+ * routing lock and the active routing are taken once; without an active routing there is nothing
+ * else to do. Their leads (and those they were merged into) are locked first, in one sorted pass,
+ * as a processing batch locks its leads before it writes accounts: routing one lead writes its
+ * account's owner, and must not then wait for the next lead while a batch holding that lead waits
+ * for the account.
  */
 export async function routeMqls(
   tx: Queryable,
@@ -209,21 +198,21 @@ async function routeLocked(
   job: RouteJob,
   active: ActiveRouting,
   now: number,
-): Promise<string | null> {
+): Promise<void> {
   const done = await tx.query("select 1 from handoffs where workspace_id = $1 and source_key = $2", [
     ws,
     job.sourceKey,
   ]);
-  if (done.length > 0) return null;
+  if (done.length > 0) return;
   const lead = await lockLiveLead(tx, ws, job.leadId);
   // Sales already acted (a stage fact straight on the lead), or it was disqualified or erased.
-  if (lead?.stage !== "mql") return null;
+  if (lead?.stage !== "mql") return;
   const open = await tx.query(
     `select 1 from handoffs where workspace_id = $1 and lead_id = $2
      and status in ('pending', 'accepted', 'converted', 'opportunity')`,
     [ws, lead.id],
   );
-  if (open.length > 0) return null;
+  if (open.length > 0) return;
   const before = await tx.query("select 1 from handoffs where workspace_id = $1 and lead_id = $2 limit 1", [
     ws,
     lead.id,
@@ -299,7 +288,6 @@ async function routeLocked(
   ]);
   await startSlaTimer(tx, ws, id, due);
   await writeOutbox(tx, ws, [await handoffMessage(tx, ws, id, "handoff.assigned", now)]);
-  return id;
 }
 
 /** What the handoff keeps of the decision: which rule chose the owner and why others were passed over. */

@@ -1,6 +1,6 @@
 import { jobsByWorkspace } from "../scheduler/jobs-table.js";
 import type { Scheduler } from "../scheduler/run-scheduler.js";
-import { routeMql, routeMqls, SLA_JOB } from "./assign-handoff.js";
+import { routeMqls, SLA_JOB } from "./assign-handoff.js";
 import { ROUTE_JOB, type RouteJob } from "./schedule-routing.js";
 import { checkSla } from "./sla-breach.js";
 
@@ -9,7 +9,7 @@ export function registerHandoffJobs(scheduler: Scheduler): void {
   scheduler.register<RouteJob>(
     ROUTE_JOB,
     async (tx, job, now) => {
-      await routeMql(tx, job.workspaceId, job.payload, now);
+      await routeMqls(tx, job.workspaceId, [job.payload], now);
     },
     {
       // A claim's routings in one transaction (the routing lock and the active routing once).
