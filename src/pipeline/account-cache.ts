@@ -96,6 +96,12 @@ function keysFor(
   const want = (key: string, mode: Mode) => {
     if (keys.get(key) !== "exclusive") keys.set(key, mode);
   };
+  // A domain held alone may come to have no account in this batch (none had it, or a group call
+  // moves its account off it): its next lead then makes its implicit account (`makeForDomain`).
+  const wantDomain = (d: string, mode: Mode) => {
+    want(`d:${d}`, mode);
+    if (mode === "exclusive") want(`g:${implicitId(d)}`, "exclusive");
+  };
   const written = writtenBy(needs.groupCalls, byId);
   for (const c of needs.groupCalls) {
     if (!written.has(c.groupId)) {
@@ -103,18 +109,10 @@ function keysFor(
       continue;
     }
     want(`g:${c.groupId}`, "exclusive");
-    for (const d of [byId.get(c.groupId)?.domain, c.named]) if (d) want(`d:${d}`, "exclusive");
+    for (const d of [byId.get(c.groupId)?.domain, c.named]) if (d) wantDomain(d, "exclusive");
   }
   for (const id of needs.joins) want(`g:${id}`, "shared");
-  for (const d of needs.domains) {
-    if (byDomain.get(d)) {
-      want(`d:${d}`, "shared");
-      continue;
-    }
-    // Its first lead makes the implicit account (`makeForDomain`), written when the batch flushes.
-    want(`d:${d}`, "exclusive");
-    want(`g:${implicitId(d)}`, "exclusive");
-  }
+  for (const d of needs.domains) wantDomain(d, byDomain.get(d) ? "shared" : "exclusive");
   return keys;
 }
 

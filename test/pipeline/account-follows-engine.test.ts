@@ -111,4 +111,38 @@ describe.each(DATABASE_KINDS)("a lead's stored account on %s", (kind) => {
       await service.close();
     }
   });
+  it("gives a domain an implicit account in the batch whose group call moved its account off it", async () => {
+    const service = await startTestService(kind, { clock: () => T0 + 3_600_000, processing: false });
+    try {
+      const db = service.service.db;
+      const oneBatch = async () =>
+        processBatch(db, WS, await activeModel(db, WS), T0 + 3_600_000, 1_000, null);
+      await sendBatch(service, [
+        call("group", "dan", T0, { groupId: "acc-x", traits: { name: "X", domain: "x.example" } }),
+      ]);
+      expect((await oneBatch()).taken).toBe(1);
+      // One batch: Dan's account moves to y.example, then Cy of x.example identifies. No account
+      // has x.example any more, so Cy's company gets an implicit one, made in this batch.
+      await sendBatch(service, [
+        call("group", "dan", T0 + 1_000, { groupId: "acc-x", traits: { domain: "y.example" } }),
+        call("identify", "cy", T0 + 2_000, { traits: { email: "cy@x.example" } }),
+      ]);
+      const moved = await oneBatch();
+      expect(moved.processed).toBe(2);
+      while ((await oneBatch()).taken > 0);
+      await expectFollowing(db, "after the batches");
+      expect(
+        await db.query("select id, domain from accounts where workspace_id = $1 order by id", [WS]),
+      ).toEqual([
+        { id: "acc-x", domain: "y.example" },
+        { id: "domain:x.example", domain: "x.example" },
+      ]);
+      expect((await leads(db)).map((l) => [l.user_id, l.account_id])).toEqual([
+        ["cy", "domain:x.example"],
+        ["dan", "acc-x"],
+      ]);
+    } finally {
+      await service.close();
+    }
+  });
 });
