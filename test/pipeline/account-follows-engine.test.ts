@@ -55,14 +55,18 @@ async function expectFollowing(db: Queryable, when: string): Promise<void> {
   }
 }
 
+/** A service that processes nothing by itself: the test runs its batches (`oneBatch`). */
+async function manualService(kind: "pglite" | "postgres") {
+  const service = await startTestService(kind, { clock: () => T0 + 3_600_000, processing: false });
+  const db = service.service.db;
+  const oneBatch = async () => processBatch(db, WS, await activeModel(db, WS), T0 + 3_600_000, 1_000, null);
+  return { service, db, oneBatch };
+}
+
 describe.each(DATABASE_KINDS)("a lead's stored account on %s", (kind) => {
   it("is the engine's after every batch, and after a publish", async () => {
-    const service = await startTestService(kind, { clock: () => T0 + 3_600_000, processing: false });
+    const { service, db, oneBatch } = await manualService(kind);
     try {
-      const db = service.service.db;
-      const oneBatch = async () =>
-        processBatch(db, WS, await activeModel(db, WS), T0 + 3_600_000, 1_000, null);
-
       // One batch: Ada's company email matches no account yet (an implicit one is made); then
       // Bob's group call names acme.com, so Ada is to join Acme, in a later batch.
       await sendBatch(service, [
@@ -112,11 +116,8 @@ describe.each(DATABASE_KINDS)("a lead's stored account on %s", (kind) => {
     }
   });
   it("gives a domain an implicit account in the batch whose group call moved its account off it", async () => {
-    const service = await startTestService(kind, { clock: () => T0 + 3_600_000, processing: false });
+    const { service, db, oneBatch } = await manualService(kind);
     try {
-      const db = service.service.db;
-      const oneBatch = async () =>
-        processBatch(db, WS, await activeModel(db, WS), T0 + 3_600_000, 1_000, null);
       await sendBatch(service, [
         call("group", "dan", T0, { groupId: "acc-x", traits: { name: "X", domain: "x.example" } }),
       ]);
