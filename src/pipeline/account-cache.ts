@@ -41,7 +41,7 @@ export const implicitId = (domain: string): string => `${IMPLICIT_PREFIX}${domai
 export const isImplicit = (id: string): boolean => id.startsWith(IMPLICIT_PREFIX);
 
 /** The account a lead with this company domain joins: a `group` account first, then the oldest. */
-const DOMAIN_ORDER = "(id like 'domain:%'), created_at";
+const DOMAIN_ORDER = `(id like '${IMPLICIT_PREFIX}%'), created_at`;
 
 /**
  * Whether a group call leaves its account as it was (jsonb's `||` merges keys as spread does), so
