@@ -11,6 +11,7 @@ import {
   unchangedSessions,
 } from "./roll-lead.js";
 import type { Touchpoint } from "./sessionize.js";
+import { changedLeads, deleteLeads, upsertChanged } from "./write-changed.js";
 
 /**
  * Brings the rollup rows of some leads up to date (src/analytics/rollup.ts says when). Each lead's
@@ -71,20 +72,26 @@ export async function rollupLeads(
     rolled.set(id, rollLead(NOTHING_ROLLED, histories.get(id) ?? [], ends(id), config) as LeadRollup);
 
   await saveTouchpoints(tx, ws, ids, stored, rolled);
-  await tx.query("delete from stage_stays where workspace_id = $1 and lead_id = any($2::text[])", [ws, list]);
-  await tx.query(
-    `insert into stage_stays (workspace_id, lead_id, seq, stage, entered_at, left_at)
-     select t.workspace_id, t.lead_id, t.seq, t.to_stage, t.at,
-       lead(t.at) over (partition by t.lead_id order by t.seq)
-     from transitions t
-     where t.workspace_id = $1 and t.lead_id = any($2::text[])`,
+  // Transitions of a live lead are only ever added (an erasure deletes the lead), so its stays,
+  // funnel row and paths are only inserted or changed; a lead gone loses them.
+  const gone = ids.filter((id) => !calls.has(id));
+  for (const table of ["stage_stays", "lead_funnel", "lead_paths"]) await deleteLeads(tx, table, ws, gone);
+  await upsertChanged(
+    tx,
+    "stage_stays",
+    ["workspace_id", "lead_id", "seq"],
+    ["workspace_id", "lead_id", "seq", "stage", "entered_at", "left_at"],
+    `select t.workspace_id, t.lead_id, t.seq, t.to_stage, t.at, lead(t.at) over (partition by t.lead_id order by t.seq)
+     from transitions t where t.workspace_id = $1 and t.lead_id = any($2::text[])`,
     [ws, live],
   );
-  await saveFunnel(tx, ws, list, rolled);
-  await tx.query("delete from lead_paths where workspace_id = $1 and lead_id = any($2::text[])", [ws, list]);
-  await tx.query(
-    `insert into lead_paths (workspace_id, lead_id, lead_at, mql_at, customer_at, path_to_mql, path_to_won)
-     select $1, p.lead_id, p.lead_at, p.mql_at, p.customer_at, p.mql::text[], p.won::text[]
+  await saveFunnel(tx, ws, live, rolled);
+  await upsertChanged(
+    tx,
+    "lead_paths",
+    ["workspace_id", "lead_id"],
+    ["workspace_id", "lead_id", "lead_at", "mql_at", "customer_at", "path_to_mql", "path_to_won"],
+    `select $1::text, p.lead_id, p.lead_at, p.mql_at, p.customer_at, p.mql::text[], p.won::text[]
      from unnest($2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::text[])
        as p(lead_id, lead_at, mql_at, customer_at, mql, won)`,
     [
@@ -99,11 +106,7 @@ export async function rollupLeads(
       ]),
     ],
   );
-  await tx.query("delete from attribution_credits where workspace_id = $1 and lead_id = any($2::text[])", [
-    ws,
-    list,
-  ]);
-  await saveCredits(tx, ws, milestones, rolled);
+  await saveCredits(tx, ws, ids, milestones, rolled);
 }
 
 /** Each lead's stored sessions and paths. */
@@ -278,8 +281,8 @@ const ms = (v: number | string | null) => (v === null ? null : Number(v));
 
 /**
  * The leads' milestones from their transitions: a stage reached counts as reaching every funnel
- * stage before it. Read before the rows are written, so that each row is written once, never
- * updated (an update per row left half of lead_funnel dead after a rebuild).
+ * stage before it. Read before the rows are written, so that each row is written once in a step
+ * (an update per row left half of lead_funnel dead after a rebuild).
  */
 function funnelMilestones(tx: Queryable, ws: string, live: string): Promise<FunnelRow[]> {
   return tx.query<FunnelRow>(
@@ -292,21 +295,37 @@ function funnelMilestones(tx: Queryable, ws: string, live: string): Promise<Funn
   );
 }
 
+const FUNNEL_COLUMNS = [
+  "workspace_id",
+  "lead_id",
+  "first_seen_at",
+  "first_touch_at",
+  "first_channel",
+  "first_source",
+  "first_campaign",
+  ...FUNNEL_MILESTONES.map(([col]) => col),
+  "disqualified_at",
+  "mqls",
+  "recycles",
+  "stage",
+  "grade",
+];
+
 async function saveFunnel(
   tx: Queryable,
   ws: string,
-  list: string,
+  live: string,
   rolled: ReadonlyMap<string, LeadRollup>,
 ): Promise<void> {
   const firsts = [...rolled].flatMap(([lead, r]) => (r.sessions[0] ? [{ lead, tp: r.sessions[0] }] : []));
-  await tx.query("delete from lead_funnel where workspace_id = $1 and lead_id = any($2::text[])", [ws, list]);
   // The first touch comes from the sessions just computed (joining the fresh touchpoints made the
   // planner guess badly).
-  await tx.query(
-    `insert into lead_funnel (workspace_id, lead_id, first_seen_at, first_touch_at, first_channel, first_source,
-       first_campaign, ${FUNNEL_MILESTONES.map(([col]) => col).join(", ")}, disqualified_at, mqls, recycles,
-       stage, grade)
-     select l.workspace_id, l.id, l.first_seen_at, tp.start_at, tp.channel, tp.source, tp.campaign,
+  await upsertChanged(
+    tx,
+    "lead_funnel",
+    ["workspace_id", "lead_id"],
+    FUNNEL_COLUMNS,
+    `select l.workspace_id, l.id, l.first_seen_at, tp.start_at, tp.channel, tp.source, tp.campaign,
        ${FUNNEL_MILESTONES.map(([, stages]) => reached(stages)).join(", ")},
        ${reached(["disqualified"])},
        count(*) filter (where t.to_stage = 'mql')::int,
@@ -322,7 +341,7 @@ async function saveFunnel(
      group by l.workspace_id, l.id, tp.start_at, tp.channel, tp.source, tp.campaign`,
     [
       ws,
-      list,
+      live,
       ...arrayColumns(firsts, [
         [(f) => f.lead, "text"],
         [(f) => f.tp.startAt, "bigint"],
@@ -346,14 +365,19 @@ const CREDIT_COLUMNS = [
   "amount",
 ];
 
-/** Each lead's attribution credits: per outcome, model and channel, source and campaign of its touches. */
+/**
+ * Each lead's attribution credits: per outcome, model and channel, source and campaign of its
+ * touches. The rows have no key of their own, so a lead's rows are compared with those stored and
+ * replaced only when they differ (a lead gone has none).
+ */
 async function saveCredits(
   tx: Queryable,
   ws: string,
+  ids: readonly string[],
   milestones: readonly FunnelRow[],
   rolled: ReadonlyMap<string, LeadRollup>,
 ): Promise<void> {
-  const rows: unknown[][] = [];
+  const wanted = new Map<string, unknown[][]>();
   for (const m of milestones) {
     const credits = outcomeCredits(rolled.get(m.lead_id)?.sessions ?? [], {
       lead: ms(m.lead_at),
@@ -362,10 +386,9 @@ async function saveCredits(
       opportunity: ms(m.opportunity_at),
       won: ms(m.customer_at),
     });
-    for (const c of credits)
-      rows.push([
-        ws,
-        m.lead_id,
+    wanted.set(
+      m.lead_id,
+      credits.map((c) => [
         c.outcome,
         c.at,
         c.channel,
@@ -373,7 +396,23 @@ async function saveCredits(
         c.campaign,
         ...ATTRIBUTION_MODELS.map((k) => c.credits[k]),
         c.outcome === "won" ? m.amount : null,
-      ]);
+      ]),
+    );
   }
+  const stored = await tx.query<Record<string, unknown> & { lead_id: string }>(
+    `select lead_id, ${CREDIT_COLUMNS.slice(2, -1).join(", ")}, amount::text as amount from attribution_credits
+     where workspace_id = $1 and lead_id = any($2::text[])`,
+    [ws, arrayLiteral(ids, "text")],
+  );
+  // As the rows are written: bigints and doubles as numbers, the amount as text.
+  const canon = (row: readonly unknown[]) =>
+    JSON.stringify(row.map((v, i) => (i === 1 || (i > 4 && i < row.length - 1) ? Number(v) : v)));
+  const changed = changedLeads(
+    ids,
+    new Map([...wanted].map(([id, rows]) => [id, rows.map(canon)])),
+    stored.map((r) => [r.lead_id, canon(CREDIT_COLUMNS.slice(2).map((c) => r[c]))] as const),
+  );
+  await deleteLeads(tx, "attribution_credits", ws, changed);
+  const rows = changed.flatMap((id) => (wanted.get(id) ?? []).map((r) => [ws, id, ...r]));
   await insertRows(tx, "attribution_credits", CREDIT_COLUMNS, rows);
 }

@@ -88,11 +88,14 @@ async function lockWatermark(tx: Queryable, ws: string): Promise<Watermark> {
 /**
  * How far this step may go: up to the newest settled point of the event log (no event at or below
  * it is still in flight, so none can commit behind the watermark later), and below the oldest event
- * not yet processed.
+ * not yet processed. `point` was taken, and waited for, before the watermark was locked; a step
+ * that ran meanwhile may have left newer points waiting.
  */
-async function stretchEnd(tx: Queryable, ws: string, mark: Watermark, settleMs: number) {
-  const points = [...(mark.waiting ?? []).filter((p) => p.seq > mark.events), await seqPoint(tx)];
-  const { settled, waiting } = await settledPoint(tx, points, settleMs);
+async function stretchEnd(tx: Queryable, ws: string, mark: Watermark, point: SeqPoint) {
+  const points = [...(mark.waiting ?? []), point]
+    .filter((p) => p.seq > mark.events)
+    .sort((a, b) => a.seq - b.seq || a.at - b.at);
+  const { settled, waiting } = await settledPoint(tx, points, 0);
   const [oldest] = await tx.query<{ seq: number | null }>(
     "select min(seq) as seq from events where workspace_id = $1 and not processed",
     [ws],
@@ -118,10 +121,14 @@ export async function rollupStep(
   const { maxFacts = 50_000, settleMs = QUIET_MS + 500 } = options;
   // Before anything that may wait: another step's point does not wait for this one.
   await writesNoEvents(tx);
+  // The wait for the log to settle comes before the watermark's lock, so that steps started
+  // together (a dashboard's reports each catch the rollups up) wait side by side, not in turn.
+  const point = await seqPoint(tx);
+  await settledPoint(tx, [point], settleMs);
   const before = await lockWatermark(tx, ws);
   const from = before.events;
   const config = await loadAnalyticsConfig(tx, ws);
-  const end = await stretchEnd(tx, ws, before, settleMs);
+  const end = await stretchEnd(tx, ws, before, point);
   const events = await tx.query<{ seq: number; lead_id: string | null }>(
     `select seq, lead_id from events where workspace_id = $1 and seq > $2 and seq <= $3
        and ($4::bigint is null or seq < $4)
