@@ -90,16 +90,29 @@ async function copyLimit(base: string, rows: number): Promise<number> {
   }
 }
 
+/** Checkpoints PostgreSQL has started, on its schedule (timed) and because the WAL filled (requested). */
+async function checkpoints(db: pg.Client): Promise<{ timed: number; wal: number }> {
+  const rows = await db.query<{ timed: string; wal: string }>(
+    "select checkpoints_timed as timed, checkpoints_req as wal from pg_stat_bgwriter",
+  );
+  return { timed: Number(rows.rows[0]?.timed ?? 0), wal: Number(rows.rows[0]?.wal ?? 0) };
+}
+
 /** Offers `rate` for `seconds`; returns whether processing kept up, with its line. */
 async function trial(urls: string[], stream: LiveStream, rate: number, seconds: number, db: pg.Client) {
   const started = performance.now();
+  const startedAt = new Date().toISOString().slice(11, 19);
+  const before = await checkpoints(db);
   const r = await offerLoad(urls, stream, rate, seconds, db);
   const ok = keptUp(r, (performance.now() - started) / 1000);
-  out(`   ${describe(r, rate)}  ${ok ? "kept up" : "fell behind"}`);
+  const after = await checkpoints(db);
+  // A checkpoint makes the next change of each page write the whole page to the WAL: a burst.
+  const ckpt = `checkpoints ${after.timed - before.timed + after.wal - before.wal} (WAL-full ${after.wal - before.wal})`;
+  out(`   ${describe(r, rate)}, ${ckpt}  ${ok ? "kept up" : "fell behind"}`);
   // BENCH_LAG_TRACE=1: the highest lag of each 2 s (8 samples), to see when it rose.
   if (process.env.BENCH_LAG_TRACE)
     out(
-      `     lag by 2 s: ${Array.from({ length: Math.ceil(r.lags.length / 8) }, (_, i) => fmt(Math.max(...r.lags.slice(i * 8, i * 8 + 8)))).join(" ")}`,
+      `     lag by 2 s from ${startedAt} UTC: ${Array.from({ length: Math.ceil(r.lags.length / 8) }, (_, i) => fmt(Math.max(...r.lags.slice(i * 8, i * 8 + 8)))).join(" ")}`,
     );
   await drained(db);
   return ok;

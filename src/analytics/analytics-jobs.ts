@@ -4,9 +4,9 @@ import { scheduleJob } from "../scheduler/schedule-job.js";
 import { rollupStep } from "./rollup.js";
 
 /**
- * The `analytics.rollup` job, one per workspace (key `rollup`): a rollup step, then again after a
- * pause as long as the step while facts wait, else after `everyMs`. Every processing process runs
- * it; the scheduler runs a job in one process at a time. Reports catch up themselves too
+ * The `analytics.rollup` job, one per workspace (key `rollup`): a paced rollup step, then again
+ * after a pause as long as the step while facts wait, else after `everyMs`. Every processing
+ * process runs it; the scheduler runs a job in one process at a time. Reports catch up themselves too
  * (`catchUpRollup`), so this only keeps the work each report does small.
  */
 export const ROLLUP_JOB = "analytics.rollup";
@@ -15,9 +15,10 @@ const KEY = "rollup";
 export function registerAnalyticsJobs(scheduler: Scheduler, everyMs: number): void {
   scheduler.register(ROLLUP_JOB, async (tx, job, now) => {
     const started = performance.now();
-    const step = await rollupStep(tx, job.workspaceId);
-    // Catching up, the next step waits as long as this one took: the rollup takes at most about
-    // half of what it shares with live processing, so a backlog of it does not hold processing up.
+    const step = await rollupStep(tx, job.workspaceId, { paced: true });
+    // The step pauses after each chunk of leads as long as the chunk took, and, catching up, the
+    // next step waits as long as this one took (pauses included): the rollup takes at most about
+    // half of what it shares with live processing at any moment, so it does not hold processing up.
     const pause = Math.ceil(performance.now() - started);
     await scheduleJob(tx, {
       ws: job.workspaceId,

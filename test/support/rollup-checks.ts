@@ -21,7 +21,7 @@ async function snapshot(db: Database, ws: string): Promise<Record<string, unknow
 
 /** One rollup step of at most `maxFacts` events, as the live job runs it. */
 export function rollupOnce(db: Database, maxFacts: number, ws = "default") {
-  return db.transaction((tx) => rollupStep(tx, ws, { maxFacts }));
+  return db.transaction((tx) => rollupStep(tx, ws, { maxFacts, paced: true }));
 }
 
 /**
