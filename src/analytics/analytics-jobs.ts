@@ -6,8 +6,8 @@ import { rollupStep } from "./rollup.js";
 /**
  * The `analytics.rollup` job, one per workspace (key `rollup`): a paced rollup step, then again
  * after a pause as long as the step while facts wait, else after `everyMs`. Every processing
- * process runs it; the scheduler runs a job in one process at a time. Reports catch up themselves too
- * (`catchUpRollup`), so this only keeps the work each report does small.
+ * process runs it; the scheduler runs a job in one process at a time. Reports catch up themselves
+ * too (`catchUpRollup`), so this only keeps the work each report does small.
  */
 export const ROLLUP_JOB = "analytics.rollup";
 const KEY = "rollup";

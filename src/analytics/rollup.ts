@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Database, Queryable } from "../db/database.js";
 import { readState, writeState } from "../db/service-state.js";
 import { QUIET_MS, type SeqPoint, seqPoint, settledPoint, writesNoEvents } from "../db/settled-events.js";
@@ -122,8 +123,6 @@ export interface RollupOptions {
    */
   paced?: boolean;
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export async function rollupStep(
   tx: Queryable,

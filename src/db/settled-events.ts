@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { NO_EVENTS } from "./advisory-locks.js";
 import type { Queryable } from "./database.js";
 
@@ -80,8 +81,6 @@ async function isSettled(q: Queryable, point: SeqPoint): Promise<boolean> {
   );
   return r?.unsettled === 0;
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Points kept while none settles (a long write in flight): the oldest and the newest. */
 const KEEP = 16;

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { isContention } from "../db/contention.js";
 import type { Database } from "../db/database.js";
 import { isDatabaseUnavailable } from "../db/database-unavailable.js";
@@ -25,8 +26,6 @@ const CONTENTION_RETRIES = 5;
 /** A failure of the database rather than of the batch: unreachable, or a statement over its time. */
 const isTransient = (e: unknown) =>
   isDatabaseUnavailable(e) || (e instanceof QualifyError && e.code === "DATABASE_TIMEOUT");
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export interface PipelineStats {
   processed: number;
