@@ -24,7 +24,8 @@ import { ADMIN_TOKEN, freshDatabase, type Running, startQualify } from "./qualif
  * Needs DATABASE_URL. BENCH_SUSTAIN_SECONDS (60), BENCH_TRIAL_SECONDS (15) and BENCH_START_RATE
  * (1000 events/s) tune the search; BENCH_ONLY=e2e,latency,scaling runs some parts;
  * BENCH_LATENCY_RATE measures the latency at a given load (without the search, under BENCH_ONLY=latency);
- * BENCH_SCALING=4,2,1 runs the scaling part in another order.
+ * BENCH_SCALING=4,2,1 runs the scaling part in another order; BENCH_E2E_PROCESSES (1) runs the end-to-end
+ * and latency parts with that many processing processes (one `qualify start`, the rest `qualify worker`).
  */
 
 const SUSTAIN_SECONDS = Number(process.env.BENCH_SUSTAIN_SECONDS ?? 60);
@@ -38,6 +39,8 @@ const SCALING_SECONDS = 20;
 const SCALING = (process.env.BENCH_SCALING ?? "1,2,4").split(",").map(Number);
 const MAX_LAG_MS = 1_000;
 const TARGET_OF_COPY = 0.25;
+/** BENCH_E2E_PROCESSES: processing processes for the end-to-end and latency parts (the ingest is one `start`). */
+const E2E_PROCESSES = Number(process.env.BENCH_E2E_PROCESSES ?? 1);
 const ONLY = new Set((process.env.BENCH_ONLY ?? "e2e,latency,scaling").split(","));
 
 const out = (line = "") => process.stdout.write(`${line}\n`);
@@ -90,31 +93,38 @@ async function copyLimit(base: string, rows: number): Promise<number> {
   }
 }
 
-/** Checkpoints PostgreSQL has started, on its schedule (timed) and because the WAL filled (requested). */
-async function checkpoints(db: pg.Client): Promise<{ timed: number; wal: number }> {
-  const rows = await db.query<{ timed: string; wal: string }>(
-    "select checkpoints_timed as timed, checkpoints_req as wal from pg_stat_bgwriter",
+/**
+ * Checkpoints PostgreSQL has started, on its schedule (timed) and because the WAL filled (requested),
+ * and the WAL position in bytes (all of the cluster's).
+ */
+async function walState(db: pg.Client): Promise<{ timed: number; wal: number; lsn: number }> {
+  const rows = await db.query<{ timed: string; wal: string; lsn: string }>(
+    `select checkpoints_timed as timed, checkpoints_req as wal, pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0') as lsn
+     from pg_stat_bgwriter`,
   );
-  return { timed: Number(rows.rows[0]?.timed ?? 0), wal: Number(rows.rows[0]?.wal ?? 0) };
+  const r = rows.rows[0];
+  return { timed: Number(r?.timed ?? 0), wal: Number(r?.wal ?? 0), lsn: Number(r?.lsn ?? 0) };
 }
 
 /** Offers `rate` for `seconds`; returns whether processing kept up, with its line. */
 async function trial(urls: string[], stream: LiveStream, rate: number, seconds: number, db: pg.Client) {
   const started = performance.now();
   const startedAt = new Date().toISOString().slice(11, 19);
-  const before = await checkpoints(db);
+  const before = await walState(db);
   const r = await offerLoad(urls, stream, rate, seconds, db);
   const ok = keptUp(r, (performance.now() - started) / 1000);
-  const after = await checkpoints(db);
+  await drained(db);
+  const after = await walState(db);
   // A checkpoint makes the next change of each page write the whole page to the WAL: a burst.
   const ckpt = `checkpoints ${after.timed - before.timed + after.wal - before.wal} (WAL-full ${after.wal - before.wal})`;
-  out(`   ${describe(r, rate)}, ${ckpt}  ${ok ? "kept up" : "fell behind"}`);
+  // WAL per event acked, ingest and processing together (the trial is drained first).
+  const wal = `WAL ${((after.lsn - before.lsn) / Math.max(1, r.acked) / 1024).toFixed(1)} KB/event`;
+  out(`   ${describe(r, rate)}, ${ckpt}, ${wal}  ${ok ? "kept up" : "fell behind"}`);
   // BENCH_LAG_TRACE=1: the highest lag of each 2 s (8 samples), to see when it rose.
   if (process.env.BENCH_LAG_TRACE)
     out(
       `     lag by 2 s from ${startedAt} UTC: ${Array.from({ length: Math.ceil(r.lags.length / 8) }, (_, i) => fmt(Math.max(...r.lags.slice(i * 8, i * 8 + 8)))).join(" ")}`,
     );
-  await drained(db);
   return ok;
 }
 
@@ -185,9 +195,17 @@ async function main() {
     out(`   raw COPY into events   ${fmt(copy).padStart(9)} rows/s  (the same live-stream rows, one stream)`);
     out();
 
+    const e2eWorkers: Running[] = [];
+    while (e2eWorkers.length < E2E_PROCESSES - 1)
+      e2eWorkers.push(await startQualify("worker", { DATABASE_URL: database.url }));
+    if (e2eWorkers.length > 0) await sleep(3_000); // the partitions are shared out
+    const processing =
+      e2eWorkers.length > 0
+        ? `one qualify start and ${e2eWorkers.length} qualify worker${e2eWorkers.length > 1 ? "s" : ""}`
+        : "one qualify start";
     let best = 0;
     if (ONLY.has("e2e") || (ONLY.has("latency") && LATENCY_RATE === 0)) {
-      out(`1. End to end: one qualify start, lag under ${MAX_LAG_MS} ms; trials of ${TRIAL_SECONDS} s`);
+      out(`1. End to end: ${processing}, lag under ${MAX_LAG_MS} ms; trials of ${TRIAL_SECONDS} s`);
       let failed = START_RATE;
       for (; await trial([url], stream, failed, TRIAL_SECONDS, db); failed = Math.round(failed * 1.4))
         best = failed;
@@ -232,6 +250,7 @@ async function main() {
       out();
       await drained(db);
     }
+    for (const w of e2eWorkers) await w.stop();
 
     if (ONLY.has("scaling")) {
       const rate = Math.max(2 * best, 4 * START_RATE);
