@@ -184,6 +184,8 @@ async function main() {
   const copy = await copyLimit(base, 200_000);
   const database = await freshDatabase(base);
   const processes: Running[] = [];
+  /** The `qualify worker` processes running beside the `qualify start`. */
+  const workers: Running[] = [];
   const db = new pg.Client({ connectionString: database.url });
   try {
     const port = 30_000 + Math.floor(Math.random() * 20_000);
@@ -195,13 +197,17 @@ async function main() {
     out(`   raw COPY into events   ${fmt(copy).padStart(9)} rows/s  (the same live-stream rows, one stream)`);
     out();
 
-    const e2eWorkers: Running[] = [];
-    while (e2eWorkers.length < E2E_PROCESSES - 1)
-      e2eWorkers.push(await startQualify("worker", { DATABASE_URL: database.url }));
-    if (e2eWorkers.length > 0) await sleep(3_000); // the partitions are shared out
+    /** Starts or stops workers until `n` processes process, then waits for the partitions to be shared out. */
+    const processWith = async (n: number) => {
+      while (workers.length > n - 1) await workers.pop()?.stop();
+      while (workers.length < n - 1)
+        workers.push(await startQualify("worker", { DATABASE_URL: database.url }));
+      await sleep(3_000);
+    };
+    if (E2E_PROCESSES > 1) await processWith(E2E_PROCESSES);
     const processing =
-      e2eWorkers.length > 0
-        ? `one qualify start and ${e2eWorkers.length} qualify worker${e2eWorkers.length > 1 ? "s" : ""}`
+      workers.length > 0
+        ? `one qualify start and ${workers.length} qualify worker${workers.length > 1 ? "s" : ""}`
         : "one qualify start";
     let best = 0;
     if (ONLY.has("e2e") || (ONLY.has("latency") && LATENCY_RATE === 0)) {
@@ -250,17 +256,12 @@ async function main() {
       out();
       await drained(db);
     }
-    for (const w of e2eWorkers) await w.stop();
 
     if (ONLY.has("scaling")) {
       const rate = Math.max(2 * best, 4 * START_RATE);
       out(`3. Scaling: end-to-end throughput under ${fmt(rate)} events/s offered for ${SCALING_SECONDS} s`);
-      const workers: Running[] = [];
       for (const n of SCALING) {
-        while (workers.length > n - 1) await workers.pop()?.stop();
-        while (workers.length < n - 1)
-          workers.push(await startQualify("worker", { DATABASE_URL: database.url }));
-        await sleep(3_000); // the partitions are shared out again
+        await processWith(n);
         const before = await processedCount(db);
         const started = performance.now();
         const r = await offerLoad([url], stream, rate, SCALING_SECONDS, db);
@@ -272,13 +273,12 @@ async function main() {
         );
         await drained(db);
       }
-      for (const w of workers) await w.stop();
       out();
     }
     await storage(db);
   } finally {
     await db.end().catch(() => undefined);
-    for (const p of processes) await p.stop();
+    for (const p of [...workers, ...processes]) await p.stop();
     await database.drop();
   }
 }
